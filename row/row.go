@@ -1,0 +1,517 @@
+// Package row is the one Go codec for Interstice values, rows and argument
+// lists (fbs/value.fbs). The host, the guest SDK, the CLI and the C ABI all
+// use it; it is built on the generated package fbs/fb and the official
+// FlatBuffers runtime.
+//
+// A value is held in Go as one of these types:
+//
+//	nil (Null), bool, uint32, uint64, int32, int64, float32, float64,
+//	string, []byte, []any (List)
+//
+// Decode verifies a buffer before trusting it: the Go FlatBuffers runtime has
+// no verifier, so decoding walks the buffer with explicit bounds checks on
+// every offset and a bounded nesting depth, and a malformed buffer gives an
+// error, never a panic.
+package row
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"unicode/utf8"
+
+	flatbuffers "github.com/google/flatbuffers/go"
+
+	"github.com/interstice/interstice/fbs/fb"
+)
+
+// MaxDepth is the deepest list nesting a value may have.
+const MaxDepth = 16
+
+// ErrMalformed is returned for a buffer that is not a well-formed Row.
+var ErrMalformed = errors.New("row: malformed buffer")
+
+// ErrType is returned when a value does not match its declared type.
+var ErrType = errors.New("row: type mismatch")
+
+// Encode returns the FlatBuffers encoding of a Row holding values.
+func Encode(values []any) ([]byte, error) {
+	b := flatbuffers.NewBuilder(64 + 16*len(values))
+	if err := Build(b, values); err != nil {
+		return nil, err
+	}
+	return b.FinishedBytes(), nil
+}
+
+// MustEncode is Encode for values known to be encodable; it panics otherwise.
+func MustEncode(values ...any) []byte {
+	buf, err := Encode(values)
+	if err != nil {
+		panic(err)
+	}
+	return buf
+}
+
+// Build encodes a Row holding values into b and finishes b.
+func Build(b *flatbuffers.Builder, values []any) error {
+	offs := make([]flatbuffers.UOffsetT, len(values))
+	for i, v := range values {
+		o, err := buildValue(b, v, 0)
+		if err != nil {
+			return fmt.Errorf("%w (value %d)", err, i)
+		}
+		offs[i] = o
+	}
+	fb.RowStartValuesVector(b, len(offs))
+	for i := len(offs) - 1; i >= 0; i-- {
+		b.PrependUOffsetT(offs[i])
+	}
+	vec := b.EndVector(len(offs))
+	fb.RowStart(b)
+	fb.RowAddValues(b, vec)
+	b.Finish(fb.RowEnd(b))
+	return nil
+}
+
+func buildValue(b *flatbuffers.Builder, v any, depth int) (flatbuffers.UOffsetT, error) {
+	if depth > MaxDepth {
+		return 0, fmt.Errorf("row: list nesting deeper than %d", MaxDepth)
+	}
+	// Children (strings, vectors) must be built before the table starts.
+	var child flatbuffers.UOffsetT
+	switch x := v.(type) {
+	case string:
+		child = b.CreateString(x)
+	case []byte:
+		child = b.CreateByteVector(x)
+	case []any:
+		offs := make([]flatbuffers.UOffsetT, len(x))
+		for i, e := range x {
+			o, err := buildValue(b, e, depth+1)
+			if err != nil {
+				return 0, err
+			}
+			offs[i] = o
+		}
+		fb.ValueStartListVector(b, len(offs))
+		for i := len(offs) - 1; i >= 0; i-- {
+			b.PrependUOffsetT(offs[i])
+		}
+		child = b.EndVector(len(offs))
+	}
+	fb.ValueStart(b)
+	switch x := v.(type) {
+	case nil:
+		fb.ValueAddType(b, fb.ValueTypeNull)
+	case bool:
+		fb.ValueAddType(b, fb.ValueTypeBool)
+		fb.ValueAddB(b, x)
+	case uint32:
+		fb.ValueAddType(b, fb.ValueTypeU32)
+		fb.ValueAddU(b, uint64(x))
+	case uint64:
+		fb.ValueAddType(b, fb.ValueTypeU64)
+		fb.ValueAddU(b, x)
+	case int32:
+		fb.ValueAddType(b, fb.ValueTypeI32)
+		fb.ValueAddI(b, int64(x))
+	case int64:
+		fb.ValueAddType(b, fb.ValueTypeI64)
+		fb.ValueAddI(b, x)
+	case float32:
+		fb.ValueAddType(b, fb.ValueTypeF32)
+		fb.ValueAddF(b, float64(x))
+	case float64:
+		fb.ValueAddType(b, fb.ValueTypeF64)
+		fb.ValueAddF(b, x)
+	case string:
+		fb.ValueAddType(b, fb.ValueTypeString)
+		fb.ValueAddS(b, child)
+	case []byte:
+		fb.ValueAddType(b, fb.ValueTypeBytes)
+		fb.ValueAddBytes(b, child)
+	case []any:
+		fb.ValueAddType(b, fb.ValueTypeList)
+		fb.ValueAddList(b, child)
+	default:
+		b.EndObject()
+		return 0, fmt.Errorf("%w: Go type %T has no Interstice type", ErrType, v)
+	}
+	return fb.ValueEnd(b), nil
+}
+
+// Decode verifies buf as a Row and returns its values.
+func Decode(buf []byte) ([]any, error) {
+	r, err := open(buf)
+	if err != nil {
+		return nil, err
+	}
+	n, err := r.vectorLen(r.root, slotValues)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]any, n)
+	for i := 0; i < n; i++ {
+		t, err := r.vectorTable(r.root, slotValues, i)
+		if err != nil {
+			return nil, err
+		}
+		if out[i], err = r.value(t, 0); err != nil {
+			return nil, fmt.Errorf("%w (value %d)", err, i)
+		}
+	}
+	return out, nil
+}
+
+// Len verifies the root of buf and returns the number of values in the Row.
+func Len(buf []byte) (int, error) {
+	r, err := open(buf)
+	if err != nil {
+		return 0, err
+	}
+	return r.vectorLen(r.root, slotValues)
+}
+
+// Field verifies buf as a Row and decodes only value i.
+func Field(buf []byte, i int) (any, error) {
+	r, err := open(buf)
+	if err != nil {
+		return nil, err
+	}
+	n, err := r.vectorLen(r.root, slotValues)
+	if err != nil {
+		return nil, err
+	}
+	if i < 0 || i >= n {
+		return nil, fmt.Errorf("%w: value %d of %d", ErrMalformed, i, n)
+	}
+	t, err := r.vectorTable(r.root, slotValues, i)
+	if err != nil {
+		return nil, err
+	}
+	return r.value(t, 0)
+}
+
+// Check verifies buf as a Row and checks it against types: one value per
+// type, each of the declared type. It allocates nothing for scalar columns.
+func Check(buf []byte, types []Type) error {
+	r, err := open(buf)
+	if err != nil {
+		return err
+	}
+	n, err := r.vectorLen(r.root, slotValues)
+	if err != nil {
+		return err
+	}
+	if n != len(types) {
+		return fmt.Errorf("%w: %d values for %d columns", ErrType, n, len(types))
+	}
+	for i := range types {
+		t, err := r.vectorTable(r.root, slotValues, i)
+		if err != nil {
+			return err
+		}
+		if err := r.check(t, types[i], 0); err != nil {
+			return &ValueError{Index: i, Err: err}
+		}
+	}
+	return nil
+}
+
+// ValueError says which value of a row failed a check.
+type ValueError struct {
+	Index int
+	Err   error
+}
+
+func (e *ValueError) Error() string { return fmt.Sprintf("value %d: %v", e.Index, e.Err) }
+func (e *ValueError) Unwrap() error { return e.Err }
+
+// ---- verifying reader ------------------------------------------------------
+
+// Field slots (vtable offsets) of the generated tables, from value.fbs.
+const (
+	slotValues = 4 // Row.values
+
+	slotType  = 4 // Value.type
+	slotB     = 6
+	slotU     = 8
+	slotI     = 10
+	slotF     = 12
+	slotS     = 14
+	slotBytes = 16
+	slotList  = 18
+)
+
+type reader struct {
+	buf  []byte
+	root int
+}
+
+func open(buf []byte) (reader, error) {
+	r := reader{buf: buf}
+	if len(buf) < 8 {
+		return r, fmt.Errorf("%w: %d bytes is shorter than a root table", ErrMalformed, len(buf))
+	}
+	root, err := r.uoffset(0)
+	if err != nil {
+		return r, err
+	}
+	if err := r.table(root); err != nil {
+		return r, err
+	}
+	r.root = root
+	return r, nil
+}
+
+func (r reader) u32(at int) (uint32, error) {
+	if at < 0 || at+4 > len(r.buf) {
+		return 0, fmt.Errorf("%w: offset %d out of bounds (%d bytes)", ErrMalformed, at, len(r.buf))
+	}
+	return flatbuffers.GetUint32(r.buf[at:]), nil
+}
+
+// uoffset follows the unsigned offset stored at `at`.
+func (r reader) uoffset(at int) (int, error) {
+	v, err := r.u32(at)
+	if err != nil {
+		return 0, err
+	}
+	to := at + int(v)
+	if v == 0 || to >= len(r.buf) {
+		return 0, fmt.Errorf("%w: offset at %d points outside the buffer", ErrMalformed, at)
+	}
+	return to, nil
+}
+
+// table checks that a table starting at t has a vtable inside the buffer.
+func (r reader) table(t int) error {
+	if t < 0 || t+4 > len(r.buf) {
+		return fmt.Errorf("%w: table at %d out of bounds", ErrMalformed, t)
+	}
+	vt := t - int(int32(flatbuffers.GetUint32(r.buf[t:])))
+	if vt < 0 || vt+4 > len(r.buf) {
+		return fmt.Errorf("%w: vtable of table %d out of bounds", ErrMalformed, t)
+	}
+	vlen := int(flatbuffers.GetUint16(r.buf[vt:]))
+	tlen := int(flatbuffers.GetUint16(r.buf[vt+2:]))
+	if vlen < 4 || vlen%2 != 0 || vt+vlen > len(r.buf) || t+tlen > len(r.buf) {
+		return fmt.Errorf("%w: vtable of table %d has bad sizes", ErrMalformed, t)
+	}
+	return nil
+}
+
+// field returns the position of a field inside table t, or 0 if absent; it
+// checks that size bytes of the field lie inside the table.
+func (r reader) field(t, slot, size int) (int, error) {
+	vt := t - int(int32(flatbuffers.GetUint32(r.buf[t:])))
+	vlen := int(flatbuffers.GetUint16(r.buf[vt:]))
+	if slot+2 > vlen {
+		return 0, nil
+	}
+	off := int(flatbuffers.GetUint16(r.buf[vt+slot:]))
+	if off == 0 {
+		return 0, nil
+	}
+	tlen := int(flatbuffers.GetUint16(r.buf[vt+2:]))
+	if off+size > tlen {
+		return 0, fmt.Errorf("%w: field %d of table %d overruns the table", ErrMalformed, slot, t)
+	}
+	return t + off, nil
+}
+
+func (r reader) vector(t, slot, elem int) (start, n int, err error) {
+	p, err := r.field(t, slot, 4)
+	if err != nil || p == 0 {
+		return 0, 0, err
+	}
+	v, err := r.uoffset(p)
+	if err != nil {
+		return 0, 0, err
+	}
+	ln, err := r.u32(v)
+	if err != nil {
+		return 0, 0, err
+	}
+	if uint64(ln)*uint64(elem) > uint64(len(r.buf)-v-4) {
+		return 0, 0, fmt.Errorf("%w: vector at %d longer than the buffer", ErrMalformed, v)
+	}
+	return v + 4, int(ln), nil
+}
+
+func (r reader) vectorLen(t, slot int) (int, error) {
+	_, n, err := r.vector(t, slot, 4)
+	return n, err
+}
+
+func (r reader) vectorTable(t, slot, i int) (int, error) {
+	start, _, err := r.vector(t, slot, 4)
+	if err != nil {
+		return 0, err
+	}
+	e, err := r.uoffset(start + 4*i)
+	if err != nil {
+		return 0, err
+	}
+	return e, r.table(e)
+}
+
+func (r reader) bytesField(t, slot int) ([]byte, bool, error) {
+	start, n, err := r.vector(t, slot, 1)
+	if err != nil || start == 0 {
+		return nil, false, err
+	}
+	return r.buf[start : start+n], true, nil
+}
+
+func (r reader) scalar(t, slot, size int) (uint64, error) {
+	p, err := r.field(t, slot, size)
+	if err != nil || p == 0 {
+		return 0, err
+	}
+	switch size {
+	case 1:
+		return uint64(r.buf[p]), nil
+	default:
+		return flatbuffers.GetUint64(r.buf[p:]), nil
+	}
+}
+
+func (r reader) kind(t int) (fb.ValueType, error) {
+	k, err := r.scalar(t, slotType, 1)
+	if err != nil {
+		return 0, err
+	}
+	if k > uint64(fb.ValueTypeList) {
+		return 0, fmt.Errorf("%w: unknown value type %d", ErrMalformed, k)
+	}
+	return fb.ValueType(k), nil
+}
+
+func (r reader) value(t, depth int) (any, error) {
+	if depth > MaxDepth {
+		return nil, fmt.Errorf("%w: list nesting deeper than %d", ErrMalformed, MaxDepth)
+	}
+	k, err := r.kind(t)
+	if err != nil {
+		return nil, err
+	}
+	switch k {
+	case fb.ValueTypeNull:
+		return nil, nil
+	case fb.ValueTypeBool:
+		v, err := r.scalar(t, slotB, 1)
+		return v != 0, err
+	case fb.ValueTypeU32:
+		v, err := r.scalar(t, slotU, 8)
+		if err == nil && v > math.MaxUint32 {
+			err = fmt.Errorf("%w: u32 value %d out of range", ErrMalformed, v)
+		}
+		return uint32(v), err
+	case fb.ValueTypeU64:
+		return r.scalar(t, slotU, 8)
+	case fb.ValueTypeI32:
+		v, err := r.scalar(t, slotI, 8)
+		if err == nil && (int64(v) < math.MinInt32 || int64(v) > math.MaxInt32) {
+			err = fmt.Errorf("%w: i32 value %d out of range", ErrMalformed, int64(v))
+		}
+		return int32(int64(v)), err
+	case fb.ValueTypeI64:
+		v, err := r.scalar(t, slotI, 8)
+		return int64(v), err
+	case fb.ValueTypeF32:
+		v, err := r.scalar(t, slotF, 8)
+		f := math.Float64frombits(v)
+		if err == nil && float64(float32(f)) != f && !math.IsNaN(f) {
+			err = fmt.Errorf("%w: f32 value %v not representable", ErrMalformed, f)
+		}
+		return float32(f), err
+	case fb.ValueTypeF64:
+		v, err := r.scalar(t, slotF, 8)
+		return math.Float64frombits(v), err
+	case fb.ValueTypeString:
+		b, _, err := r.bytesField(t, slotS)
+		if err == nil && !utf8.Valid(b) {
+			err = fmt.Errorf("%w: string is not valid UTF-8", ErrMalformed)
+		}
+		return string(b), err
+	case fb.ValueTypeBytes:
+		b, _, err := r.bytesField(t, slotBytes)
+		if err != nil {
+			return nil, err
+		}
+		return append([]byte{}, b...), nil
+	case fb.ValueTypeList:
+		_, n, err := r.vector(t, slotList, 4)
+		if err != nil {
+			return nil, err
+		}
+		out := make([]any, n)
+		for i := 0; i < n; i++ {
+			e, err := r.vectorTable(t, slotList, i)
+			if err != nil {
+				return nil, err
+			}
+			if out[i], err = r.value(e, depth+1); err != nil {
+				return nil, err
+			}
+		}
+		return out, nil
+	}
+	return nil, fmt.Errorf("%w: unknown value type %d", ErrMalformed, k)
+}
+
+// check verifies the value table t against typ without building Go values.
+func (r reader) check(t int, typ Type, depth int) error {
+	if depth > MaxDepth {
+		return fmt.Errorf("%w: list nesting deeper than %d", ErrMalformed, MaxDepth)
+	}
+	k, err := r.kind(t)
+	if err != nil {
+		return err
+	}
+	if k == fb.ValueTypeNull {
+		if !typ.Optional {
+			return fmt.Errorf("%w: null for non-optional %s", ErrType, typ)
+		}
+		return nil
+	}
+	if k != typ.Kind {
+		return fmt.Errorf("%w: %s value for %s", ErrType, kindName(k), typ)
+	}
+	switch k {
+	case fb.ValueTypeString, fb.ValueTypeBytes, fb.ValueTypeList:
+		// validated below
+	default:
+		_, err := r.value(t, depth) // scalars: range checks, no allocation
+		return err
+	}
+	switch k {
+	case fb.ValueTypeString:
+		b, _, err := r.bytesField(t, slotS)
+		if err == nil && !utf8.Valid(b) {
+			err = fmt.Errorf("%w: string is not valid UTF-8", ErrMalformed)
+		}
+		return err
+	case fb.ValueTypeBytes:
+		_, _, err := r.bytesField(t, slotBytes)
+		return err
+	}
+	_, n, err := r.vector(t, slotList, 4)
+	if err != nil {
+		return err
+	}
+	if typ.Elem == nil {
+		return fmt.Errorf("%w: list type without element type", ErrType)
+	}
+	for i := 0; i < n; i++ {
+		e, err := r.vectorTable(t, slotList, i)
+		if err != nil {
+			return err
+		}
+		if err := r.check(e, *typ.Elem, depth+1); err != nil {
+			return fmt.Errorf("element %d: %w", i, err)
+		}
+	}
+	return nil
+}
