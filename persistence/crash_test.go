@@ -1,0 +1,178 @@
+package persistence
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"math/rand"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/interstice/interstice/fbs/fb"
+)
+
+const (
+	crashDirEnv     = "PERSISTENCE_CRASH_CHILD_DIR"
+	crashWritersEnv = "PERSISTENCE_CRASH_CHILD_WRITERS"
+)
+
+func TestMain(m *testing.M) {
+	if dir := os.Getenv(crashDirEnv); dir != "" {
+		writers, _ := strconv.Atoi(os.Getenv(crashWritersEnv))
+		crashChild(dir, writers)
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// tagTxn returns a record whose every field derives from tag, so that a
+// record read back can be checked for being whole.
+func tagTxn(tag string) *Txn {
+	return &Txn{
+		Kind: fb.TxKindExternal, Module: "crash", Reducer: tag,
+		Args:      bytes.Repeat([]byte(tag), 3),
+		Mutations: []Mutation{{Op: fb.OpInsert, Module: "crash", Table: "t", Row: bytes.Repeat([]byte(tag), 1+len(tag)%7)}},
+	}
+}
+
+// crashChild appends forever with SyncAlways and prints "lsn tag" for every
+// acknowledged record, until it is killed.
+func crashChild(dir string, writers int) {
+	l, err := Open(dir, Options{SegmentSize: 32 << 10})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "child open:", err)
+		os.Exit(3)
+	}
+	var mu sync.Mutex
+	out := os.Stdout
+	var wg sync.WaitGroup
+	for w := 0; w < max(writers, 1); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				tag := fmt.Sprintf("p%d-w%d-%d", os.Getpid(), w, i)
+				lsn, err := l.Append(tagTxn(tag))
+				if err != nil {
+					fmt.Fprintln(os.Stderr, "child append:", err)
+					os.Exit(4)
+				}
+				mu.Lock()
+				fmt.Fprintf(out, "%d %s\n", lsn, tag)
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+func TestCrashKillAtRandomMoments(t *testing.T) {
+	if testing.Short() {
+		t.Skip("spawns child processes")
+	}
+	tests := []struct {
+		name    string
+		writers int
+		rounds  int
+	}{
+		{"one writer", 1, 20},
+		{"eight writers group commit", 8, 20},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			rng := rand.New(rand.NewSource(time.Now().UnixNano()))
+			acked := map[uint64]string{}
+			for round := 0; round < tc.rounds; round++ {
+				cmd := exec.Command(os.Args[0], "-test.run=^$")
+				cmd.Env = append(os.Environ(), crashDirEnv+"="+dir, crashWritersEnv+"="+strconv.Itoa(tc.writers))
+				var stderr bytes.Buffer
+				cmd.Stderr = &stderr
+				stdout, err := cmd.StdoutPipe()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := cmd.Start(); err != nil {
+					t.Fatal(err)
+				}
+				lines := make(chan string, 1024)
+				go func() {
+					sc := bufio.NewScanner(stdout)
+					for sc.Scan() {
+						lines <- sc.Text()
+					}
+					close(lines)
+				}()
+				// Wait for the first acknowledgement, then kill at a random moment.
+				first, ok := <-lines
+				if !ok {
+					cmd.Wait()
+					t.Fatalf("round %d: child acknowledged nothing: %s", round, stderr.String())
+				}
+				time.Sleep(time.Duration(rng.Intn(40000)) * time.Microsecond)
+				cmd.Process.Signal(syscall.SIGKILL)
+				got := []string{first}
+				for line := range lines {
+					got = append(got, line)
+				}
+				cmd.Wait()
+				for _, line := range got {
+					f := strings.Fields(line)
+					if len(f) != 2 {
+						continue // a line cut by the kill was never fully reported
+					}
+					lsn, err := strconv.ParseUint(f[0], 10, 64)
+					if err != nil {
+						continue
+					}
+					if prev, dup := acked[lsn]; dup && prev != f[1] {
+						t.Fatalf("round %d: lsn %d acknowledged twice (%s, %s)", round, lsn, prev, f[1])
+					}
+					acked[lsn] = f[1]
+				}
+				l, err := Open(dir, Options{SegmentSize: 32 << 10})
+				if err != nil {
+					t.Fatalf("round %d: reopen: %v", round, err)
+				}
+				var next uint64 = 1
+				err = l.Replay(0, func(r Record) error {
+					if r.LSN != next {
+						return fmt.Errorf("lsn %d where %d expected", r.LSN, next)
+					}
+					next++
+					tx, err := r.Txn()
+					if err != nil {
+						return err
+					}
+					if !txnEqual(tx, withLSN(tagTxn(tx.Reducer), r.LSN)) {
+						return fmt.Errorf("lsn %d is not whole: %+v", r.LSN, tx)
+					}
+					if tag, ok := acked[r.LSN]; ok && tag != tx.Reducer {
+						return fmt.Errorf("lsn %d holds %s, %s was acknowledged", r.LSN, tx.Reducer, tag)
+					}
+					return nil
+				})
+				if err != nil {
+					t.Fatalf("round %d: %v", round, err)
+				}
+				for lsn := range acked {
+					if lsn >= next {
+						t.Fatalf("round %d: acknowledged lsn %d lost (log ends at %d)", round, lsn, next-1)
+					}
+				}
+				l.Close()
+			}
+			if len(acked) < tc.rounds {
+				t.Fatalf("only %d acknowledgements in %d rounds", len(acked), tc.rounds)
+			}
+		})
+	}
+}
+
+func withLSN(tx *Txn, lsn uint64) *Txn { tx.LSN = lsn; return tx }

@@ -1,0 +1,84 @@
+// Package persistence is Interstice's transaction log: a directory of
+// segment files holding checksummed, LSN-chained records, each one an
+// fb.Transaction flatbuffer (fbs/transaction.fbs). It knows nothing about
+// WASM.
+//
+// Open a log, Append records (durable before Append returns under the
+// default SyncAlways policy, with group commit across goroutines), Replay
+// them or read them with a Reader, and check a log with Validate, Inspect
+// and Repair. See Example for Open/Append/Replay.
+//
+// # On-disk format (version 1)
+//
+// All integers are little-endian. CRC means CRC-32C (Castagnoli polynomial,
+// hash/crc32 with crc32.Castagnoli), initial value 0, no final XOR beyond
+// the standard one.
+//
+// A log is a directory of segment files. A segment is named by the LSN of
+// its first record as 20 decimal digits plus ".log", so lexical order is
+// LSN order. Worked example: the segment whose first record is LSN 4096 is
+// "00000000000000004096.log"; the first segment of a new log is
+// "00000000000000000001.log".
+//
+// A segment starts with a 32-byte header:
+//
+//	offset size field
+//	0      8    magic "INTSTLOG" (49 4e 54 53 54 4c 4f 47)
+//	8      2    format version, 1
+//	10     1    checksum algorithm, 1 = CRC-32C
+//	11     1    reserved, 0
+//	12     4    reserved, 0
+//	16     8    first LSN (>= 1), equal to the one in the file name
+//	24     4    reserved, 0
+//	28     4    CRC of bytes 0..27
+//
+// A reader checks the magic, then refuses any version or algorithm other
+// than 1 with ErrVersion before it trusts another byte, then checks the
+// header CRC (ErrCorrupt).
+//
+// Frames follow from offset 32, one per record, each padded with zero
+// bytes to a multiple of 8:
+//
+//	offset size   field
+//	0      4      CRC of bytes 4 .. 16+length-1 (length, lsn and payload)
+//	4      4      length of the payload in bytes, 1 .. MaxRecordSize
+//	8      8      LSN of the record
+//	16     length payload: an fb.Transaction flatbuffer whose lsn field is
+//	              present and equal to the frame's LSN
+//	16+length     0..7 zero bytes of padding (not covered by the CRC)
+//
+// The checksum covers the length and the LSN, so a flipped length or LSN is
+// caught like a flipped payload byte. Padding makes every frame header and
+// every payload start 8-byte aligned (headers are read with aligned loads,
+// flatbuffer scalars stay aligned, and a frame can only start at a multiple
+// of 8, which the torn-tail scan relies on).
+//
+// The LSN of the first frame of a segment is the header's first LSN; each
+// next frame's is +1; the next segment's first LSN is the last LSN + 1. The
+// payload's own lsn field must agree with its frame (a mismatch is
+// ErrCorrupt), which catches a writer bug that framed the wrong payload.
+//
+// The active segment is preallocated with zeros to Options.SegmentSize.
+// The end of the records is a frame position where the length is 0 and
+// every byte from there to the end of the file is 0 (or the end of the
+// file itself). Sealed segments are truncated to their last frame.
+//
+// # Torn tail versus corruption
+//
+// A frame is damaged when its header is short, its length is 0 with nonzero
+// bytes after it, its length exceeds MaxRecordSize or the file, or its CRC
+// does not match. Damage is a torn tail only when it is in the log's last
+// segment and no frame with a valid CRC and a later LSN starts at any
+// 8-byte aligned offset after it; the torn tail is cut off by Open (after
+// its bytes are saved to "<segment>.broken"). Any other damage, a
+// CRC-valid frame with an unexpected LSN, a gap or overlap between
+// segments, and a bad segment header are corruption: ErrCorrupt naming the
+// segment, the offset and the expected LSN, never repaired automatically.
+//
+// A bit flip inside the last record of the log cannot be told from a torn
+// write; it is treated as torn: the record is cut and kept in the .broken
+// file.
+//
+// See docs/FORMAT.md for rotation steps and crash safety, and RATIONALE.md
+// for the design choices and limits.
+package persistence

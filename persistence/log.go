@@ -1,0 +1,516 @@
+package persistence
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	flatbuffers "github.com/google/flatbuffers/go"
+)
+
+// Log is an open transaction log: a directory of segment files holding
+// checksummed, LSN-chained records. It is safe for concurrent use.
+//
+// Appends from many goroutines are committed in groups: whoever finds no
+// write in flight becomes the leader, takes every frame queued so far,
+// writes them with one write and makes them durable with one fdatasync,
+// then wakes the others. Nobody returns before its bytes are durable (under
+// SyncAlways).
+type Log struct {
+	dir  string
+	opts Options
+	fsys FS
+	ro   bool
+
+	mu       sync.Mutex
+	cond     sync.Cond
+	segs     []segInfo // every segment; the last one is active
+	f        File      // active segment
+	pend     []byte    // frames queued for the next write
+	spare    []byte    // the buffer of the previous write, reused
+	nextLSN  uint64    // LSN the next Append gets
+	acked    uint64    // last LSN written (and synced under SyncAlways)
+	writeOff int64     // active segment offset after the last written frame
+	flushing bool      // a leader is writing, syncing or rotating
+	dirty    bool      // written but not synced
+	closed   bool
+	err      error    // poison: wraps ErrPoisoned
+	corrupt  error    // sticky corruption seen by Replay
+	torn     *Problem // read-only: the torn tail left in place
+	// retainErr is the error of the last retention run, reported by Rotate.
+	// A failed deletion loses nothing, so it does not poison the log.
+	retainErr error
+
+	protected atomic.Uint64
+	stop      chan struct{}
+	stopped   chan struct{}
+}
+
+// Open opens the log in dir, creating dir and a first segment (LSN 1) if
+// there is none, and recovers it according to opts.Recovery:
+//
+//   - leftover "*.log.tmp" files of an interrupted segment creation are
+//     deleted (not under RecoverReadOnly);
+//   - every segment header is checked (ErrVersion, ErrCorrupt);
+//   - the last segment is read and verified frame by frame. A torn tail is
+//     cut off after its bytes are saved to "<segment>.broken"
+//     (RecoverTruncateTail), refused with ErrTornTail (RecoverStrict) or left
+//     in place unread (RecoverReadOnly). Corruption is ErrCorrupt in every
+//     mode.
+//
+// Sealed segments are verified when they are read (Replay, NewReader,
+// Validate), not at Open, so Open costs one segment's read.
+func Open(dir string, opts Options) (*Log, error) {
+	o, err := opts.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	l := &Log{dir: dir, opts: o, fsys: o.FS, ro: o.Recovery == RecoverReadOnly}
+	l.cond.L = &l.mu
+	if !l.ro {
+		if err := l.fsys.MkdirAll(dir, 0o755); err != nil {
+			return nil, fmt.Errorf("persistence: create log directory: %w", err)
+		}
+	}
+	segs, tmps, err := listSegments(l.fsys, dir)
+	if err != nil {
+		return nil, fmt.Errorf("persistence: list log directory: %w", err)
+	}
+	if !l.ro && len(tmps) > 0 {
+		for _, t := range tmps {
+			if err := l.fsys.Remove(filepath.Join(dir, t)); err != nil {
+				return nil, fmt.Errorf("persistence: remove leftover %s: %w", t, err)
+			}
+		}
+		if err := l.fsys.SyncDir(dir); err != nil {
+			return nil, fmt.Errorf("persistence: fsync directory: %w", err)
+		}
+	}
+	for _, s := range segs {
+		if _, err := readSegmentHeader(l.fsys, dir, s); err != nil {
+			return nil, err
+		}
+	}
+	if len(segs) == 0 {
+		if l.ro {
+			l.nextLSN = 1
+			return l, nil
+		}
+		f, err := createSegment(l.fsys, dir, 1, o.SegmentSize)
+		if err != nil {
+			return nil, err
+		}
+		l.segs = []segInfo{{name: segmentName(1), first: 1}}
+		l.f, l.writeOff, l.nextLSN = f, segHeaderSize, 1
+	} else if err := l.recoverLast(segs); err != nil {
+		return nil, err
+	}
+	l.acked = l.nextLSN - 1
+	if !l.ro && o.Sync == SyncInterval {
+		l.stop, l.stopped = make(chan struct{}), make(chan struct{})
+		go l.syncLoop()
+	}
+	return l, nil
+}
+
+// recoverLast reads and verifies the last segment and makes it active.
+func (l *Log) recoverLast(segs []segInfo) error {
+	last := segs[len(segs)-1]
+	path := filepath.Join(l.dir, last.name)
+	flag := os.O_RDWR
+	if l.ro {
+		flag = os.O_RDONLY
+	}
+	f, err := l.fsys.OpenFile(path, flag, 0)
+	if err != nil {
+		return fmt.Errorf("persistence: open segment %s: %w", last.name, err)
+	}
+	data, _, release, err := segmentBytes(f, nil, -1)
+	if err != nil {
+		f.Close()
+		return fmt.Errorf("persistence: read segment %s: %w", last.name, err)
+	}
+	defer release()
+	if l.opts.Progress != nil {
+		l.opts.Progress(int64(len(data)), int64(len(data)))
+	}
+	it := newFrameIter(last.name, data, last.first, true)
+	end := segHeaderSize
+	for {
+		_, off, payload, ok := it.next()
+		if !ok {
+			break
+		}
+		end = off + frameSize(len(payload))
+	}
+	if it.err != nil {
+		f.Close()
+		return it.err
+	}
+	if it.torn != nil {
+		switch l.opts.Recovery {
+		case RecoverStrict:
+			f.Close()
+			return it.torn.Err
+		case RecoverReadOnly:
+			l.torn = it.torn
+		default:
+			if _, err := cutTail(l.fsys, l.dir, last.name, f, data, it.torn.Offset); err != nil {
+				f.Close()
+				return err
+			}
+		}
+	}
+	if !l.ro {
+		size, err := f.Size()
+		if err == nil && size < l.opts.SegmentSize {
+			if err = f.Allocate(l.opts.SegmentSize); err == nil {
+				err = f.Sync()
+			}
+		}
+		if err != nil {
+			f.Close()
+			return fmt.Errorf("persistence: preallocate segment %s: %w", last.name, err)
+		}
+	}
+	l.segs = segs
+	l.f = f
+	l.writeOff = int64(end)
+	l.nextLSN = it.want
+	return nil
+}
+
+// Append appends tx as the next record, sets tx.LSN and returns it. Under
+// SyncAlways it returns only after the record is durable. If it returns an
+// error the record must be treated as not committed; after a write or sync
+// failure every later call returns ErrPoisoned.
+func (l *Log) Append(tx *Txn) (uint64, error) {
+	b := builderPool.Get().(*flatbuffers.Builder)
+	p := EncodeTxn(b, tx)
+	lsn, err := l.append1(p)
+	if cap(b.Bytes) <= 1<<20 {
+		builderPool.Put(b)
+	}
+	if err == nil {
+		tx.LSN = lsn
+	}
+	return lsn, err
+}
+
+// AppendEncoded appends a Transaction flatbuffer encoded by the caller (for
+// example with EncodeTxn). The payload's lsn field must be present; the log
+// writes the assigned LSN into its own copy of the payload. payload is not
+// retained or modified.
+func (l *Log) AppendEncoded(payload []byte) (uint64, error) {
+	return l.append1(payload)
+}
+
+func (l *Log) append1(p []byte) (uint64, error) {
+	if len(p) > MaxRecordSize {
+		return 0, fmt.Errorf("%w: %d bytes, the maximum is %d", ErrRecordTooLarge, len(p), MaxRecordSize)
+	}
+	pos, _, ok := payloadLSN(p)
+	if !ok {
+		return 0, ErrBadRecord
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err := l.writableLocked(); err != nil {
+		return 0, err
+	}
+	lsn := l.nextLSN
+	l.nextLSN++
+	l.pend = appendFrame(l.pend, lsn, p, pos)
+	return lsn, l.waitLocked(lsn)
+}
+
+// AppendBatch appends txs as consecutive records with one write and one
+// fdatasync, sets each tx.LSN, and returns the first LSN. Either every
+// record of the batch is acknowledged or the call fails.
+func (l *Log) AppendBatch(txs []*Txn) (uint64, error) {
+	if len(txs) == 0 {
+		return 0, nil
+	}
+	b := builderPool.Get().(*flatbuffers.Builder)
+	defer builderPool.Put(b)
+	// Encode into one scratch buffer outside the lock.
+	var scratch []byte
+	offs := make([]int, len(txs)+1)
+	for i, tx := range txs {
+		p := EncodeTxn(b, tx)
+		if len(p) > MaxRecordSize {
+			return 0, fmt.Errorf("%w: record %d of the batch is %d bytes, the maximum is %d", ErrRecordTooLarge, i, len(p), MaxRecordSize)
+		}
+		scratch = append(scratch, p...)
+		offs[i+1] = len(scratch)
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err := l.writableLocked(); err != nil {
+		return 0, err
+	}
+	first := l.nextLSN
+	for i := range txs {
+		p := scratch[offs[i]:offs[i+1]]
+		pos, _, _ := payloadLSN(p)
+		l.pend = appendFrame(l.pend, l.nextLSN, p, pos)
+		l.nextLSN++
+	}
+	last := l.nextLSN - 1
+	if err := l.waitLocked(last); err != nil {
+		return 0, err
+	}
+	for i, tx := range txs {
+		tx.LSN = first + uint64(i)
+	}
+	return first, nil
+}
+
+func (l *Log) writableLocked() error {
+	switch {
+	case l.closed:
+		return ErrClosed
+	case l.ro:
+		return ErrReadOnly
+	case l.err != nil:
+		return l.err
+	case l.corrupt != nil:
+		return l.corrupt
+	}
+	return nil
+}
+
+// waitLocked returns once lsn is acknowledged, leading writes as needed.
+func (l *Log) waitLocked(lsn uint64) error {
+	for l.acked < lsn {
+		if l.err != nil {
+			return l.err
+		}
+		if !l.flushing {
+			l.flushLocked(false, false)
+			continue
+		}
+		l.cond.Wait()
+	}
+	return nil
+}
+
+// flushLocked writes every queued frame with one write, makes it durable
+// with one fdatasync (under SyncAlways or when forceSync), acknowledges it,
+// and rotates when the segment passed SegmentSize (or when forceRotate). It
+// is called with l.mu held and !l.flushing; it releases l.mu while doing
+// I/O and holds it again on return.
+func (l *Log) flushLocked(forceSync, forceRotate bool) {
+	l.flushing = true
+	buf := l.pend
+	l.pend, l.spare = l.spare[:0], nil
+	last := l.nextLSN - 1
+	off := l.writeOff
+	f := l.f
+	seg := l.segs[len(l.segs)-1].name
+	doSync := forceSync || l.opts.Sync == SyncAlways
+	l.mu.Unlock()
+
+	var err error
+	if len(buf) > 0 {
+		if _, werr := f.WriteAt(buf, off); werr != nil {
+			err = fmt.Errorf("persistence: write segment %s offset %d lsn %d: %w", seg, off, last, werr)
+		}
+	}
+	if err == nil && doSync {
+		if serr := f.Datasync(); serr != nil {
+			err = fmt.Errorf("persistence: fdatasync segment %s offset %d lsn %d: %w", seg, off, last, serr)
+		}
+	}
+	if err != nil && len(buf) > 0 {
+		// Best effort: cut the unacknowledged bytes so that a later Open does
+		// not resurrect records whose Append failed. Never retried.
+		if f.Truncate(off) == nil {
+			_ = f.Sync()
+		}
+	}
+	newOff := off + int64(len(buf))
+
+	l.mu.Lock()
+	if cap(buf) <= 4<<20 {
+		l.spare = buf[:0]
+	}
+	if err != nil {
+		l.poisonLocked(err)
+		l.flushing = false
+		l.cond.Broadcast()
+		return
+	}
+	l.writeOff, l.acked = newOff, last
+	if doSync {
+		l.dirty = false
+	} else if len(buf) > 0 {
+		l.dirty = true
+	}
+	if forceRotate || newOff >= l.opts.SegmentSize {
+		l.cond.Broadcast() // the batch is acknowledged; wake its callers now
+		if rerr := l.rotateFlushingLocked(); rerr != nil {
+			l.poisonLocked(rerr)
+		}
+	}
+	l.flushing = false
+	l.cond.Broadcast()
+}
+
+func (l *Log) poisonLocked(err error) {
+	if l.err == nil {
+		l.err = fmt.Errorf("%w: %w", ErrPoisoned, err)
+	}
+}
+
+// Sync writes queued records and fdatasyncs the active segment.
+func (l *Log) Sync() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err := l.writableLocked(); err != nil {
+		return err
+	}
+	for l.flushing {
+		l.cond.Wait()
+	}
+	if l.err != nil {
+		return l.err
+	}
+	l.flushLocked(true, false)
+	return l.err
+}
+
+func (l *Log) syncLoop() {
+	defer close(l.stopped)
+	t := time.NewTicker(l.opts.SyncInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-l.stop:
+			return
+		case <-t.C:
+			l.mu.Lock()
+			for l.flushing {
+				l.cond.Wait()
+			}
+			if l.dirty && !l.closed && l.err == nil {
+				l.flushLocked(true, false)
+			}
+			l.mu.Unlock()
+		}
+	}
+}
+
+// Close writes and syncs queued records, stops background work and closes
+// the files. Later calls return ErrClosed. If the log was poisoned, Close
+// still closes it and returns the poison error.
+func (l *Log) Close() error {
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		return ErrClosed
+	}
+	for l.flushing {
+		l.cond.Wait()
+	}
+	l.closed = true
+	if !l.ro && l.err == nil && l.f != nil {
+		l.flushLocked(true, false)
+	}
+	err := l.err
+	f := l.f
+	l.f = nil
+	l.mu.Unlock()
+	if l.stop != nil {
+		close(l.stop)
+		<-l.stopped
+	}
+	if f != nil {
+		if cerr := f.Close(); err == nil && cerr != nil {
+			err = fmt.Errorf("persistence: close segment: %w", cerr)
+		}
+	}
+	return err
+}
+
+// FirstLSN returns the LSN of the first record held by the log, or 0 if it
+// holds none.
+func (l *Log) FirstLSN() uint64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.segs) == 0 || l.segs[0].first > l.acked {
+		return 0
+	}
+	return l.segs[0].first
+}
+
+// LastLSN returns the LSN of the last acknowledged record, or 0 if the log
+// has never held one.
+func (l *Log) LastLSN() uint64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.acked
+}
+
+// SetProtectedLSN sets the retention floor: a segment may be deleted by
+// retention only if every LSN it holds is <= lsn. A snapshot that covers
+// the state up to lsn sets it. The default floor 0 protects everything.
+func (l *Log) SetProtectedLSN(lsn uint64) { l.protected.Store(lsn) }
+
+// ProtectedLSN returns the retention floor set by SetProtectedLSN.
+func (l *Log) ProtectedLSN() uint64 { return l.protected.Load() }
+
+// Dir returns the log's directory.
+func (l *Log) Dir() string { return l.dir }
+
+// TornTail returns the torn tail found by Open under RecoverReadOnly, which
+// was left in place and is not read, or nil.
+func (l *Log) TornTail() *Problem { return l.torn }
+
+// Replay calls fn for every acknowledged record with LSN >= fromLSN, in
+// order, across segments, verifying each one. fromLSN 0 starts at the
+// first record held. A fromLSN below the first held record (deleted by
+// retention) is ErrCompacted. Records appended while Replay runs are not
+// visited. An error from fn stops Replay and is returned as is.
+// Corruption found is sticky: later Appends return it too.
+func (l *Log) Replay(fromLSN uint64, fn func(r Record) error) error {
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		return ErrClosed
+	}
+	if l.corrupt != nil {
+		err := l.corrupt
+		l.mu.Unlock()
+		return err
+	}
+	segs := append([]segInfo(nil), l.segs...)
+	end := l.writeOff
+	l.mu.Unlock()
+	if len(segs) == 0 {
+		return nil
+	}
+	r, err := newReader(l.fsys, l.dir, segs, fromLSN, l.opts, end)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	for r.Next() {
+		if err := fn(r.Record()); err != nil {
+			return err
+		}
+	}
+	err = r.Err()
+	if errors.Is(err, ErrCorrupt) {
+		l.mu.Lock()
+		if l.corrupt == nil {
+			l.corrupt = err
+		}
+		l.mu.Unlock()
+	}
+	return err
+}

@@ -1,0 +1,214 @@
+package persistence
+
+import (
+	"encoding/binary"
+	"fmt"
+	"hash/crc32"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// Segment header layout (see doc.go). All integers are little-endian.
+const (
+	// segMagic opens every segment file; a file without it is not ours.
+	segMagic = "INTSTLOG"
+	// formatVersion is the only version this build reads and writes. A
+	// different value is refused with ErrVersion rather than misread.
+	formatVersion = 1
+	// checksumCRC32C identifies CRC-32C (Castagnoli) for frames and header.
+	checksumCRC32C = 1
+	// segHeaderSize is 32 so that the first frame starts 8-byte aligned.
+	segHeaderSize = 32
+
+	segSuffix    = ".log"
+	tmpSuffix    = ".tmp"
+	brokenSuffix = ".broken"
+	// segNameDigits is the width of the decimal first LSN in a segment name:
+	// 20 digits hold any uint64 and keep lexical order equal to LSN order.
+	segNameDigits = 20
+)
+
+var crcTable = crc32.MakeTable(crc32.Castagnoli)
+
+// segHeader is the decoded fixed header of a segment.
+type segHeader struct {
+	version  uint16
+	algo     uint8
+	firstLSN uint64
+}
+
+// segmentName returns the file name of the segment whose first LSN is lsn,
+// for example segmentName(1) == "00000000000000000001.log".
+func segmentName(first uint64) string {
+	return fmt.Sprintf("%0*d%s", segNameDigits, first, segSuffix)
+}
+
+// parseSegmentName returns the first LSN encoded in a segment file name.
+func parseSegmentName(name string) (uint64, bool) {
+	if len(name) != segNameDigits+len(segSuffix) || !strings.HasSuffix(name, segSuffix) {
+		return 0, false
+	}
+	digits := name[:segNameDigits]
+	for i := 0; i < len(digits); i++ {
+		if digits[i] < '0' || digits[i] > '9' {
+			return 0, false
+		}
+	}
+	v, err := strconv.ParseUint(digits, 10, 64)
+	if err != nil {
+		return 0, false
+	}
+	return v, true
+}
+
+// encodeSegHeader writes the 32-byte header for a segment starting at first.
+func encodeSegHeader(b []byte, first uint64) {
+	_ = b[segHeaderSize-1]
+	copy(b[0:8], segMagic)
+	binary.LittleEndian.PutUint16(b[8:10], formatVersion)
+	b[10] = checksumCRC32C
+	b[11] = 0
+	binary.LittleEndian.PutUint32(b[12:16], 0)
+	binary.LittleEndian.PutUint64(b[16:24], first)
+	binary.LittleEndian.PutUint32(b[24:28], 0)
+	binary.LittleEndian.PutUint32(b[28:32], crc32.Checksum(b[0:28], crcTable))
+}
+
+// decodeSegHeader checks and decodes a segment header. It refuses an
+// unknown version or checksum algorithm with ErrVersion before trusting any
+// other field, and a bad magic or header checksum with ErrCorrupt.
+func decodeSegHeader(b []byte, seg string) (segHeader, error) {
+	if len(b) < segHeaderSize {
+		return segHeader{}, placeErr(ErrCorrupt, seg, 0, 0, "segment header is %d bytes, want %d", len(b), segHeaderSize)
+	}
+	if string(b[0:8]) != segMagic {
+		return segHeader{}, placeErr(ErrCorrupt, seg, 0, 0, "bad segment magic %q", b[0:8])
+	}
+	h := segHeader{version: binary.LittleEndian.Uint16(b[8:10]), algo: b[10], firstLSN: binary.LittleEndian.Uint64(b[16:24])}
+	if h.version != formatVersion {
+		return h, placeErr(ErrVersion, seg, 0, 0, "format version %d, this build reads only version %d", h.version, formatVersion)
+	}
+	if h.algo != checksumCRC32C {
+		return h, placeErr(ErrVersion, seg, 0, 0, "checksum algorithm %d, this build knows only %d (CRC-32C)", h.algo, checksumCRC32C)
+	}
+	if got, want := crc32.Checksum(b[0:28], crcTable), binary.LittleEndian.Uint32(b[28:32]); got != want {
+		return h, placeErr(ErrCorrupt, seg, 0, 0, "segment header checksum mismatch: stored %08x computed %08x", want, got)
+	}
+	if h.firstLSN == 0 {
+		return h, placeErr(ErrCorrupt, seg, 0, 0, "segment header first lsn is 0")
+	}
+	return h, nil
+}
+
+// segInfo is a segment known to a Log or a reader.
+type segInfo struct {
+	name  string
+	first uint64
+}
+
+// listSegments returns the segments of dir sorted by first LSN, and the
+// names of leftover temporary segment files.
+func listSegments(fsys FS, dir string) (segs []segInfo, tmps []string, err error) {
+	names, err := fsys.ReadDir(dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, n := range names {
+		if strings.HasSuffix(n, segSuffix+tmpSuffix) {
+			if _, ok := parseSegmentName(strings.TrimSuffix(n, tmpSuffix)); ok {
+				tmps = append(tmps, n)
+			}
+			continue
+		}
+		if first, ok := parseSegmentName(n); ok {
+			segs = append(segs, segInfo{name: n, first: first})
+		}
+	}
+	// Names are fixed-width decimal, so ReadDir's lexical order is LSN order.
+	return segs, tmps, nil
+}
+
+// createSegment makes a new segment starting at first, crash-safely:
+//
+//  1. create "<name>.tmp", write the header, preallocate to size;
+//  2. fsync the temporary file;
+//  3. rename it to "<name>";
+//  4. fsync the directory.
+//
+// A crash before step 3 leaves only a ".tmp" file, which Open deletes. A
+// crash after step 3 leaves a complete, empty segment.
+func createSegment(fsys FS, dir string, first uint64, size int64) (File, error) {
+	name := segmentName(first)
+	final := filepath.Join(dir, name)
+	tmp := final + tmpSuffix
+	f, err := fsys.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("persistence: create segment %s: %w", name, err)
+	}
+	fail := func(step string, err error) (File, error) {
+		f.Close()
+		fsys.Remove(tmp)
+		return nil, fmt.Errorf("persistence: create segment %s: %s: %w", name, step, err)
+	}
+	var hdr [segHeaderSize]byte
+	encodeSegHeader(hdr[:], first)
+	if _, err := f.WriteAt(hdr[:], 0); err != nil {
+		return fail("write header", err)
+	}
+	if err := f.Allocate(size); err != nil {
+		return fail("preallocate", err)
+	}
+	if err := f.Sync(); err != nil {
+		return fail("fsync", err)
+	}
+	if err := fsys.Rename(tmp, final); err != nil {
+		return fail("rename", err)
+	}
+	if err := fsys.SyncDir(dir); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("persistence: create segment %s: fsync directory: %w", name, err)
+	}
+	return f, nil
+}
+
+// readSegmentHeader reads and checks the header of one segment file.
+func readSegmentHeader(fsys FS, dir string, s segInfo) (segHeader, error) {
+	f, err := fsys.OpenFile(filepath.Join(dir, s.name), os.O_RDONLY, 0)
+	if err != nil {
+		return segHeader{}, err
+	}
+	defer f.Close()
+	var b [segHeaderSize]byte
+	n, _ := f.ReadAt(b[:], 0)
+	h, err := decodeSegHeader(b[:n], s.name)
+	if err != nil {
+		return h, err
+	}
+	if h.firstLSN != s.first {
+		return h, placeErr(ErrCorrupt, s.name, 0, s.first, "header first lsn %d disagrees with the file name", h.firstLSN)
+	}
+	return h, nil
+}
+
+// readWhole reads up to limit bytes (limit < 0: the whole file) of a file
+// into buf, growing it as needed, and returns the bytes read.
+func readWhole(f File, buf []byte, limit int64) ([]byte, error) {
+	size, err := f.Size()
+	if err != nil {
+		return buf[:0], err
+	}
+	if limit >= 0 && size > limit {
+		size = limit
+	}
+	if int64(cap(buf)) < size {
+		buf = make([]byte, size)
+	}
+	buf = buf[:size]
+	n, err := f.ReadAt(buf, 0)
+	if int64(n) == size {
+		err = nil
+	}
+	return buf[:n], err
+}
