@@ -1,0 +1,378 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/tetratelabs/wazero/sys"
+
+	"github.com/interstice/interstice/fbs/fb"
+	"github.com/interstice/interstice/row"
+)
+
+// CallResult reports a committed reducer call.
+type CallResult struct {
+	// LSN and Timestamp are those of the root transaction.
+	LSN       uint64
+	Timestamp uint64
+	// Mutations is the number of row changes the root transaction made.
+	Mutations int
+	// Cascade lists the subscriber transactions that the call triggered,
+	// in the order they ran (or were refused).
+	Cascade []CascadeCall
+	// CascadeErr is the first error of a subscriber transaction, or the
+	// cascade limit error; the root transaction is committed regardless.
+	CascadeErr error
+}
+
+// CascadeCall is one subscriber transaction run after a commit.
+type CascadeCall struct {
+	Module, Reducer string
+	Depth           int    // 1 for subscribers of the root call's events
+	LSN             uint64 // 0 when it did not commit
+	Err             error  // nil when committed
+}
+
+// pending is a queued subscriber call.
+type pending struct {
+	red      *reducer
+	old, new []byte
+	depth    int
+}
+
+// Call runs a reducer as one atomic transaction with args, an encoded Row
+// holding one value per declared parameter, then runs the subscribers of
+// the events it committed (each its own transaction, in FIFO order) and
+// fires host callbacks, all before it returns.
+//
+// On failure nothing is applied or committed; the error is an *Error
+// naming the module and reducer, with the guest's message (from fail or
+// abort) and, when the failure followed a failed host call, that call's
+// error as its cause (so errors.Is(err, ErrLimit) holds for a guest that
+// gave up after a row was too large).
+func (r *Runtime) Call(ctx context.Context, module, reducerName string, args []byte) (CallResult, error) {
+	if len(args) > r.cfg.maxArgsSize {
+		return CallResult{}, &Error{Code: CodeLimit, Module: module, Reducer: reducerName, Msg: fmt.Sprintf("arguments of %d bytes exceed the limit of %d", len(args), r.cfg.maxArgsSize)}
+	}
+	r.execMu.Lock()
+	defer r.execMu.Unlock()
+	red, err := r.lookupReducer(module, reducerName)
+	if err != nil {
+		return CallResult{}, err
+	}
+	if err := row.Check(args, red.types); err != nil {
+		return CallResult{}, argsErr(red, err)
+	}
+	return r.callLocked(ctx, red, args)
+}
+
+// CallJSON is Call with arguments in JSON: an array (by position) or an
+// object (by parameter name), converted by the reducer's declared types.
+func (r *Runtime) CallJSON(ctx context.Context, module, reducerName string, jsonArgs []byte) (CallResult, error) {
+	r.stateMu.RLock()
+	red, err := r.lookupReducer(module, reducerName)
+	r.stateMu.RUnlock()
+	if err != nil {
+		return CallResult{}, err
+	}
+	vals, err := row.ParseJSON(jsonArgs, red.names, red.types)
+	if err != nil {
+		return CallResult{}, &Error{Code: CodeType, Module: module, Reducer: reducerName, Msg: "arguments", Err: err}
+	}
+	args, err := row.Encode(vals)
+	if err != nil {
+		return CallResult{}, &Error{Code: CodeType, Module: module, Reducer: reducerName, Msg: "arguments", Err: err}
+	}
+	return r.Call(ctx, module, reducerName, args)
+}
+
+func argsErr(red *reducer, err error) error {
+	e := &Error{Code: CodeType, Module: red.mod.info.Name, Reducer: red.name, Msg: "arguments", Err: err}
+	var ve *row.ValueError
+	if errors.As(err, &ve) && ve.Index < len(red.names) {
+		e.Column = red.names[ve.Index]
+	}
+	if errors.Is(err, row.ErrMalformed) {
+		e.Code = CodeBadArgument
+	}
+	return e
+}
+
+// lookupReducer finds a reducer; the caller holds execMu or stateMu.
+func (r *Runtime) lookupReducer(module, name string) (*reducer, error) {
+	if r.closed.Load() {
+		return nil, errClosed
+	}
+	m := r.modules[module]
+	if m == nil {
+		return nil, &Error{Code: CodeNotFound, Module: module, Msg: "no such module"}
+	}
+	red := m.reducerByName[name]
+	if red == nil {
+		return nil, &Error{Code: CodeNotFound, Module: module, Reducer: name, Msg: "no such reducer"}
+	}
+	return red, nil
+}
+
+func (r *Runtime) callLocked(ctx context.Context, red *reducer, args []byte) (CallResult, error) {
+	var res CallResult
+	lsn, n, err := r.runTx(ctx, red, args, 0)
+	if err != nil {
+		return res, err
+	}
+	res.LSN, res.Timestamp, res.Mutations = lsn, r.lastTS, n
+	r.runCascade(ctx, &res)
+	return res, nil
+}
+
+// runTx runs one transaction: red with args, then commit, host callbacks
+// and queueing of subscribers (at depth+1). It returns the LSN and the
+// number of mutations.
+func (r *Runtime) runTx(ctx context.Context, red *reducer, args []byte, depth int) (uint64, int, error) {
+	x := r.tx
+	x.lsn, x.ts = r.commit.next()
+	var err, fired error
+	if r.cfg.callDeadline > 0 {
+		r.deadline.arm(ctx, r.cfg.callDeadline)
+		err = r.invoke(r.deadline, red, args, x)
+		fired = r.deadline.disarm()
+	} else {
+		err = r.invoke(ctx, red, args, x)
+	}
+	if err == nil && x.doomed != nil {
+		err = x.doomed
+	}
+	if err != nil {
+		x.reset()
+		if fired != nil && CodeOf(err) == CodeTrap {
+			err = &Error{Code: CodeTimeout, Module: red.mod.info.Name, Reducer: red.name, Msg: fmt.Sprintf("call exceeded its deadline (%v): %v", r.cfg.callDeadline, fired)}
+		}
+		return 0, 0, err
+	}
+	rec := &r.rec
+	*rec = txn{LSN: x.lsn, Timestamp: x.ts, Kind: fb.TxKindReducer, Module: red.mod.info.Name, Reducer: red.name, Args: args, Mutations: x.muts}
+	if err := r.commit.commit(rec); err != nil {
+		x.reset()
+		return 0, 0, &Error{Code: CodeInternal, Module: red.mod.info.Name, Reducer: red.name, Msg: "commit", Err: err}
+	}
+	r.lastTS = x.ts
+	if len(x.touched) > 0 {
+		r.stateMu.Lock()
+		x.apply()
+		r.stateMu.Unlock()
+	}
+	n := len(x.muts)
+	for i := range x.muts {
+		mu := &x.muts[i]
+		t := r.tableOf(mu)
+		if t == nil {
+			continue
+		}
+		r.fireHooks(t, mu, x.lsn, x.ts)
+		if depth < r.cfg.maxCascadeDepth+1 {
+			for _, sub := range t.subs[mu.Op] {
+				r.queue = append(r.queue, pending{red: sub, old: mu.OldRow, new: mu.Row, depth: depth + 1})
+			}
+		}
+	}
+	*rec = txn{}
+	x.reset()
+	return x.lsn, n, nil
+}
+
+// tableOf finds the table of a mutation (by module then name).
+func (r *Runtime) tableOf(mu *mutation) *table {
+	m := r.modules[mu.Module]
+	if m == nil {
+		return nil
+	}
+	return m.tableByName[mu.Table]
+}
+
+// runCascade runs the queued subscriber calls in FIFO order.
+func (r *Runtime) runCascade(ctx context.Context, res *CallResult) {
+	calls := 0
+	for i := 0; i < len(r.queue); i++ {
+		p := r.queue[i]
+		cc := CascadeCall{Module: p.red.mod.info.Name, Reducer: p.red.name, Depth: p.depth}
+		switch {
+		case p.depth > r.cfg.maxCascadeDepth:
+			cc.Err = &Error{Code: CodeLimit, Module: cc.Module, Reducer: cc.Reducer, Msg: fmt.Sprintf("subscription cascade depth %d exceeds the limit of %d; subscriber not run", p.depth, r.cfg.maxCascadeDepth)}
+		case calls >= r.cfg.maxCascadeCalls:
+			cc.Err = &Error{Code: CodeLimit, Module: cc.Module, Reducer: cc.Reducer, Msg: fmt.Sprintf("more than %d subscriber transactions for one call; subscriber not run", r.cfg.maxCascadeCalls)}
+		default:
+			calls++
+			args, err := row.Encode([]any{bytesOrNil(p.old), bytesOrNil(p.new)})
+			if err != nil {
+				cc.Err = &Error{Code: CodeInternal, Module: cc.Module, Reducer: cc.Reducer, Err: err}
+				break
+			}
+			cc.LSN, _, cc.Err = r.runTx(ctx, p.red, args, p.depth)
+		}
+		if cc.Err != nil && res.CascadeErr == nil {
+			res.CascadeErr = cc.Err
+		}
+		res.Cascade = append(res.Cascade, cc)
+		if cc.Err != nil && p.depth > r.cfg.maxCascadeDepth {
+			// Do not list every refused call of a runaway cascade.
+			r.dropDeeper(i + 1)
+		}
+	}
+	clear(r.queue)
+	r.queue = r.queue[:0]
+}
+
+// dropDeeper removes queued calls beyond the depth limit after index i.
+func (r *Runtime) dropDeeper(i int) {
+	q := r.queue[:i]
+	for _, p := range r.queue[i:] {
+		if p.depth <= r.cfg.maxCascadeDepth {
+			q = append(q, p)
+		}
+	}
+	r.queue = q
+}
+
+func bytesOrNil(b []byte) any {
+	if b == nil {
+		return nil
+	}
+	return b
+}
+
+// invoke runs one reducer frame inside transaction x.
+func (r *Runtime) invoke(ctx context.Context, red *reducer, args []byte, x *tx) error {
+	m := red.mod
+	if m.onStack {
+		return &Error{Code: CodeCycle, Module: m.info.Name, Reducer: red.name, Msg: "module is already on the call stack"}
+	}
+	if m.inst == nil || m.inst.mod.IsClosed() {
+		inst, err := r.instantiate(m)
+		if err != nil {
+			return err
+		}
+		m.inst = inst
+	}
+	inst := m.inst
+	inst.enter(x.lsn, x.ts)
+	f := r.pushFrame(m, inst, red, x)
+	m.onStack = true
+	defer func() {
+		m.onStack = false
+		r.popFrame(f)
+	}()
+	ptr, err := r.argBuffer(ctx, inst, uint32(len(args)))
+	if err == nil {
+		inst.mem.Write(ptr, args)
+		s := inst.stack[:]
+		s[0], s[1], s[2] = uint64(red.idx), uint64(ptr), uint64(len(args))
+		err = inst.fnCall.CallWithStack(ctx, s)
+		if err == nil {
+			if st := int32(uint32(s[0])); st != 0 {
+				msg := f.failMsg
+				if msg == "" {
+					msg = fmt.Sprintf("reducer failed (status %d)", st)
+				}
+				e := &Error{Code: CodeReducerFailed, Module: m.info.Name, Reducer: red.name, Msg: msg}
+				if f.hostErr != nil {
+					e.Err = f.hostErr
+				}
+				return e
+			}
+			return nil
+		}
+	}
+	// A trap, an abort or a kill: this instance is discarded.
+	note := inst.stderrNote()
+	inst.mod.Close(context.Background())
+	m.inst = nil
+	e := &Error{Code: CodeTrap, Module: m.info.Name, Reducer: red.name, Msg: firstLine(err) + note}
+	var exit *sys.ExitError
+	switch {
+	case f.aborted:
+		e.Code, e.Msg = CodeReducerFailed, f.failMsg
+	case errors.As(err, &exit) && (exit.ExitCode() == sys.ExitCodeDeadlineExceeded || exit.ExitCode() == sys.ExitCodeContextCanceled):
+		e.Code = CodeTimeout
+		e.Msg = fmt.Sprintf("call exceeded its deadline (%v) or was cancelled", r.cfg.callDeadline)
+	case r.nearMemoryLimit(inst):
+		e.Code = CodeLimit
+		e.Msg = fmt.Sprintf("memory limit of %d pages reached: %s", r.cfg.memoryPages, e.Msg)
+	}
+	if f.hostErr != nil && e.Code != CodeTimeout {
+		e.Err = f.hostErr
+	}
+	return e
+}
+
+// nearMemoryLimit reports whether a trapped instance's memory is within
+// 1/16 (at least 16 pages) of the limit: the trap most likely followed a
+// failed memory.grow.
+func (r *Runtime) nearMemoryLimit(inst *instance) bool {
+	limit := uint64(r.cfg.memoryPages) * 65536
+	slack := max(limit/16, 16*65536)
+	return uint64(inst.mem.Size())+slack >= limit
+}
+
+func firstLine(err error) string {
+	if err == nil {
+		return ""
+	}
+	s := err.Error()
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[:i]
+	}
+	return s
+}
+
+// argBuffer returns a guest buffer of at least n bytes, calling
+// interstice_alloc only when the cached one is too small (docs/ABI.md).
+func (r *Runtime) argBuffer(ctx context.Context, inst *instance, n uint32) (uint32, error) {
+	if n <= inst.argCap && inst.argPtr != 0 {
+		return inst.argPtr, nil
+	}
+	size := uint32(64)
+	for size < n {
+		size <<= 1
+	}
+	s := inst.stack[:]
+	s[0] = uint64(size)
+	if err := inst.fnAlloc.CallWithStack(ctx, s[:1]); err != nil {
+		return 0, err
+	}
+	ptr := uint32(s[0])
+	if ptr == 0 {
+		return 0, fmt.Errorf("interstice_alloc(%d) returned 0", size)
+	}
+	if _, ok := inst.mem.Read(ptr, size); !ok {
+		return 0, fmt.Errorf("interstice_alloc(%d) returned %d, outside memory", size, ptr)
+	}
+	inst.argPtr, inst.argCap = ptr, size
+	return ptr, nil
+}
+
+func (r *Runtime) pushFrame(m *module, inst *instance, red *reducer, x *tx) *frame {
+	depth := 0
+	if r.top != nil {
+		depth = r.topDepth + 1
+	}
+	for len(r.frames) <= depth {
+		r.frames = append(r.frames, &frame{})
+	}
+	f := r.frames[depth]
+	iters := f.iters[:0]
+	*f = frame{mod: m, inst: inst, red: red, tx: x, prev: r.top, iters: iters}
+	r.top = f
+	r.topDepth = depth
+	return f
+}
+
+func (r *Runtime) popFrame(f *frame) {
+	r.top = f.prev
+	r.topDepth--
+	for i := range f.iters {
+		f.iters[i] = iterator{}
+	}
+	f.iters = f.iters[:0]
+}

@@ -1,0 +1,138 @@
+package core
+
+import (
+	"time"
+)
+
+// LogLevel is the level of a guest log line (docs/ABI.md `log`).
+type LogLevel int32
+
+// Log levels, as the guest passes them.
+const (
+	LogDebug LogLevel = 0
+	LogInfo  LogLevel = 1
+	LogWarn  LogLevel = 2
+	LogError LogLevel = 3
+)
+
+// LogSink receives guest log lines and guest stdout/stderr output (stdout at
+// LogInfo, stderr at LogWarn). It is called synchronously from the
+// goroutine running the reducer and must not call back into the Runtime.
+type LogSink func(module string, level LogLevel, msg string)
+
+// Defaults of Config (see RATIONALE.md, "Implementation limits").
+const (
+	DefaultCallDeadline     = 5 * time.Second
+	DefaultMemoryLimitPages = 256 // 16 MiB
+	DefaultMaxRowSize       = 1 << 20
+	DefaultMaxArgsSize      = 1 << 20
+	DefaultMaxCascadeDepth  = 8
+	DefaultMaxCascadeCalls  = 10000
+)
+
+// Config is the immutable configuration of a Runtime. The zero Config is
+// not valid: start from NewConfig and change fields with the With methods,
+// which return copies. Invalid values are reported once, by Open.
+//
+//	rt, err := core.Open(core.NewConfig().WithCallDeadline(time.Second))
+type Config struct {
+	callDeadline    time.Duration
+	memoryPages     uint32
+	maxRowSize      int
+	maxArgsSize     int
+	maxCascadeDepth int
+	maxCascadeCalls int
+	cacheDir        string
+	logSink         LogSink
+	valid           bool
+}
+
+// NewConfig returns a Config holding the defaults: a 5 s call deadline,
+// 256 memory pages (16 MiB) per module instance, 1 MiB rows and arguments,
+// a subscription cascade depth of 8, a process-wide in-memory compilation
+// cache and no log sink (guest logs are discarded).
+func NewConfig() Config {
+	return Config{
+		callDeadline:    DefaultCallDeadline,
+		memoryPages:     DefaultMemoryLimitPages,
+		maxRowSize:      DefaultMaxRowSize,
+		maxArgsSize:     DefaultMaxArgsSize,
+		maxCascadeDepth: DefaultMaxCascadeDepth,
+		maxCascadeCalls: DefaultMaxCascadeCalls,
+		valid:           true,
+	}
+}
+
+// WithCallDeadline returns a copy with the wall-clock budget of one
+// transaction (a reducer call with its nested calls; each subscriber
+// transaction gets its own).
+//
+// 0 disables deadlines: modules are then compiled without wazero's
+// termination checks and a call no longer pays for wazero's per-call
+// watcher goroutine (about 2 µs, see RATIONALE.md), but a guest stuck in a
+// loop blocks the runtime forever and a caller's context cancellation is
+// ignored. Use 0 only with trusted modules.
+func (c Config) WithCallDeadline(d time.Duration) Config { c.callDeadline = d; return c }
+
+// WithMemoryLimitPages returns a copy with the most 64 KiB pages a module
+// instance's memory may grow to (1..65536).
+func (c Config) WithMemoryLimitPages(n uint32) Config { c.memoryPages = n; return c }
+
+// WithMaxRowSize returns a copy with the largest encoded row, in bytes.
+func (c Config) WithMaxRowSize(n int) Config { c.maxRowSize = n; return c }
+
+// WithMaxArgsSize returns a copy with the largest encoded argument Row, in bytes.
+func (c Config) WithMaxArgsSize(n int) Config { c.maxArgsSize = n; return c }
+
+// WithMaxCascadeDepth returns a copy with the deepest subscription cascade:
+// subscribers of a root call's events run at depth 1, their own
+// subscribers at depth 2, and so on. 0 disables subscriptions.
+func (c Config) WithMaxCascadeDepth(n int) Config { c.maxCascadeDepth = n; return c }
+
+// WithMaxCascadeCalls returns a copy with the most subscriber transactions
+// one root call may trigger in total (a bound on fan-out).
+func (c Config) WithMaxCascadeCalls(n int) Config { c.maxCascadeCalls = n; return c }
+
+// WithCompilationCacheDir returns a copy that keeps compiled modules in dir
+// (shared by every Runtime and process using it). The empty string (the
+// default) selects a process-wide in-memory cache.
+func (c Config) WithCompilationCacheDir(dir string) Config { c.cacheDir = dir; return c }
+
+// WithLogSink returns a copy that sends guest log output to sink (nil
+// discards it).
+func (c Config) WithLogSink(sink LogSink) Config { c.logSink = sink; return c }
+
+// CallDeadline returns the per-transaction deadline.
+func (c Config) CallDeadline() time.Duration { return c.callDeadline }
+
+// MemoryLimitPages returns the memory-page limit.
+func (c Config) MemoryLimitPages() uint32 { return c.memoryPages }
+
+// MaxRowSize returns the row size limit.
+func (c Config) MaxRowSize() int { return c.maxRowSize }
+
+// MaxArgsSize returns the argument size limit.
+func (c Config) MaxArgsSize() int { return c.maxArgsSize }
+
+// MaxCascadeDepth returns the cascade depth limit.
+func (c Config) MaxCascadeDepth() int { return c.maxCascadeDepth }
+
+func (c Config) validate() error {
+	switch {
+	case !c.valid:
+		return errf(CodeBadArgument, "config: use core.NewConfig() to start a Config")
+	case c.callDeadline < 0:
+		return errf(CodeBadArgument, "config: call deadline %v is negative", c.callDeadline)
+	case c.memoryPages == 0 || c.memoryPages > 65536:
+		return errf(CodeBadArgument, "config: memory limit %d pages outside 1..65536", c.memoryPages)
+	case c.maxRowSize < 16 || c.maxRowSize > 1<<30:
+		return errf(CodeBadArgument, "config: max row size %d outside 16..1GiB", c.maxRowSize)
+	case c.maxArgsSize < 16 || c.maxArgsSize > 1<<30:
+		return errf(CodeBadArgument, "config: max args size %d outside 16..1GiB", c.maxArgsSize)
+	case c.maxCascadeDepth < 0 || c.maxCascadeDepth > 1000:
+		return errf(CodeBadArgument, "config: max cascade depth %d outside 0..1000", c.maxCascadeDepth)
+	case c.maxCascadeCalls < 1:
+		return errf(CodeBadArgument, "config: max cascade calls %d must be positive", c.maxCascadeCalls)
+	}
+	return nil
+}

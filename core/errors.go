@@ -1,0 +1,216 @@
+package core
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Code is the stable numeric class of a core error. The C ABI maps each
+// code to one status; values are pinned and new codes may be added.
+type Code int
+
+// Error codes. Codes 1–15 are runtime classes; codes 100–108 are the
+// distinct reasons a module fails to load, all of which also match
+// ErrSchema (except CodeInvalidWasm and CodeMissingExport/CodeBadImport,
+// which match ErrInvalidModule).
+const (
+	CodeOK              Code = 0
+	CodeBadArgument     Code = 1  // a malformed argument, key, buffer or name
+	CodeNotFound        Code = 2  // no such module, reducer, table or row
+	CodeTrap            Code = 3  // the guest trapped (unreachable, bad memory access, Go panic)
+	CodeTimeout         Code = 4  // the call deadline passed or its context was cancelled
+	CodeLimit           Code = 5  // a size, memory, iterator or cascade limit was exceeded
+	CodeSchema          Code = 6  // the module schema is invalid
+	CodeAccess          Code = 7  // writing another module's table or reading a private one
+	CodeDuplicateKey    Code = 8  // insert of an existing primary key
+	CodeType            Code = 9  // a row or argument does not match the declared types
+	CodeClosed          Code = 10 // the runtime is closed
+	CodeInternal        Code = 11 // a bug or a failure of the host (commit step)
+	CodeReducerFailed   Code = 12 // the reducer returned an error (fail, abort or non-zero status)
+	CodeCycle           Code = 13 // a nested call would re-enter a module on the call stack
+	CodeUnsupported     Code = 14 // a feature not supported yet (module upgrade)
+	CodeIncompatible    Code = 15 // a module conflicts with a loaded one (same version, other code)
+	CodeInvalidWasm     Code = 100
+	CodeMissingExport   Code = 101
+	CodeBadImport       Code = 102
+	CodeMalformed       Code = 103 // the describe buffer is not a well-formed ModuleSchema
+	CodeABIVersion      Code = 104
+	CodeBadName         Code = 105
+	CodeDuplicateName   Code = 106
+	CodeUnknownType     Code = 107
+	CodeBadPrimaryKey   Code = 108
+	CodeBadSubscription Code = 109
+)
+
+var codeNames = map[Code]string{
+	CodeOK: "ok", CodeBadArgument: "bad argument", CodeNotFound: "not found",
+	CodeTrap: "module trap", CodeTimeout: "timeout", CodeLimit: "limit exceeded",
+	CodeSchema: "schema invalid", CodeAccess: "access denied",
+	CodeDuplicateKey: "duplicate key", CodeType: "type mismatch",
+	CodeClosed: "runtime closed", CodeInternal: "internal error",
+	CodeReducerFailed: "reducer failed", CodeCycle: "call cycle",
+	CodeUnsupported: "not supported", CodeIncompatible: "incompatible module",
+	CodeInvalidWasm: "invalid wasm", CodeMissingExport: "missing export",
+	CodeBadImport: "bad import", CodeMalformed: "malformed schema",
+	CodeABIVersion: "unsupported abi version", CodeBadName: "bad name",
+	CodeDuplicateName: "duplicate name", CodeUnknownType: "unknown column type",
+	CodeBadPrimaryKey: "bad primary key", CodeBadSubscription: "bad subscription",
+}
+
+// String returns the code's short lowercase name, e.g. "duplicate key".
+func (c Code) String() string {
+	if n, ok := codeNames[c]; ok {
+		return n
+	}
+	return fmt.Sprintf("code(%d)", int(c))
+}
+
+// Error is the error type of package core. Code is its stable class; the
+// other fields name where it happened (any may be empty) and Err, when set,
+// is the underlying cause (a host-call failure behind a reducer failure,
+// a row codec error, a wazero error).
+type Error struct {
+	Code    Code
+	Module  string
+	Reducer string
+	Table   string
+	Column  string
+	Msg     string
+	Err     error
+}
+
+// Error returns "core: <code>: module m reducer r table t column c: msg: cause".
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString("core: ")
+	b.WriteString(e.Code.String())
+	sep := ": "
+	for _, kv := range [...][2]string{{"module", e.Module}, {"reducer", e.Reducer}, {"table", e.Table}, {"column", e.Column}} {
+		if kv[1] != "" {
+			b.WriteString(sep)
+			b.WriteString(kv[0])
+			b.WriteByte(' ')
+			b.WriteString(kv[1])
+			sep = " "
+		}
+	}
+	if e.Msg != "" {
+		b.WriteString(": ")
+		b.WriteString(e.Msg)
+	}
+	if e.Err != nil {
+		b.WriteString(": ")
+		b.WriteString(e.Err.Error())
+	}
+	return b.String()
+}
+
+// Unwrap returns the cause.
+func (e *Error) Unwrap() error { return e.Err }
+
+// Is reports whether target is a core sentinel of the same code, or
+// ErrSchema / ErrInvalidModule for the load-failure codes they group.
+func (e *Error) Is(target error) bool {
+	t, ok := target.(*Error)
+	if !ok || t.Module != "" || t.Msg != "" || t.Err != nil {
+		return false
+	}
+	if t.Code == e.Code {
+		return true
+	}
+	switch t.Code {
+	case CodeSchema:
+		return e.Code >= CodeMalformed && e.Code <= CodeBadSubscription
+	}
+	return false
+}
+
+// CodeOf returns the Code of err: the code of the first *Error in its
+// chain, CodeOK for nil, and CodeInternal for any other error.
+func CodeOf(err error) Code {
+	if err == nil {
+		return CodeOK
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return CodeInternal
+}
+
+// Sentinels for errors.Is. Every error returned by package core is an
+// *Error whose Code matches exactly one of these (the load-failure codes
+// 103–109 also match ErrSchema).
+var (
+	ErrBadArgument     = &Error{Code: CodeBadArgument}
+	ErrNotFound        = &Error{Code: CodeNotFound}
+	ErrTrap            = &Error{Code: CodeTrap}
+	ErrTimeout         = &Error{Code: CodeTimeout}
+	ErrLimit           = &Error{Code: CodeLimit}
+	ErrSchema          = &Error{Code: CodeSchema}
+	ErrAccess          = &Error{Code: CodeAccess}
+	ErrDuplicateKey    = &Error{Code: CodeDuplicateKey}
+	ErrType            = &Error{Code: CodeType}
+	ErrClosed          = &Error{Code: CodeClosed}
+	ErrInternal        = &Error{Code: CodeInternal}
+	ErrReducerFailed   = &Error{Code: CodeReducerFailed}
+	ErrCycle           = &Error{Code: CodeCycle}
+	ErrUnsupported     = &Error{Code: CodeUnsupported}
+	ErrIncompatible    = &Error{Code: CodeIncompatible}
+	ErrInvalidWasm     = &Error{Code: CodeInvalidWasm}
+	ErrMissingExport   = &Error{Code: CodeMissingExport}
+	ErrBadImport       = &Error{Code: CodeBadImport}
+	ErrMalformedSchema = &Error{Code: CodeMalformed}
+	ErrABIVersion      = &Error{Code: CodeABIVersion}
+	ErrBadName         = &Error{Code: CodeBadName}
+	ErrDuplicateName   = &Error{Code: CodeDuplicateName}
+	ErrUnknownType     = &Error{Code: CodeUnknownType}
+	ErrBadPrimaryKey   = &Error{Code: CodeBadPrimaryKey}
+	ErrBadSubscription = &Error{Code: CodeBadSubscription}
+)
+
+func errf(code Code, format string, args ...any) *Error {
+	return &Error{Code: code, Msg: fmt.Sprintf(format, args...)}
+}
+
+// Guest status codes (docs/ABI.md). Pinned.
+const (
+	stOK             = 0
+	stDone           = 1
+	stBadArgument    = -1
+	stNoTable        = -2
+	stAccess         = -3
+	stType           = -4
+	stDuplicateKey   = -5
+	stNotFound       = -6
+	stBufferTooSmall = -7
+	stLimit          = -8
+	stNoReducer      = -9
+	stCycle          = -10
+	stReducerFailed  = -11
+	stBadIterator    = -12
+)
+
+// statusCode maps a guest status to the Code of the matching host error.
+func statusCode(st int32) Code {
+	switch st {
+	case stBadArgument, stBadIterator:
+		return CodeBadArgument
+	case stNoTable, stNotFound, stNoReducer:
+		return CodeNotFound
+	case stAccess:
+		return CodeAccess
+	case stType:
+		return CodeType
+	case stDuplicateKey:
+		return CodeDuplicateKey
+	case stLimit:
+		return CodeLimit
+	case stCycle:
+		return CodeCycle
+	case stReducerFailed:
+		return CodeReducerFailed
+	}
+	return CodeInternal
+}

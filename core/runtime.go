@@ -1,0 +1,563 @@
+package core
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/google/btree"
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
+
+	"github.com/interstice/interstice/fbs/fb"
+	"github.com/interstice/interstice/row"
+)
+
+// Runtime is an Interstice runtime: loaded modules, their tables and the
+// reducer executor. It is safe for use by many goroutines. Reducer calls
+// and module loads are serialized (one at a time, in lock order); reads
+// (Get, Scan, Count) see committed state only and run concurrently with a
+// reducer, waiting at most for the apply step of a commit.
+type Runtime struct {
+	cfg Config
+	wz  wazero.Runtime
+
+	// execMu serializes transactions: reducer calls, cascades and loads.
+	execMu sync.Mutex
+	closed atomic.Bool
+
+	// stateMu guards the registry and the committed trees against host
+	// readers; the executor takes it for writing only to apply a commit or
+	// register a module.
+	stateMu sync.RWMutex
+	modules map[string]*module
+	order   []*module
+	tables  []*table
+
+	commit   committer
+	tx       *tx
+	deadline *deadlineCtx
+	top      *frame // innermost executing frame (execMu)
+	topDepth int
+	frames   []*frame // frame pool by depth
+	rec      txn      // the record being committed (reused)
+	lastTS   uint64
+	queue    []pending
+	keyBuf   []byte
+	hookMu   sync.Mutex
+}
+
+// module is a loaded module.
+type module struct {
+	info          *ModuleInfo
+	schema        []byte
+	schemaJSON    []byte
+	compiled      wazero.CompiledModule
+	tables        []*table
+	tableByName   map[string]*table
+	reducers      []*reducer
+	reducerByName map[string]*reducer
+	handles       []*handle
+	handleByName  map[string]int32
+	inst          *instance // nil after a trap until the next call
+	onStack       bool
+}
+
+// reducer is one reducer of a module.
+type reducer struct {
+	mod   *module
+	idx   int
+	name  string
+	types []row.Type
+	names []string
+}
+
+// handle is a guest table handle: a name resolved to a table on first use.
+type handle struct {
+	name  string
+	t     *table
+	write bool
+}
+
+// instance is one instantiation of a module.
+type instance struct {
+	m       *module
+	mod     api.Module
+	mem     api.Memory
+	fnCall  api.Function
+	fnAlloc api.Function
+	argPtr  uint32
+	argCap  uint32
+	stack   [3]uint64
+	clock   int64
+	seedLSN uint64
+	seeded  bool
+	rng     *rand.ChaCha8
+	stderr  []byte // tail of stderr, for trap messages
+	sink    LogSink
+}
+
+var (
+	cacheMu   sync.Mutex
+	memCache  wazero.CompilationCache
+	dirCaches = map[string]wazero.CompilationCache{}
+)
+
+func compilationCache(dir string) (wazero.CompilationCache, error) {
+	cacheMu.Lock()
+	defer cacheMu.Unlock()
+	if dir == "" {
+		if memCache == nil {
+			memCache = wazero.NewCompilationCache()
+		}
+		return memCache, nil
+	}
+	if c, ok := dirCaches[dir]; ok {
+		return c, nil
+	}
+	c, err := wazero.NewCompilationCacheWithDir(dir)
+	if err != nil {
+		return nil, &Error{Code: CodeBadArgument, Msg: "compilation cache dir " + dir, Err: err}
+	}
+	dirCaches[dir] = c
+	return c, nil
+}
+
+// Open returns a new Runtime with the given configuration.
+func Open(cfg Config) (*Runtime, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	cache, err := compilationCache(cfg.cacheDir)
+	if err != nil {
+		return nil, err
+	}
+	ctx := context.Background()
+	rc := wazero.NewRuntimeConfig().
+		WithCloseOnContextDone(cfg.callDeadline > 0).
+		WithMemoryLimitPages(cfg.memoryPages).
+		WithCompilationCache(cache)
+	r := &Runtime{
+		cfg:      cfg,
+		wz:       wazero.NewRuntimeWithConfig(ctx, rc),
+		modules:  map[string]*module{},
+		commit:   &memCommitter{},
+		tx:       newTx(),
+		deadline: newDeadlineCtx(),
+	}
+	if _, err := wasi_snapshot_preview1.Instantiate(ctx, r.wz); err != nil {
+		r.wz.Close(ctx)
+		return nil, &Error{Code: CodeInternal, Msg: "wasi", Err: err}
+	}
+	if err := r.instantiateHost(ctx); err != nil {
+		r.wz.Close(ctx)
+		return nil, &Error{Code: CodeInternal, Msg: "host module", Err: err}
+	}
+	return r, nil
+}
+
+// Close releases the runtime and every module instance. Later calls return
+// ErrClosed. Close waits for a running call to finish.
+func (r *Runtime) Close() error {
+	r.execMu.Lock()
+	defer r.execMu.Unlock()
+	if r.closed.Swap(true) {
+		return nil
+	}
+	r.deadline.timer.Stop()
+	return r.wz.Close(context.Background())
+}
+
+var errClosed = &Error{Code: CodeClosed, Msg: "runtime is closed"}
+
+// Modules returns the loaded modules in load order.
+func (r *Runtime) Modules() []*ModuleInfo {
+	r.stateMu.RLock()
+	defer r.stateMu.RUnlock()
+	out := make([]*ModuleInfo, len(r.order))
+	for i, m := range r.order {
+		out[i] = m.info
+	}
+	return out
+}
+
+// Describe returns the schema of a loaded module: the ModuleSchema
+// FlatBuffers bytes its describe export returned, and a JSON form.
+func (r *Runtime) Describe(name string) (schema, jsonForm []byte, err error) {
+	r.stateMu.RLock()
+	m := r.modules[name]
+	r.stateMu.RUnlock()
+	if m == nil {
+		return nil, nil, &Error{Code: CodeNotFound, Module: name, Msg: "no such module"}
+	}
+	return m.schema, m.schemaJSON, nil
+}
+
+// LoadModule compiles, instantiates and registers a module, reads and
+// validates its schema, and commits a ModuleLoad transaction. Loading a
+// module already loaded with the same name, version and code is a no-op
+// that returns the loaded ModuleInfo; the same version with other code is
+// ErrIncompatible and another version is ErrUnsupported (upgrades come
+// with the durable log).
+func (r *Runtime) LoadModule(wasm []byte) (*ModuleInfo, error) {
+	if r.closed.Load() {
+		return nil, errClosed
+	}
+	if len(wasm) == 0 {
+		return nil, &Error{Code: CodeInvalidWasm, Msg: "empty module"}
+	}
+	sum := sha256.Sum256(wasm)
+	ctx := context.Background()
+	compiled, err := r.wz.CompileModule(ctx, wasm)
+	if err != nil {
+		if strings.Contains(err.Error(), "over limit") {
+			return nil, &Error{Code: CodeLimit, Msg: fmt.Sprintf("module memory exceeds the limit of %d pages", r.cfg.memoryPages), Err: err}
+		}
+		return nil, &Error{Code: CodeInvalidWasm, Err: err}
+	}
+	m := &module{compiled: compiled, handleByName: map[string]int32{}}
+	if err := checkExports(compiled); err != nil {
+		compiled.Close(ctx)
+		return nil, err
+	}
+	inst, err := r.instantiate(m)
+	if err != nil {
+		compiled.Close(ctx)
+		return nil, err
+	}
+	fail := func(err error) (*ModuleInfo, error) {
+		inst.mod.Close(ctx)
+		compiled.Close(ctx)
+		return nil, err
+	}
+	schema, err := r.describe(inst)
+	if err != nil {
+		return fail(err)
+	}
+	info, err := parseSchema(schema)
+	if err != nil {
+		return fail(err)
+	}
+	info.WasmSHA256 = sum
+	m.info, m.schema, m.inst = info, schema, inst
+	m.schemaJSON = schemaJSON(info)
+	m.tableByName = make(map[string]*table, len(info.Tables))
+	for i := range info.Tables {
+		ti := &info.Tables[i]
+		t := &table{mod: m, name: ti.Name, info: ti, pk: ti.PrimaryKey, public: ti.Public,
+			tree: btree.NewG[entry](btreeDegree, lessEntry)}
+		for _, c := range ti.Columns {
+			t.types = append(t.types, c.Type)
+			t.names = append(t.names, c.Name)
+		}
+		t.pkType, t.pkField = t.types[t.pk], t.names[t.pk]
+		m.tables = append(m.tables, t)
+		m.tableByName[t.name] = t
+	}
+	m.reducerByName = make(map[string]*reducer, len(info.Reducers))
+	for i := range info.Reducers {
+		ri := &info.Reducers[i]
+		rd := &reducer{mod: m, idx: i, name: ri.Name}
+		for _, p := range ri.Params {
+			rd.types = append(rd.types, p.Type)
+			rd.names = append(rd.names, p.Name)
+		}
+		m.reducers = append(m.reducers, rd)
+		m.reducerByName[rd.name] = rd
+	}
+
+	r.execMu.Lock()
+	defer r.execMu.Unlock()
+	if r.closed.Load() {
+		return fail(errClosed)
+	}
+	if old := r.modules[info.Name]; old != nil {
+		switch {
+		case old.info.Version == info.Version && old.info.WasmSHA256 == sum:
+			inst.mod.Close(ctx)
+			return old.info, nil
+		case old.info.Version == info.Version:
+			return fail(&Error{Code: CodeIncompatible, Module: info.Name, Msg: fmt.Sprintf("version %s is already loaded with different code", info.Version)})
+		default:
+			return fail(&Error{Code: CodeUnsupported, Module: info.Name, Msg: fmt.Sprintf("upgrade from %s to %s is not supported yet", old.info.Version, info.Version)})
+		}
+	}
+	// Subscriptions to other modules need them loaded, the table public.
+	type subRef struct {
+		t  *table
+		op Op
+		rd *reducer
+	}
+	var subs []subRef
+	for _, s := range info.Subscriptions {
+		var t *table
+		if s.Module == info.Name {
+			t = m.tableByName[s.Table]
+		} else {
+			other := r.modules[s.Module]
+			if other == nil {
+				return fail(&Error{Code: CodeBadSubscription, Module: info.Name, Reducer: s.Reducer, Table: s.Module + "." + s.Table, Msg: "module " + s.Module + " is not loaded (load it first)"})
+			}
+			t = other.tableByName[s.Table]
+			if t == nil {
+				return fail(&Error{Code: CodeBadSubscription, Module: info.Name, Reducer: s.Reducer, Table: s.Module + "." + s.Table, Msg: "no such table"})
+			}
+			if !t.public {
+				return fail(&Error{Code: CodeBadSubscription, Module: info.Name, Reducer: s.Reducer, Table: s.Module + "." + s.Table, Msg: "table is private"})
+			}
+		}
+		subs = append(subs, subRef{t, s.Event, m.reducerByName[s.Reducer]})
+	}
+	lsn, ts := r.commit.next()
+	rec := txn{LSN: lsn, Timestamp: ts, Kind: fb.TxKindModuleLoad, Module: info.Name,
+		ModuleRecord: &moduleRecord{Name: info.Name, Version: info.Version, Schema: schema, WasmSHA256: sum[:]}}
+	if err := r.commit.commit(&rec); err != nil {
+		return fail(&Error{Code: CodeInternal, Module: info.Name, Msg: "commit of module load", Err: err})
+	}
+	r.stateMu.Lock()
+	for _, t := range m.tables {
+		t.id = len(r.tables)
+		r.tables = append(r.tables, t)
+	}
+	for _, s := range subs {
+		s.t.subs[s.op] = append(s.t.subs[s.op], s.rd)
+	}
+	r.modules[info.Name] = m
+	r.order = append(r.order, m)
+	r.stateMu.Unlock()
+	return info, nil
+}
+
+func checkExports(c wazero.CompiledModule) error {
+	fns := c.ExportedFunctions()
+	type sig struct {
+		params, results []api.ValueType
+	}
+	i32, i64 := api.ValueTypeI32, api.ValueTypeI64
+	want := []struct {
+		name string
+		sig  sig
+	}{
+		{"interstice_describe", sig{nil, []api.ValueType{i64}}},
+		{"interstice_alloc", sig{[]api.ValueType{i32}, []api.ValueType{i32}}},
+		{"interstice_call", sig{[]api.ValueType{i32, i32, i32}, []api.ValueType{i32}}},
+	}
+	for _, w := range want {
+		f, ok := fns[w.name]
+		if !ok {
+			return &Error{Code: CodeMissingExport, Msg: "the module does not export " + w.name}
+		}
+		if !bytes.Equal(f.ParamTypes(), w.sig.params) || !bytes.Equal(f.ResultTypes(), w.sig.results) {
+			return &Error{Code: CodeMissingExport, Msg: fmt.Sprintf("export %s has signature %v -> %v", w.name, f.ParamTypes(), f.ResultTypes())}
+		}
+	}
+	if _, ok := c.ExportedMemories()["memory"]; !ok {
+		return &Error{Code: CodeMissingExport, Msg: "the module does not export memory"}
+	}
+	if f, ok := fns["_initialize"]; ok && (len(f.ParamTypes()) != 0 || len(f.ResultTypes()) != 0) {
+		return &Error{Code: CodeMissingExport, Msg: "export _initialize must be () -> ()"}
+	}
+	for _, f := range c.ImportedFunctions() {
+		mod, name, _ := f.Import()
+		switch mod {
+		case wasi_snapshot_preview1.ModuleName:
+		case "interstice":
+			h, ok := hostSigs[name]
+			if !ok {
+				return &Error{Code: CodeBadImport, Msg: "unknown import interstice." + name}
+			}
+			if !bytes.Equal(f.ParamTypes(), h.params) || !bytes.Equal(f.ResultTypes(), h.results) {
+				return &Error{Code: CodeBadImport, Msg: fmt.Sprintf("import interstice.%s has signature %v -> %v", name, f.ParamTypes(), f.ResultTypes())}
+			}
+		default:
+			return &Error{Code: CodeBadImport, Msg: fmt.Sprintf("import from unknown module %q (%s)", mod, name)}
+		}
+	}
+	return nil
+}
+
+// initCtx marks host calls made while a module instantiates (from
+// _initialize) or describes itself: there is no transaction then.
+type initCtx struct {
+	context.Context
+	f *frame
+}
+
+// instantiate creates a module instance with a deterministic WASI: the
+// clock reads the current transaction's logical timestamp (1 while
+// initializing: the Go runtime refuses a zero clock), random bytes come from ChaCha8 seeded from the LSN (a
+// fixed seed while initializing), and there is no filesystem, environment,
+// arguments or network. Stdout and stderr go to the log sink.
+func (r *Runtime) instantiate(m *module) (*instance, error) {
+	inst := &instance{m: m, sink: r.cfg.logSink, rng: rand.NewChaCha8([32]byte{}), clock: 1}
+	start := []string{}
+	if _, ok := m.compiled.ExportedFunctions()["_initialize"]; ok {
+		start = append(start, "_initialize")
+	}
+	cfg := wazero.NewModuleConfig().
+		WithName("").
+		WithStartFunctions(start...).
+		WithWalltime(inst.walltime, 1).
+		WithNanotime(inst.nanotime, 1).
+		WithNanosleep(func(int64) {}).
+		WithOsyield(func() {}).
+		WithRandSource(inst).
+		WithStdout(logWriter{inst, LogInfo}).
+		WithStderr(logWriter{inst, LogWarn})
+	ctx, cancel := r.initContext()
+	defer cancel()
+	f := &frame{mod: m, inst: inst}
+	mod, err := r.wz.InstantiateModule(&initCtx{ctx, f}, m.compiled, cfg)
+	if err != nil {
+		name := ""
+		if m.info != nil {
+			name = m.info.Name
+		}
+		if ctx.Err() != nil {
+			return nil, &Error{Code: CodeTimeout, Module: name, Msg: "instantiation (_initialize) exceeded the call deadline", Err: err}
+		}
+		return nil, &Error{Code: CodeTrap, Module: name, Msg: "instantiation failed" + inst.stderrNote(), Err: err}
+	}
+	inst.mod = mod
+	inst.mem = mod.Memory()
+	inst.fnCall = mod.ExportedFunction("interstice_call")
+	inst.fnAlloc = mod.ExportedFunction("interstice_alloc")
+	return inst, nil
+}
+
+func (r *Runtime) initContext() (context.Context, context.CancelFunc) {
+	if r.cfg.callDeadline == 0 {
+		return context.Background(), func() {}
+	}
+	return context.WithTimeout(context.Background(), r.cfg.callDeadline)
+}
+
+func (r *Runtime) describe(inst *instance) ([]byte, error) {
+	ctx, cancel := r.initContext()
+	defer cancel()
+	res, err := inst.mod.ExportedFunction("interstice_describe").Call(&initCtx{ctx, &frame{mod: inst.m, inst: inst}})
+	if err != nil {
+		return nil, &Error{Code: CodeMalformed, Msg: "interstice_describe trapped" + inst.stderrNote(), Err: err}
+	}
+	ptr, n := uint32(res[0]>>32), uint32(res[0])
+	buf, ok := inst.mem.Read(ptr, n)
+	if !ok {
+		return nil, &Error{Code: CodeMalformed, Msg: fmt.Sprintf("describe returned ptr %d len %d outside memory (%d bytes)", ptr, n, inst.mem.Size())}
+	}
+	return bytes.Clone(buf), nil
+}
+
+func (i *instance) walltime() (int64, int32) {
+	return i.clock / 1e9, int32(i.clock % 1e9)
+}
+func (i *instance) nanotime() int64 { return i.clock }
+
+// Read implements the WASI random source.
+func (i *instance) Read(p []byte) (int, error) {
+	if !i.seeded {
+		var seed [32]byte
+		binary.LittleEndian.PutUint64(seed[:], i.seedLSN)
+		copy(seed[8:], "interstice")
+		i.rng.Seed(seed)
+		i.seeded = true
+	}
+	return i.rng.Read(p)
+}
+
+// enter prepares the instance for a transaction.
+func (i *instance) enter(lsn, ts uint64) {
+	i.clock = int64(ts)
+	if i.seedLSN != lsn || !i.seeded {
+		i.seedLSN, i.seeded = lsn, false
+	}
+}
+
+func (i *instance) stderrNote() string {
+	s := strings.TrimSpace(string(i.stderr))
+	if s == "" {
+		return ""
+	}
+	return " (stderr: " + s + ")"
+}
+
+const stderrTail = 1024
+
+type logWriter struct {
+	i     *instance
+	level LogLevel
+}
+
+func (w logWriter) Write(p []byte) (int, error) {
+	if w.level == LogWarn {
+		w.i.stderr = append(w.i.stderr, p...)
+		if n := len(w.i.stderr); n > stderrTail {
+			w.i.stderr = append(w.i.stderr[:0], w.i.stderr[n-stderrTail:]...)
+		}
+	}
+	if w.i.sink != nil {
+		name := ""
+		if w.i.m.info != nil {
+			name = w.i.m.info.Name
+		}
+		w.i.sink(name, w.level, strings.TrimRight(string(p), "\n"))
+	}
+	return len(p), nil
+}
+
+// schemaJSON renders a ModuleInfo as JSON (the form Describe returns).
+func schemaJSON(info *ModuleInfo) []byte {
+	type col struct {
+		Name string `json:"name"`
+		Type string `json:"type"`
+	}
+	type tbl struct {
+		Name       string `json:"name"`
+		Public     bool   `json:"public"`
+		PrimaryKey string `json:"primary_key"`
+		Columns    []col  `json:"columns"`
+	}
+	type red struct {
+		Name   string `json:"name"`
+		Params []col  `json:"params"`
+	}
+	type sub struct {
+		Module  string `json:"module"`
+		Table   string `json:"table"`
+		Event   string `json:"event"`
+		Reducer string `json:"reducer"`
+	}
+	out := struct {
+		ABIVersion    int    `json:"abi_version"`
+		Name          string `json:"name"`
+		Version       string `json:"version"`
+		Tables        []tbl  `json:"tables"`
+		Reducers      []red  `json:"reducers"`
+		Subscriptions []sub  `json:"subscriptions"`
+	}{ABIVersion: GuestABIVersion, Name: info.Name, Version: info.Version, Tables: []tbl{}, Reducers: []red{}, Subscriptions: []sub{}}
+	cols := func(cs []ColumnInfo) []col {
+		o := []col{}
+		for _, c := range cs {
+			o = append(o, col{c.Name, c.Type.String()})
+		}
+		return o
+	}
+	for _, t := range info.Tables {
+		out.Tables = append(out.Tables, tbl{t.Name, t.Public, t.Columns[t.PrimaryKey].Name, cols(t.Columns)})
+	}
+	for _, rd := range info.Reducers {
+		out.Reducers = append(out.Reducers, red{rd.Name, cols(rd.Params)})
+	}
+	for _, s := range info.Subscriptions {
+		out.Subscriptions = append(out.Subscriptions, sub{s.Module, s.Table, s.Event.String(), s.Reducer})
+	}
+	b, _ := json.Marshal(out)
+	return b
+}
