@@ -23,6 +23,10 @@ const (
 )
 
 func TestMain(m *testing.M) {
+	if dir := os.Getenv(lockChildEnv); dir != "" {
+		lockChild(dir)
+		os.Exit(0)
+	}
 	if dir := os.Getenv(crashDirEnv); dir != "" {
 		writers, _ := strconv.Atoi(os.Getenv(crashWritersEnv))
 		crashChild(dir, writers)

@@ -8,6 +8,64 @@
 // them or read them with a Reader, and check a log with Validate, Inspect
 // and Repair. See Example for Open/Append/Replay.
 //
+// # Pipelined appends for a serialized executor
+//
+// Append is Enqueue followed by Wait. A caller that must order its records
+// under its own lock (the runtime runs reducers one at a time) calls
+// Enqueue under that lock, which assigns the LSN and queues the frame
+// without any I/O, and Wait(lsn) after releasing it. Whoever waits while
+// no write is in flight leads one: it writes every frame queued so far
+// with one pwrite and makes them durable with one fdatasync; the others
+// wait for it and the next leader drains whatever was queued meanwhile. So
+// N callers share fdatasyncs even though they execute one at a time (with
+// N callers each holding one record in flight, batches settle at about
+// N/2 records per fdatasync: half the callers are queued behind a sync
+// while the other half are being woken). Wait never returns nil before the
+// record's bytes are durable under the sync policy; a failed write or
+// fdatasync fails every waiter of that batch and of every record queued
+// behind it, and every later Enqueue returns ErrPoisoned. Records already
+// executed against in-memory state by the caller are then not in the log:
+// the caller must discard that state (reopen and replay).
+//
+// # Directory lock
+//
+// Open in a writable mode takes flock(LOCK_EX|LOCK_NB) on "<dir>/LOCK"
+// and holds it until Close; Repair takes it for its duration. A second
+// writer, in this process or another, fails at once with ErrLocked naming
+// the directory and the holder's pid. The kernel drops the lock when the
+// holder exits or is killed, so a stale LOCK file never blocks anyone.
+//
+// Read-only Open, Validate, Inspect and NewReader take no lock, so they
+// may read a log while another process writes it. Every record they return
+// has a verified checksum and LSN, but they see a moving target: the last
+// segment may end in a frame being written (reported as a torn tail), may
+// hold records written but not yet acknowledged (their fdatasync may still
+// fail), and a segment may be deleted by retention (ErrCompacted) or
+// shrunk by rotation while they read it (an error saying the segment
+// shrank; read again). They never modify the log and never crash on it.
+//
+// # Snapshots and retention
+//
+// WriteSnapshot stores an opaque body (the runtime's encoded fb.Snapshot)
+// as the state after record lsn, crash-safely; ReadNewestSnapshot returns
+// the newest one that verifies and is not newer than the log, skipping
+// damaged ones; PruneSnapshots deletes older ones. Retention of log
+// segments is tied to snapshots through Log.SetProtectedLSN: a segment is
+// deleted only when every LSN it holds is at or below the protected LSN,
+// so replay from snapshot LSN + 1 always finds its first record. Protocol
+// for the runtime (TestDamagedNewestSnapshotStillRecoversWhenTheFloorIsTheOldestKept):
+//
+//  1. WriteSnapshot(dir, lsn, body) with lsn an acknowledged LSN whose
+//     state body is;
+//  2. PruneSnapshots(dir, 2);
+//  3. SetProtectedLSN(the oldest of the snapshots kept), then Retain().
+//
+// Protecting from the older kept snapshot rather than the newest costs
+// one snapshot interval of log, and means that if the newest snapshot is
+// later found damaged, the older one plus the log still rebuild the state.
+// At startup: lsn, body, skipped, err := ReadNewestSnapshot(dir,
+// log.LastLSN()); load body; Replay(lsn+1, ...).
+//
 // # On-disk format (version 1)
 //
 // All integers are little-endian. CRC means CRC-32C (Castagnoli polynomial,
@@ -79,6 +137,31 @@
 // write; it is treated as torn: the record is cut and kept in the .broken
 // file.
 //
-// See docs/FORMAT.md for rotation steps and crash safety, and RATIONALE.md
-// for the design choices and limits.
+// # Snapshot files (version 1)
+//
+// A snapshot is "<20-digit lsn>.snap" (for example
+// "00000000000000004096.snap" holds the state after record 4096): a
+// 48-byte header, then the body.
+//
+//	offset size field
+//	0      8    magic "ISTCSNAP"
+//	8      2    format version, 1
+//	10     1    checksum algorithm, 1 = CRC-32C
+//	11     1    flags, 0 (none defined; any set flag is refused)
+//	12     4    reserved, 0
+//	16     8    lsn, equal to the one in the file name
+//	24     8    body length; the file is exactly 48 + length bytes
+//	32     4    CRC of the body
+//	36     8    reserved, 0
+//	44     4    CRC of bytes 0..43
+//	48     ...  body (starts 8-byte aligned)
+//
+// A reader checks the magic, then the header CRC, and only then the
+// version, algorithm and flags (ErrVersion), so a flipped header bit is
+// damage (the snapshot is skipped) and never taken for a newer format.
+// Every version keeps this header with its CRC at 44. A temporary
+// "<name>.tmp" is never read and is removed by the next WriteSnapshot.
+//
+// See docs/FORMAT.md for rotation and snapshot steps and crash safety, and
+// RATIONALE.md for the design choices and limits.
 package persistence

@@ -33,10 +33,10 @@ var (
 	// RecoverReadOnly.
 	ErrReadOnly = errors.New("persistence: log opened read-only")
 
-	// ErrVersion reports a segment written in a format version (or with a
-	// checksum algorithm) this build does not know. Such a segment is refused,
-	// never misread.
-	ErrVersion = errors.New("persistence: unsupported segment format version")
+	// ErrVersion reports a segment or snapshot written in a format version
+	// (or with a checksum algorithm or flags) this build does not know. Such
+	// a file is refused, never misread.
+	ErrVersion = errors.New("persistence: unsupported format version")
 
 	// ErrRecordTooLarge is returned by Append when an encoded record is larger
 	// than MaxRecordSize.
@@ -45,6 +45,12 @@ var (
 	// ErrBadRecord is returned by AppendEncoded when the payload is not a
 	// Transaction flatbuffer carrying an lsn field (see EncodeTxn).
 	ErrBadRecord = errors.New("persistence: payload is not a transaction with an lsn field")
+
+	// ErrLocked is returned by Open (writable modes) and Repair when another
+	// Log, in this process or another, holds the directory's lock (an
+	// flock on "<dir>/LOCK", taken by Open and released by Close). The
+	// error names the directory and, when known, the holder's process id.
+	ErrLocked = errors.New("persistence: log directory is locked")
 
 	// ErrCompacted is returned by Replay and NewReader when the requested
 	// LSN was deleted by retention.

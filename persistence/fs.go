@@ -2,9 +2,11 @@ package persistence
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
+	"runtime/debug"
 	"sort"
 
 	"golang.org/x/sys/unix"
@@ -178,4 +180,40 @@ func segmentBytes(f File, buf []byte, limit int64) (data, newBuf []byte, release
 	}
 	buf, err = readWhole(f, buf, limit)
 	return buf, buf, func() {}, err
+}
+
+// Faults on a shrinking mapping: a reader that takes no lock (NewReader, Validate,
+// Inspect, read-only Open) maps segments that a live writer may shrink
+// while they are read: rotation truncates the active segment's
+// preallocated tail, a failed write cuts unacknowledged bytes, Repair cuts
+// damage. Touching a mapped page past the new end of the file raises
+// SIGBUS, which would kill the reading process. Those readers therefore
+// run their scans under guardMapped, which turns the fault into an error.
+
+// shrunkErr is the error of a mapped segment that shrank while read.
+func shrunkErr(seg string, fault any) error {
+	return fmt.Errorf("persistence: segment %s shrank while it was read (the log is being written or repaired by another Log); read it again: %v", seg, fault)
+}
+
+// isMemoryFault reports whether a recovered panic value is a memory fault
+// turned into a panic by debug.SetPanicOnFault.
+func isMemoryFault(r any) bool {
+	_, ok := r.(interface{ Addr() uintptr })
+	return ok
+}
+
+// guardMapped runs fn, which reads memory-mapped segment seg, and returns
+// shrunkErr if fn faulted on it.
+func guardMapped(seg string, fn func()) (err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if r := recover(); r != nil {
+			if !isMemoryFault(r) {
+				panic(r)
+			}
+			err = shrunkErr(seg, r)
+		}
+	}()
+	fn()
+	return nil
 }

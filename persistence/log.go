@@ -3,6 +3,7 @@ package persistence
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sync"
@@ -19,7 +20,11 @@ import (
 // write in flight becomes the leader, takes every frame queued so far,
 // writes them with one write and makes them durable with one fdatasync,
 // then wakes the others. Nobody returns before its bytes are durable (under
-// SyncAlways).
+// SyncAlways). Append is Enqueue (assign the LSN, queue the frame) plus
+// Wait (lead or await the write); callers that serialize their own work
+// call the two halves separately.
+//
+// A writable Log holds the directory's lock (see Open) until Close.
 type Log struct {
 	dir  string
 	opts Options
@@ -38,9 +43,10 @@ type Log struct {
 	flushing bool      // a leader is writing, syncing or rotating
 	dirty    bool      // written but not synced
 	closed   bool
-	err      error    // poison: wraps ErrPoisoned
-	corrupt  error    // sticky corruption seen by Replay
-	torn     *Problem // read-only: the torn tail left in place
+	lock     io.Closer // the directory lock; nil when read-only
+	err      error     // poison: wraps ErrPoisoned
+	corrupt  error     // sticky corruption seen by Replay
+	torn     *Problem  // read-only: the torn tail left in place
 	// retainErr is the error of the last retention run, reported by Rotate.
 	// A failed deletion loses nothing, so it does not poison the log.
 	retainErr error
@@ -64,7 +70,13 @@ type Log struct {
 //
 // Sealed segments are verified when they are read (Replay, NewReader,
 // Validate), not at Open, so Open costs one segment's read.
-func Open(dir string, opts Options) (*Log, error) {
+//
+// In the writable modes Open first takes an exclusive lock on "<dir>/LOCK"
+// (flock, held until Close): a second writable Open of the same directory,
+// in this process or another, fails at once with ErrLocked naming the
+// directory. RecoverReadOnly takes no lock (see NewReader for what a reader
+// of a live log sees).
+func Open(dir string, opts Options) (_ *Log, err error) {
 	o, err := opts.withDefaults()
 	if err != nil {
 		return nil, err
@@ -75,6 +87,14 @@ func Open(dir string, opts Options) (*Log, error) {
 		if err := l.fsys.MkdirAll(dir, 0o755); err != nil {
 			return nil, fmt.Errorf("persistence: create log directory: %w", err)
 		}
+		if l.lock, err = lockDir(l.fsys, dir); err != nil {
+			return nil, err
+		}
+		defer func() {
+			if err != nil && l.lock != nil {
+				l.lock.Close()
+			}
+		}()
 	}
 	segs, tmps, err := listSegments(l.fsys, dir)
 	if err != nil {
@@ -140,12 +160,23 @@ func (l *Log) recoverLast(segs []segInfo) error {
 	}
 	it := newFrameIter(last.name, data, last.first, true)
 	end := segHeaderSize
-	for {
-		_, off, payload, ok := it.next()
-		if !ok {
-			break
+	scan := func() {
+		for {
+			_, off, payload, ok := it.next()
+			if !ok {
+				break
+			}
+			end = off + frameSize(len(payload))
 		}
-		end = off + frameSize(len(payload))
+	}
+	if l.ro {
+		// No lock: a live writer may shrink the segment under the mapping.
+		if err := guardMapped(last.name, scan); err != nil {
+			f.Close()
+			return err
+		}
+	} else {
+		scan()
 	}
 	if it.err != nil {
 		f.Close()
@@ -209,23 +240,114 @@ func (l *Log) AppendEncoded(payload []byte) (uint64, error) {
 	return l.append1(payload)
 }
 
+// append1 is Enqueue followed by Wait under one hold of the lock.
 func (l *Log) append1(p []byte) (uint64, error) {
-	if len(p) > MaxRecordSize {
-		return 0, fmt.Errorf("%w: %d bytes, the maximum is %d", ErrRecordTooLarge, len(p), MaxRecordSize)
-	}
-	pos, _, ok := payloadLSN(p)
-	if !ok {
-		return 0, ErrBadRecord
+	pos, err := checkPayload(p)
+	if err != nil {
+		return 0, err
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	lsn, err := l.enqueueLocked(p, pos)
+	if err != nil {
+		return 0, err
+	}
+	return lsn, l.waitLocked(lsn)
+}
+
+// checkPayload checks an encoded payload's size and finds its lsn field.
+func checkPayload(p []byte) (lsnPos int, err error) {
+	if len(p) > MaxRecordSize {
+		return -1, fmt.Errorf("%w: %d bytes, the maximum is %d", ErrRecordTooLarge, len(p), MaxRecordSize)
+	}
+	pos, _, ok := payloadLSN(p)
+	if !ok {
+		return -1, ErrBadRecord
+	}
+	return pos, nil
+}
+
+// enqueueLocked assigns the next LSN to payload p and queues its frame.
+func (l *Log) enqueueLocked(p []byte, pos int) (uint64, error) {
 	if err := l.writableLocked(); err != nil {
 		return 0, err
 	}
 	lsn := l.nextLSN
 	l.nextLSN++
 	l.pend = appendFrame(l.pend, lsn, p, pos)
-	return lsn, l.waitLocked(lsn)
+	return lsn, nil
+}
+
+// Enqueue assigns tx the next LSN, sets tx.LSN, and queues its frame
+// behind every record enqueued or appended before it, without waiting for
+// any I/O. It is the first half of Append, for a caller that must order
+// its records under its own lock but wait for durability outside it:
+//
+//	mu.Lock()
+//	apply(tx)                // e.g. run a reducer against in-memory state
+//	lsn, err := log.Enqueue(tx)
+//	mu.Unlock()
+//	if err == nil {
+//		err = log.Wait(lsn) // group commit with everyone else waiting
+//	}
+//
+// The record is not committed until Wait(lsn) returns nil: until then a
+// crash may lose it, and a failed write or fdatasync fails it. Records are
+// written in LSN order, so when Wait(lsn) returns nil every lower LSN is
+// durable too, and when a write fails every record at or after the failed
+// batch fails (later Enqueues return ErrPoisoned). A queued record is
+// written by the next flush, led by any Wait, Append, Sync, Rotate or
+// Close (or, under SyncInterval, the background sync).
+//
+// Enqueue costs the encoding of tx plus a copy and a CRC of its bytes under
+// the log's lock; it never blocks on I/O.
+func (l *Log) Enqueue(tx *Txn) (uint64, error) {
+	b := builderPool.Get().(*flatbuffers.Builder)
+	p := EncodeTxn(b, tx)
+	lsn, err := l.enqueue1(p)
+	if cap(b.Bytes) <= 1<<20 {
+		builderPool.Put(b)
+	}
+	if err == nil {
+		tx.LSN = lsn
+	}
+	return lsn, err
+}
+
+// EnqueueEncoded is Enqueue for a payload encoded by the caller, as
+// AppendEncoded is for Append.
+func (l *Log) EnqueueEncoded(payload []byte) (uint64, error) {
+	return l.enqueue1(payload)
+}
+
+func (l *Log) enqueue1(p []byte) (uint64, error) {
+	pos, err := checkPayload(p)
+	if err != nil {
+		return 0, err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.enqueueLocked(p, pos)
+}
+
+// Wait returns nil once the record lsn (returned by Enqueue) is
+// acknowledged under the sync policy: written and fdatasynced under
+// SyncAlways, written to the operating system under SyncInterval and
+// SyncNone. If no write is in flight, the caller leads one for every
+// record queued so far (one write, one fdatasync); otherwise it waits for
+// the write in flight and then for the next one, which drains everything
+// queued meanwhile. It returns the poison error (wrapping ErrPoisoned and
+// the I/O error) if the write or fdatasync covering lsn failed, and
+// ErrClosed if the log was closed without lsn being written. Waiting for an
+// lsn that is already acknowledged returns nil at once, even after Close.
+// Waiting for an lsn never enqueued is an error.
+func (l *Log) Wait(lsn uint64) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if lsn == 0 || lsn >= l.nextLSN {
+		return fmt.Errorf("persistence: wait for lsn %d, which was never enqueued (next lsn %d)", lsn, l.nextLSN)
+	}
+	return l.waitLocked(lsn)
 }
 
 // AppendBatch appends txs as consecutive records with one write and one
@@ -287,14 +409,18 @@ func (l *Log) writableLocked() error {
 // waitLocked returns once lsn is acknowledged, leading writes as needed.
 func (l *Log) waitLocked(lsn uint64) error {
 	for l.acked < lsn {
-		if l.err != nil {
+		switch {
+		case l.err != nil:
 			return l.err
-		}
-		if !l.flushing {
+		case l.flushing:
+			l.cond.Wait()
+		case l.closed:
+			// Close flushes everything queued, so this is reached only if the
+			// log was closed before lsn was enqueued (a Wait racing Close).
+			return ErrClosed
+		default:
 			l.flushLocked(false, false)
-			continue
 		}
-		l.cond.Wait()
 	}
 	return nil
 }
@@ -397,7 +523,7 @@ func (l *Log) syncLoop() {
 			for l.flushing {
 				l.cond.Wait()
 			}
-			if l.dirty && !l.closed && l.err == nil {
+			if (l.dirty || len(l.pend) > 0) && !l.closed && l.err == nil {
 				l.flushLocked(true, false)
 			}
 			l.mu.Unlock()
@@ -433,6 +559,14 @@ func (l *Log) Close() error {
 		if cerr := f.Close(); err == nil && cerr != nil {
 			err = fmt.Errorf("persistence: close segment: %w", cerr)
 		}
+	}
+	if l.lock != nil {
+		// Released last: no other Log may open the directory while this one
+		// still holds a file of it.
+		if cerr := l.lock.Close(); err == nil && cerr != nil {
+			err = fmt.Errorf("persistence: release directory lock: %w", cerr)
+		}
+		l.lock = nil
 	}
 	return err
 }
@@ -494,7 +628,7 @@ func (l *Log) Replay(fromLSN uint64, fn func(r Record) error) error {
 	if len(segs) == 0 {
 		return nil
 	}
-	r, err := newReader(l.fsys, l.dir, segs, fromLSN, l.opts, end)
+	r, err := newReader(l.fsys, l.dir, segs, fromLSN, l.opts, end, l.ro)
 	if err != nil {
 		return err
 	}

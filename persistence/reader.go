@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 
 	"github.com/interstice/interstice/fbs/fb"
 )
@@ -56,6 +57,8 @@ type Reader struct {
 	// lastEnd limits how much of the last segment is read (Log.Replay reads
 	// only acknowledged bytes); -1 reads the whole file.
 	lastEnd int64
+	// guard runs Next under guardMapped: set when no lock keeps writers out.
+	guard bool
 
 	buf     []byte
 	release func() // unmaps the current segment
@@ -83,11 +86,11 @@ func NewReader(dir string, fromLSN uint64, opts ...Options) (*Reader, error) {
 	if err != nil {
 		return nil, fmt.Errorf("persistence: list log directory: %w", err)
 	}
-	return newReader(o.FS, dir, segs, fromLSN, o, -1)
+	return newReader(o.FS, dir, segs, fromLSN, o, -1, true)
 }
 
-func newReader(fsys FS, dir string, segs []segInfo, from uint64, o Options, lastEnd int64) (*Reader, error) {
-	r := &Reader{fsys: fsys, dir: dir, opts: o, segs: segs, from: from, lastEnd: lastEnd}
+func newReader(fsys FS, dir string, segs []segInfo, from uint64, o Options, lastEnd int64, guard bool) (*Reader, error) {
+	r := &Reader{fsys: fsys, dir: dir, opts: o, segs: segs, from: from, lastEnd: lastEnd, guard: guard}
 	if len(segs) == 0 {
 		r.done = true
 		return r, nil
@@ -114,7 +117,35 @@ func newReader(fsys FS, dir string, segs []segInfo, from uint64, o Options, last
 }
 
 // Next advances to the next record and reports whether there is one.
+//
+// A Reader from NewReader takes no lock, so a live writer may shrink a
+// segment while it is mapped (see guardMapped); Next then stops with an
+// error instead of a SIGBUS. Log.Replay of a writable Log (which holds the
+// lock) reads only bytes no rotation cuts, and runs unguarded.
 func (r *Reader) Next() bool {
+	if r.guard {
+		return r.nextGuarded()
+	}
+	return r.next()
+}
+
+func (r *Reader) nextGuarded() (ok bool) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if p := recover(); p != nil {
+			if !isMemoryFault(p) {
+				panic(p)
+			}
+			r.err = shrunkErr(r.it.seg, p)
+			r.unmap()
+			r.loaded = false
+			ok = false
+		}
+	}()
+	return r.next()
+}
+
+func (r *Reader) next() bool {
 	for {
 		if r.err != nil || r.done {
 			return false

@@ -25,7 +25,9 @@ type RepairReport struct {
 }
 
 // Repair is the operator's tool for a damaged log in dir. The log must not
-// be open. It never discards bytes: everything it cuts is saved first.
+// be open: Repair takes the directory lock as Open does and fails with
+// ErrLocked while a Log holds it. It never discards bytes: everything it
+// cuts is saved first.
 //
 //   - A torn tail is cut as Open does in RecoverTruncateTail mode: the bytes
 //     from the torn frame to the last nonzero byte of the segment are
@@ -50,6 +52,13 @@ func Repair(dir string, opts ...Options) (*RepairReport, error) {
 	o, err := firstOptions(opts)
 	if err != nil {
 		return nil, err
+	}
+	lock, err := lockDir(o.FS, dir)
+	if err != nil {
+		return nil, err
+	}
+	if lock != nil {
+		defer lock.Close()
 	}
 	rep, err := Validate(dir, o)
 	if err != nil {

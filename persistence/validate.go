@@ -162,7 +162,15 @@ func scanLog(dir string, opts []Options, fn func(Record) error) (*Report, error)
 		if err != nil {
 			return rep, fmt.Errorf("persistence: read segment %s: %w", s.name, err)
 		}
-		stop, serr := scanSegment(rep, si, s, i == len(segs)-1, data, &want, fn)
+		var stop bool
+		var serr error
+		// No lock: a live writer may shrink the segment under the mapping.
+		if gerr := guardMapped(s.name, func() {
+			stop, serr = scanSegment(rep, si, s, i == len(segs)-1, data, &want, fn)
+		}); gerr != nil {
+			release()
+			return rep, gerr
+		}
 		release()
 		done += int64(len(data))
 		if o.Progress != nil {
