@@ -1,0 +1,66 @@
+package sdk
+
+import (
+	flatbuffers "github.com/google/flatbuffers/go"
+
+	"github.com/interstice/interstice/row"
+)
+
+// Guest-side buffers. A module instance runs one reducer at a time (the host
+// never re-enters a module that is on the call stack), so one of each is
+// enough. They are package variables: the Go garbage collector never moves
+// objects and never frees one that a variable references, so the host may
+// write into them between calls.
+var (
+	builder = flatbuffers.NewBuilder(256) // encodes rows, keys and arguments
+	readBuf = make([]byte, 1024)          // get / scan_next output; grows
+	readLen uint32                        // out_len_ptr target
+	argsBuf []byte                        // interstice_alloc; grows
+)
+
+// encode returns the Row encoding of vals in the shared builder. The bytes
+// are valid until the next encode.
+func encode(vals []any) ([]byte, error) {
+	builder.Reset()
+	if err := row.Build(builder, vals); err != nil {
+		return nil, err
+	}
+	return builder.FinishedBytes(), nil
+}
+
+// readInto runs a get/scan_next style host call, growing readBuf while the
+// host answers ERR_BUFFER_TOO_SMALL, and returns the bytes written. The
+// bytes are valid until the next readInto.
+func readInto(f func(buf []byte, n *uint32) int32) ([]byte, int32) {
+	for {
+		readLen = 0
+		st := f(readBuf, &readLen)
+		if st == statusBufferTooSmall && int(readLen) > len(readBuf) {
+			readBuf = make([]byte, max(int(readLen), 2*len(readBuf)))
+			continue
+		}
+		if st != statusOK || int(readLen) > len(readBuf) {
+			if st == statusOK {
+				st = statusBadArgument // the host claimed more bytes than fit
+			}
+			return nil, st
+		}
+		return readBuf[:readLen], st
+	}
+}
+
+// alloc is the body of the interstice_alloc export: it returns a buffer of
+// at least size bytes that stays valid until the next alloc.
+func alloc(size int32) []byte {
+	if size < 0 || size > maxAlloc {
+		return nil
+	}
+	if cap(argsBuf) < int(size) || cap(argsBuf) == 0 {
+		argsBuf = make([]byte, max(int(size), 256, 2*cap(argsBuf)))
+	}
+	return argsBuf[:cap(argsBuf)]
+}
+
+// maxAlloc bounds one host→guest buffer (1 GiB): a larger request is
+// refused with 0 instead of exhausting guest memory.
+const maxAlloc = 1 << 30
