@@ -2,7 +2,12 @@ package core
 
 import (
 	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
 	"testing"
+
+	"github.com/interstice/interstice/persistence"
 
 	"github.com/interstice/interstice/row"
 )
@@ -87,4 +92,86 @@ func BenchmarkCallInsertNoDeadline(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// TestWatchdogFastPath checks that reducer calls skip wazero's per-call
+// watcher goroutine (see skipCallWatcher): a wazero upgrade that moves the
+// flag fails here instead of silently costing ~2 µs per call.
+func TestWatchdogFastPath(t *testing.T) {
+	rt := open(t, testConfig(t), kvWasm(t))
+	if !rt.fastCalls.Load() {
+		t.Fatal("skipCallWatcher failed: calls pay for wazero's per-call goroutine")
+	}
+	args := row.MustEncode()
+	res := testing.AllocsPerRun(200, func() {
+		if _, err := rt.Call(context.Background(), "kv", "noop", args); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if res > 0 {
+		t.Fatalf("noop call with a deadline allocates %.1f times", res)
+	}
+}
+
+// BenchmarkDurableCall measures durable 1-insert reducer calls (SyncAlways:
+// fdatasync before each acknowledgment, shared by concurrent callers) with
+// 1 and 8 calling goroutines.
+func BenchmarkDurableCall(b *testing.B) {
+	for _, callers := range []int{1, 8} {
+		b.Run(fmt.Sprintf("callers=%d", callers), func(b *testing.B) {
+			rt := open(b, durConfig(b, b.TempDir()), durV1(b))
+			var next atomic.Uint64
+			b.ResetTimer()
+			if callers == 1 {
+				for i := 0; i < b.N; i++ {
+					if _, err := rt.Call(context.Background(), "dur", "put", row.MustEncode(next.Add(1), "name")); err != nil {
+						b.Fatal(err)
+					}
+				}
+			} else {
+				var wg sync.WaitGroup
+				per := b.N/callers + 1
+				for g := 0; g < callers; g++ {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						for i := 0; i < per; i++ {
+							if _, err := rt.Call(context.Background(), "dur", "put", row.MustEncode(next.Add(1), "name")); err != nil {
+								b.Error(err)
+								return
+							}
+						}
+					}()
+				}
+				wg.Wait()
+			}
+			b.ReportMetric(float64(next.Load())/b.Elapsed().Seconds(), "calls/s")
+		})
+	}
+}
+
+// BenchmarkReplay measures Open on a log of 250k transactions of 4 inserts
+// each (1M mutations), without a snapshot.
+func BenchmarkReplay(b *testing.B) {
+	dir := b.TempDir()
+	cfg := durConfig(b, dir).WithSync(persistence.SyncNone)
+	rt := open(b, cfg, durV1(b))
+	const calls = 250_000
+	for i := 1; i <= calls; i++ {
+		if _, err := rt.Call(context.Background(), "dur", "batch", row.MustEncode(uint64(i))); err != nil {
+			b.Fatal(err)
+		}
+	}
+	rt.Close()
+	b.ResetTimer()
+	var muts int64
+	for i := 0; i < b.N; i++ {
+		rt, err := Open(cfg)
+		if err != nil {
+			b.Fatal(err)
+		}
+		muts += rt.ReplayStats().Mutations
+		rt.Close()
+	}
+	b.ReportMetric(float64(muts)/b.Elapsed().Seconds(), "mutations/s")
 }

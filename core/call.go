@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/tetratelabs/wazero/sys"
 
@@ -57,15 +58,28 @@ func (r *Runtime) Call(ctx context.Context, module, reducerName string, args []b
 		return CallResult{}, &Error{Code: CodeLimit, Module: module, Reducer: reducerName, Msg: fmt.Sprintf("arguments of %d bytes exceed the limit of %d", len(args), r.cfg.maxArgsSize)}
 	}
 	r.execMu.Lock()
-	defer r.execMu.Unlock()
+	if err := r.usable(); err != nil {
+		r.execMu.Unlock()
+		return CallResult{}, err
+	}
 	red, err := r.lookupReducer(module, reducerName)
 	if err != nil {
+		r.execMu.Unlock()
 		return CallResult{}, err
 	}
 	if err := row.Check(args, red.types); err != nil {
+		r.execMu.Unlock()
 		return CallResult{}, argsErr(red, err)
 	}
-	return r.callLocked(ctx, red, args)
+	res, err := r.callLocked(ctx, red, args)
+	w := r.takeWait()
+	r.execMu.Unlock()
+	// Group commit: wait for durability outside the executor lock, so the
+	// next callers run meanwhile and share the fdatasync.
+	if werr := r.waitDurable(w); werr != nil {
+		return CallResult{}, werr
+	}
+	return res, err
 }
 
 // CallJSON is Call with arguments in JSON: an array (by position) or an
@@ -133,22 +147,8 @@ func (r *Runtime) callLocked(ctx context.Context, red *reducer, args []byte) (Ca
 func (r *Runtime) runTx(ctx context.Context, red *reducer, args []byte, depth int) (uint64, int, error) {
 	x := r.tx
 	x.lsn, x.ts = r.commit.next()
-	var err, fired error
-	if r.cfg.callDeadline > 0 {
-		r.deadline.arm(ctx, r.cfg.callDeadline)
-		err = r.invoke(r.deadline, red, args, x)
-		fired = r.deadline.disarm()
-	} else {
-		err = r.invoke(ctx, red, args, x)
-	}
-	if err == nil && x.doomed != nil {
-		err = x.doomed
-	}
-	if err != nil {
+	if err := r.execute(ctx, red, args, x); err != nil {
 		x.reset()
-		if fired != nil && CodeOf(err) == CodeTrap {
-			err = &Error{Code: CodeTimeout, Module: red.mod.info.Name, Reducer: red.name, Msg: fmt.Sprintf("call exceeded its deadline (%v): %v", r.cfg.callDeadline, fired)}
-		}
 		return 0, 0, err
 	}
 	rec := &r.rec
@@ -180,6 +180,37 @@ func (r *Runtime) runTx(ctx context.Context, red *reducer, args []byte, depth in
 	*rec = txn{}
 	x.reset()
 	return x.lsn, n, nil
+}
+
+// execute runs red with args in transaction x under the call deadline and
+// returns its error (x keeps the mutations; the caller commits or resets).
+func (r *Runtime) execute(ctx context.Context, red *reducer, args []byte, x *tx) error {
+	var err error
+	var fired uint32
+	if r.wd != nil {
+		r.wdGen = r.wd.arm(ctx)
+		err = r.invoke(callCtx, red, args, x)
+		fired = r.wd.disarm(r.wdGen)
+	} else {
+		err = r.invoke(ctx, red, args, x)
+	}
+	if err == nil && x.doomed != nil {
+		err = x.doomed
+	}
+	if err == nil && fired != 0 {
+		// Killed after the guest's last loop check: the work is done but
+		// the budget is not; roll back as a timeout all the same.
+		err = &Error{Code: CodeTimeout, Module: red.mod.info.Name, Reducer: red.name}
+	}
+	if err != nil && fired != 0 {
+		if CodeOf(err) != CodeTimeout {
+			err = &Error{Code: CodeTimeout, Module: red.mod.info.Name, Reducer: red.name, Err: err}
+		}
+		if e, ok := err.(*Error); ok {
+			e.Msg = timeoutMsg(fired, r.cfg.callDeadline)
+		}
+	}
+	return err
 }
 
 // tableOf finds the table of a mutation (by module then name).
@@ -242,6 +273,18 @@ func bytesOrNil(b []byte) any {
 	return b
 }
 
+// callCtx is the context every guest call runs under when the watchdog
+// enforces deadlines: it has no Done channel, so wazero starts no
+// per-call watcher for it.
+var callCtx = context.Background()
+
+func timeoutMsg(code uint32, d time.Duration) string {
+	if code == sys.ExitCodeContextCanceled {
+		return "call cancelled by its context"
+	}
+	return fmt.Sprintf("call exceeded its deadline (%v or the context's, if sooner)", d)
+}
+
 // invoke runs one reducer frame inside transaction x.
 func (r *Runtime) invoke(ctx context.Context, red *reducer, args []byte, x *tx) error {
 	m := red.mod
@@ -249,9 +292,15 @@ func (r *Runtime) invoke(ctx context.Context, red *reducer, args []byte, x *tx) 
 		return &Error{Code: CodeCycle, Module: m.info.Name, Reducer: red.name, Msg: "module is already on the call stack"}
 	}
 	if m.inst == nil || m.inst.mod.IsClosed() {
+		if err := r.ensureCompiled(m); err != nil {
+			return err
+		}
 		inst, err := r.instantiate(m)
 		if err != nil {
 			return err
+		}
+		if r.wd != nil {
+			skipCallWatcher(inst.mod)
 		}
 		m.inst = inst
 	}
@@ -259,6 +308,19 @@ func (r *Runtime) invoke(ctx context.Context, red *reducer, args []byte, x *tx) 
 	inst.enter(x.lsn, x.ts)
 	f := r.pushFrame(m, inst, red, x)
 	m.onStack = true
+	if r.wd != nil {
+		if r.wd.expired(r.wdGen) {
+			m.onStack = false
+			r.popFrame(f)
+			return &Error{Code: CodeTimeout, Module: m.info.Name, Reducer: red.name, Msg: fmt.Sprintf("call exceeded its deadline (%v) or was cancelled", r.cfg.callDeadline)}
+		}
+		var prev *instance
+		if f.prev != nil {
+			prev = f.prev.inst
+		}
+		r.wd.setRunning(inst)
+		defer r.wd.setRunning(prev)
+	}
 	defer func() {
 		m.onStack = false
 		r.popFrame(f)
@@ -268,6 +330,7 @@ func (r *Runtime) invoke(ctx context.Context, red *reducer, args []byte, x *tx) 
 		inst.mem.Write(ptr, args)
 		s := inst.stack[:]
 		s[0], s[1], s[2] = uint64(red.idx), uint64(ptr), uint64(len(args))
+		r.guestEntries.Add(1)
 		err = inst.fnCall.CallWithStack(ctx, s)
 		if err == nil {
 			if st := int32(uint32(s[0])); st != 0 {

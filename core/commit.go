@@ -1,39 +1,18 @@
 package core
 
 import (
-	"github.com/interstice/interstice/fbs/fb"
+	"github.com/interstice/interstice/persistence"
 )
 
-// txn is the record of one committed transaction. Its fields mirror
-// persistence.Txn one for one (issue #4 converts it, or replaces it by an
-// alias, when the durable log is plugged in).
-type txn struct {
-	LSN          uint64
-	Timestamp    uint64
-	Kind         fb.TxKind
-	Module       string
-	Reducer      string
-	Args         []byte
-	Mutations    []mutation
-	ModuleRecord *moduleRecord
-}
+// txn is the record of one committed transaction: the log's own record
+// type, so a commit hands it to the log without conversion.
+type txn = persistence.Txn
 
-// mutation mirrors persistence.Mutation.
-type mutation struct {
-	Op     fb.Op
-	Module string
-	Table  string
-	Row    []byte
-	OldRow []byte
-}
+// mutation is one row change of a txn.
+type mutation = persistence.Mutation
 
-// moduleRecord mirrors persistence.ModuleRecord.
-type moduleRecord struct {
-	Name       string
-	Version    string
-	Schema     []byte
-	WasmSHA256 []byte
-}
+// moduleRecord describes a module load or upgrade.
+type moduleRecord = persistence.ModuleRecord
 
 // committer is the one commit step every transaction goes through. The
 // runtime calls next to learn the LSN and logical timestamp the running
@@ -41,25 +20,77 @@ type moduleRecord struct {
 // random source), then commit with the finished record. commit must not
 // retain rec or its slices after it returns (the runtime reuses them); an
 // error means nothing was committed and the transaction is rolled back.
-// Calls are serialized by the runtime.
+// Calls are serialized by the runtime (execMu).
+//
+// commit only orders the record (its LSN is final when commit returns);
+// the record is durable once the runtime's waitDurable(lsn) returned nil,
+// which a Call does after releasing execMu so that concurrent callers
+// share one fdatasync (group commit).
 type committer interface {
 	next() (lsn, ts uint64)
 	commit(rec *txn) error
+	// last returns the LSN and timestamp of the last committed record.
+	last() (lsn, ts uint64)
 }
 
 // memCommitter commits in memory: LSN and timestamp both count up from 1.
 type memCommitter struct {
-	last uint64
+	lastLSN uint64
 	// observe, when set (tests), sees every committed record.
 	observe func(*txn)
 }
 
-func (c *memCommitter) next() (uint64, uint64) { return c.last + 1, c.last + 1 }
+func (c *memCommitter) next() (uint64, uint64) { return c.lastLSN + 1, c.lastLSN + 1 }
 
 func (c *memCommitter) commit(rec *txn) error {
-	c.last = rec.LSN
+	c.lastLSN = rec.LSN
 	if c.observe != nil {
 		c.observe(rec)
 	}
 	return nil
 }
+
+func (c *memCommitter) last() (uint64, uint64) { return c.lastLSN, c.lastLSN }
+
+// logCommitter commits through the durable log: Enqueue under execMu (so
+// LSN order is execution order), Wait outside it.
+type logCommitter struct {
+	r       *Runtime
+	log     *persistence.Log
+	lastLSN uint64 // last enqueued
+	lastTS  uint64
+	// observe, when set (tests), sees every committed record.
+	observe func(*txn)
+}
+
+// next continues strictly above everything replayed: the LSN is the log's
+// next one and the logical clock is max(lsn, last timestamp + 1).
+func (c *logCommitter) next() (uint64, uint64) {
+	lsn := c.lastLSN + 1
+	return lsn, max(lsn, c.lastTS+1)
+}
+
+func (c *logCommitter) commit(rec *txn) error {
+	want := rec.LSN
+	lsn, err := c.log.Enqueue(rec)
+	if err != nil {
+		c.r.poison(err)
+		return err
+	}
+	if lsn != want {
+		// Only this runtime appends to the log (it holds the directory
+		// lock), so this is a bug; the record is queued, so poison.
+		err := errf(CodeInternal, "log assigned lsn %d, the runtime expected %d", lsn, want)
+		c.r.poison(err)
+		return err
+	}
+	c.lastLSN, c.lastTS = lsn, rec.Timestamp
+	c.r.waitLSN = lsn
+	c.r.noteCommitted(rec)
+	if c.observe != nil {
+		c.observe(rec)
+	}
+	return nil
+}
+
+func (c *logCommitter) last() (uint64, uint64) { return c.lastLSN, c.lastTS }

@@ -2,6 +2,8 @@ package core
 
 import (
 	"time"
+
+	"github.com/interstice/interstice/persistence"
 )
 
 // LogLevel is the level of a guest log line (docs/ABI.md `log`).
@@ -45,6 +47,17 @@ type Config struct {
 	cacheDir        string
 	logSink         LogSink
 	valid           bool
+
+	// Persistence (durable.go).
+	dataDir        string
+	syncPolicy     persistence.SyncPolicy
+	recovery       persistence.RecoveryMode
+	segmentSize    int64
+	snapTxns       int
+	snapBytes      int64
+	keepSnapshots  int
+	retainSegments int
+	progress       func(done, total int64)
 }
 
 // NewConfig returns a Config holding the defaults: a 5 s call deadline,
@@ -59,19 +72,78 @@ func NewConfig() Config {
 		maxArgsSize:     DefaultMaxArgsSize,
 		maxCascadeDepth: DefaultMaxCascadeDepth,
 		maxCascadeCalls: DefaultMaxCascadeCalls,
+		keepSnapshots:   DefaultKeepSnapshots,
 		valid:           true,
 	}
 }
+
+// DefaultKeepSnapshots is how many snapshots a durable runtime keeps: the
+// newest, and one older to fall back on if the newest is found damaged
+// (the log is kept from the oldest one kept).
+const DefaultKeepSnapshots = 2
+
+// WithDataDir returns a copy that makes the runtime durable in dir: every
+// transaction (reducer call, module load or upgrade) is written to the log
+// in dir/log before the call returns, modules' wasm bytes are kept in
+// dir/modules, snapshots in dir/snapshots, and Open rebuilds the state from
+// the newest valid snapshot and the log (see the package documentation,
+// "Data directory"). "" (the default) is an in-memory runtime that writes
+// nothing.
+func (c Config) WithDataDir(dir string) Config { c.dataDir = dir; return c }
+
+// WithSync returns a copy with the log's sync policy (default
+// persistence.SyncAlways: a call returns only after its record is
+// fdatasynced; concurrent callers share fdatasyncs).
+func (c Config) WithSync(p persistence.SyncPolicy) Config { c.syncPolicy = p; return c }
+
+// WithRecovery returns a copy with the recovery mode of Open:
+// persistence.RecoverTruncateTail (the default: a torn last record is cut
+// off and kept in a .broken file), RecoverStrict (any damage fails Open) or
+// RecoverReadOnly (inspect: the state is rebuilt and served to readers,
+// nothing is written, and calls, loads and snapshots fail with
+// ErrReadOnly).
+func (c Config) WithRecovery(m persistence.RecoveryMode) Config { c.recovery = m; return c }
+
+// WithSegmentSize returns a copy with the log segment size (0: the log's
+// default, 64 MiB).
+func (c Config) WithSegmentSize(n int64) Config { c.segmentSize = n; return c }
+
+// WithSnapshotEvery returns a copy that takes a snapshot automatically, in
+// the background, after txns transactions or bytes bytes of row data
+// committed since the last one, whichever comes first (0 disables that
+// trigger; both 0, the default, disables automatic snapshots).
+func (c Config) WithSnapshotEvery(txns int, bytes int64) Config {
+	c.snapTxns, c.snapBytes = txns, bytes
+	return c
+}
+
+// WithKeepSnapshots returns a copy keeping the newest n snapshots (>= 1,
+// default 2). The log is kept from the oldest snapshot kept, so a damaged
+// newest snapshot falls back to an older one and a longer replay.
+func (c Config) WithKeepSnapshots(n int) Config { c.keepSnapshots = n; return c }
+
+// WithRetainSegments returns a copy with the log's retention: keep at least
+// n archived segments and delete older ones that a kept snapshot covers
+// entirely. 0 (the default) never deletes a segment.
+func (c Config) WithRetainSegments(n int) Config { c.retainSegments = n; return c }
+
+// WithProgress returns a copy that reports Open's replay progress to fn,
+// in bytes of log read (done, total). fn runs on the opening goroutine.
+func (c Config) WithProgress(fn func(done, total int64)) Config { c.progress = fn; return c }
+
+// DataDir returns the data directory ("" for an in-memory runtime).
+func (c Config) DataDir() string { return c.dataDir }
 
 // WithCallDeadline returns a copy with the wall-clock budget of one
 // transaction (a reducer call with its nested calls; each subscriber
 // transaction gets its own).
 //
-// 0 disables deadlines: modules are then compiled without wazero's
-// termination checks and a call no longer pays for wazero's per-call
-// watcher goroutine (about 2 µs, see RATIONALE.md), but a guest stuck in a
-// loop blocks the runtime forever and a caller's context cancellation is
-// ignored. Use 0 only with trusted modules.
+// The deadline (and the caller context's cancellation) is enforced by one
+// watchdog goroutine per Runtime within about 2 ms (see RATIONALE.md); it
+// costs a call nothing measurable. 0 disables deadlines: modules are
+// compiled without termination checks, a guest stuck in a loop blocks the
+// runtime forever and a caller's context cancellation is ignored. Use 0
+// only with trusted modules.
 func (c Config) WithCallDeadline(d time.Duration) Config { c.callDeadline = d; return c }
 
 // WithMemoryLimitPages returns a copy with the most 64 KiB pages a module
@@ -133,6 +205,14 @@ func (c Config) validate() error {
 		return errf(CodeBadArgument, "config: max cascade depth %d outside 0..1000", c.maxCascadeDepth)
 	case c.maxCascadeCalls < 1:
 		return errf(CodeBadArgument, "config: max cascade calls %d must be positive", c.maxCascadeCalls)
+	case c.snapTxns < 0 || c.snapBytes < 0:
+		return errf(CodeBadArgument, "config: negative snapshot policy (%d txns, %d bytes)", c.snapTxns, c.snapBytes)
+	case c.keepSnapshots < 1:
+		return errf(CodeBadArgument, "config: keep %d snapshots; at least 1", c.keepSnapshots)
+	case c.retainSegments < 0:
+		return errf(CodeBadArgument, "config: negative retained segments %d", c.retainSegments)
+	case c.dataDir == "" && (c.snapTxns > 0 || c.snapBytes > 0):
+		return errf(CodeBadArgument, "config: automatic snapshots need a data directory")
 	}
 	return nil
 }

@@ -10,7 +10,7 @@ import (
 // code to one status; values are pinned and new codes may be added.
 type Code int
 
-// Error codes. Codes 1–15 are runtime classes; codes 100–108 are the
+// Error codes. Codes 1–17 are runtime classes; codes 100–108 are the
 // distinct reasons a module fails to load, all of which also match
 // ErrSchema (except CodeInvalidWasm and CodeMissingExport/CodeBadImport,
 // which match ErrInvalidModule).
@@ -31,6 +31,8 @@ const (
 	CodeCycle           Code = 13 // a nested call would re-enter a module on the call stack
 	CodeUnsupported     Code = 14 // a feature not supported yet (module upgrade)
 	CodeIncompatible    Code = 15 // a module conflicts with a loaded one (same version, other code)
+	CodeReadOnly        Code = 16 // the runtime was opened read-only (inspect mode)
+	CodePoisoned        Code = 17 // an earlier log failure stopped the runtime; reopen it
 	CodeInvalidWasm     Code = 100
 	CodeMissingExport   Code = 101
 	CodeBadImport       Code = 102
@@ -51,6 +53,7 @@ var codeNames = map[Code]string{
 	CodeClosed: "runtime closed", CodeInternal: "internal error",
 	CodeReducerFailed: "reducer failed", CodeCycle: "call cycle",
 	CodeUnsupported: "not supported", CodeIncompatible: "incompatible module",
+	CodeReadOnly: "read-only", CodePoisoned: "runtime poisoned",
 	CodeInvalidWasm: "invalid wasm", CodeMissingExport: "missing export",
 	CodeBadImport: "bad import", CodeMalformed: "malformed schema",
 	CodeABIVersion: "unsupported abi version", CodeBadName: "bad name",
@@ -158,6 +161,8 @@ var (
 	ErrCycle           = &Error{Code: CodeCycle}
 	ErrUnsupported     = &Error{Code: CodeUnsupported}
 	ErrIncompatible    = &Error{Code: CodeIncompatible}
+	ErrReadOnly        = &Error{Code: CodeReadOnly}
+	ErrPoisoned        = &Error{Code: CodePoisoned}
 	ErrInvalidWasm     = &Error{Code: CodeInvalidWasm}
 	ErrMissingExport   = &Error{Code: CodeMissingExport}
 	ErrBadImport       = &Error{Code: CodeBadImport}

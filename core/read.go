@@ -119,6 +119,9 @@ func (r *Runtime) lookupTable(module, tableName string) (*table, error) {
 	if r.closed.Load() {
 		return nil, errClosed
 	}
+	if e := r.poisoned.Load(); e != nil {
+		return nil, e
+	}
 	r.stateMu.RLock()
 	defer r.stateMu.RUnlock()
 	m := r.modules[module]

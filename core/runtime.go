@@ -37,15 +37,19 @@ type Runtime struct {
 	// stateMu guards the registry and the committed trees against host
 	// readers; the executor takes it for writing only to apply a commit or
 	// register a module.
-	stateMu sync.RWMutex
-	modules map[string]*module
-	order   []*module
-	tables  []*table
+	stateMu  sync.RWMutex
+	modules  map[string]*module
+	order    []*module
+	tables   []*table
+	versions map[string][]SchemaVersion
+
+	durable // durable.go
 
 	commit   committer
 	tx       *tx
-	deadline *deadlineCtx
-	top      *frame // innermost executing frame (execMu)
+	wd       *watchdog // nil without a call deadline
+	wdGen    uint64    // generation of the running transaction
+	top      *frame    // innermost executing frame (execMu)
 	topDepth int
 	frames   []*frame // frame pool by depth
 	rec      txn      // the record being committed (reused)
@@ -53,6 +57,9 @@ type Runtime struct {
 	queue    []pending
 	keyBuf   []byte
 	hookMu   sync.Mutex
+	// fastCalls reports that guest calls skip wazero's per-call watcher
+	// (skipCallWatcher worked); tests check it.
+	fastCalls atomic.Bool
 }
 
 // module is a loaded module.
@@ -149,17 +156,30 @@ func Open(cfg Config) (*Runtime, error) {
 		cfg:      cfg,
 		wz:       wazero.NewRuntimeWithConfig(ctx, rc),
 		modules:  map[string]*module{},
+		versions: map[string][]SchemaVersion{},
 		commit:   &memCommitter{},
 		tx:       newTx(),
-		deadline: newDeadlineCtx(),
+	}
+	if cfg.callDeadline > 0 {
+		r.wd = newWatchdog(cfg.callDeadline)
 	}
 	if _, err := wasi_snapshot_preview1.Instantiate(ctx, r.wz); err != nil {
+		r.stopWatchdog()
 		r.wz.Close(ctx)
 		return nil, &Error{Code: CodeInternal, Msg: "wasi", Err: err}
 	}
 	if err := r.instantiateHost(ctx); err != nil {
+		r.stopWatchdog()
 		r.wz.Close(ctx)
 		return nil, &Error{Code: CodeInternal, Msg: "host module", Err: err}
+	}
+	if cfg.dataDir != "" {
+		if err := r.openData(); err != nil {
+			r.closeData()
+			r.stopWatchdog()
+			r.wz.Close(ctx)
+			return nil, err
+		}
 	}
 	return r, nil
 }
@@ -167,13 +187,25 @@ func Open(cfg Config) (*Runtime, error) {
 // Close releases the runtime and every module instance. Later calls return
 // ErrClosed. Close waits for a running call to finish.
 func (r *Runtime) Close() error {
+	r.snapMu.Lock() // not in the middle of writing a snapshot
+	defer r.snapMu.Unlock()
 	r.execMu.Lock()
 	defer r.execMu.Unlock()
 	if r.closed.Swap(true) {
 		return nil
 	}
-	r.deadline.timer.Stop()
-	return r.wz.Close(context.Background())
+	r.stopWatchdog()
+	err := r.closeData()
+	if werr := r.wz.Close(context.Background()); err == nil {
+		err = werr
+	}
+	return err
+}
+
+func (r *Runtime) stopWatchdog() {
+	if r.wd != nil {
+		r.wd.close()
+	}
 }
 
 var errClosed = &Error{Code: CodeClosed, Msg: "runtime is closed"}
@@ -202,32 +234,32 @@ func (r *Runtime) Describe(name string) (schema, jsonForm []byte, err error) {
 }
 
 // LoadModule compiles, instantiates and registers a module, reads and
-// validates its schema, and commits a ModuleLoad transaction. Loading a
-// module already loaded with the same name, version and code is a no-op
-// that returns the loaded ModuleInfo; the same version with other code is
-// ErrIncompatible and another version is ErrUnsupported (upgrades come
-// with the durable log).
+// validates its schema, and commits a ModuleLoad transaction (in a durable
+// runtime the wasm bytes are first stored in the data directory under
+// their SHA-256, and the record is durable before LoadModule returns).
+//
+// Loading a module already loaded with the same name, version and code is
+// a no-op that returns the loaded ModuleInfo; the same version with other
+// code is ErrIncompatible. Another version is an upgrade
+// (docs/MIGRATIONS.md): the new schema must be compatible (ErrIncompatible
+// names the module, table and column otherwise), existing rows of a table
+// with added columns get the columns' defaults, and the new version's
+// migration reducer, if it declares one, runs in the same transaction; if
+// it fails, the upgrade is rolled back and the old version stays.
 func (r *Runtime) LoadModule(wasm []byte) (*ModuleInfo, error) {
-	if r.closed.Load() {
-		return nil, errClosed
+	if err := r.usable(); err != nil {
+		return nil, err
 	}
 	if len(wasm) == 0 {
 		return nil, &Error{Code: CodeInvalidWasm, Msg: "empty module"}
 	}
 	sum := sha256.Sum256(wasm)
 	ctx := context.Background()
-	compiled, err := r.wz.CompileModule(ctx, wasm)
+	compiled, err := r.compile(wasm)
 	if err != nil {
-		if strings.Contains(err.Error(), "over limit") {
-			return nil, &Error{Code: CodeLimit, Msg: fmt.Sprintf("module memory exceeds the limit of %d pages", r.cfg.memoryPages), Err: err}
-		}
-		return nil, &Error{Code: CodeInvalidWasm, Err: err}
-	}
-	m := &module{compiled: compiled, handleByName: map[string]int32{}}
-	if err := checkExports(compiled); err != nil {
-		compiled.Close(ctx)
 		return nil, err
 	}
+	m := &module{compiled: compiled, handleByName: map[string]int32{}}
 	inst, err := r.instantiate(m)
 	if err != nil {
 		compiled.Close(ctx)
@@ -246,13 +278,96 @@ func (r *Runtime) LoadModule(wasm []byte) (*ModuleInfo, error) {
 	if err != nil {
 		return fail(err)
 	}
+	if r.wd != nil {
+		// _initialize and describe ran under wazero's own per-call
+		// deadline; reducer calls run under the watchdog.
+		r.fastCalls.Store(skipCallWatcher(inst.mod))
+	}
 	info.WasmSHA256 = sum
 	m.info, m.schema, m.inst = info, schema, inst
-	m.schemaJSON = schemaJSON(info)
+	m.build()
+	if r.dataDir != "" {
+		// Before the record: a committed load must find its wasm at restart.
+		if err := r.storeWasm(sum, wasm); err != nil {
+			return fail(err)
+		}
+	}
+
+	r.execMu.Lock()
+	if err := r.usable(); err != nil {
+		r.execMu.Unlock()
+		return fail(err)
+	}
+	if old := r.modules[info.Name]; old != nil {
+		switch {
+		case old.info.Version == info.Version && old.info.WasmSHA256 == sum:
+			r.execMu.Unlock()
+			inst.mod.Close(ctx)
+			return old.info, nil
+		case old.info.Version == info.Version:
+			r.execMu.Unlock()
+			return fail(&Error{Code: CodeIncompatible, Module: info.Name, Msg: fmt.Sprintf("version %s is already loaded with different code", info.Version)})
+		}
+		err := r.upgradeLocked(old, m)
+		w := r.takeWait()
+		r.execMu.Unlock()
+		if err != nil {
+			return fail(err)
+		}
+		if err := r.waitDurable(w); err != nil {
+			return nil, err
+		}
+		return info, nil
+	}
+	if err := r.checkSubs(m, nil); err != nil {
+		r.execMu.Unlock()
+		return fail(err)
+	}
+	lsn, ts := r.commit.next()
+	rec := txn{LSN: lsn, Timestamp: ts, Kind: fb.TxKindModuleLoad, Module: info.Name,
+		ModuleRecord: &moduleRecord{Name: info.Name, Version: info.Version, Schema: schema, WasmSHA256: sum[:]}}
+	if err := r.commit.commit(&rec); err != nil {
+		r.execMu.Unlock()
+		return fail(&Error{Code: CodeInternal, Module: info.Name, Msg: "commit of module load", Err: err})
+	}
+	r.stateMu.Lock()
+	r.addModuleLocked(m, lsn)
+	r.stateMu.Unlock()
+	w := r.takeWait()
+	r.execMu.Unlock()
+	if err := r.waitDurable(w); err != nil {
+		return nil, err
+	}
+	return info, nil
+}
+
+// compile compiles wasm and checks its exports and imports.
+func (r *Runtime) compile(wasm []byte) (wazero.CompiledModule, error) {
+	compiled, err := r.wz.CompileModule(context.Background(), wasm)
+	if err != nil {
+		if strings.Contains(err.Error(), "over limit") {
+			return nil, &Error{Code: CodeLimit, Msg: fmt.Sprintf("module memory exceeds the limit of %d pages", r.cfg.memoryPages), Err: err}
+		}
+		return nil, &Error{Code: CodeInvalidWasm, Err: err}
+	}
+	if err := checkExports(compiled); err != nil {
+		compiled.Close(context.Background())
+		return nil, err
+	}
+	return compiled, nil
+}
+
+// build creates the module's tables and reducers from m.info.
+func (m *module) build() {
+	info := m.info
+	if m.handleByName == nil {
+		m.handleByName = map[string]int32{}
+	}
 	m.tableByName = make(map[string]*table, len(info.Tables))
+	m.tables = m.tables[:0]
 	for i := range info.Tables {
 		ti := &info.Tables[i]
-		t := &table{mod: m, name: ti.Name, info: ti, pk: ti.PrimaryKey, public: ti.Public,
+		t := &table{id: -1, mod: m, name: ti.Name, info: ti, pk: ti.PrimaryKey, public: ti.Public,
 			tree: btree.NewG[entry](btreeDegree, lessEntry)}
 		for _, c := range ti.Columns {
 			t.types = append(t.types, c.Type)
@@ -263,6 +378,7 @@ func (r *Runtime) LoadModule(wasm []byte) (*ModuleInfo, error) {
 		m.tableByName[t.name] = t
 	}
 	m.reducerByName = make(map[string]*reducer, len(info.Reducers))
+	m.reducers = m.reducers[:0]
 	for i := range info.Reducers {
 		ri := &info.Reducers[i]
 		rd := &reducer{mod: m, idx: i, name: ri.Name}
@@ -273,67 +389,65 @@ func (r *Runtime) LoadModule(wasm []byte) (*ModuleInfo, error) {
 		m.reducers = append(m.reducers, rd)
 		m.reducerByName[rd.name] = rd
 	}
+	m.schemaJSON = schemaJSON(info)
+}
 
-	r.execMu.Lock()
-	defer r.execMu.Unlock()
-	if r.closed.Load() {
-		return fail(errClosed)
-	}
-	if old := r.modules[info.Name]; old != nil {
-		switch {
-		case old.info.Version == info.Version && old.info.WasmSHA256 == sum:
-			inst.mod.Close(ctx)
-			return old.info, nil
-		case old.info.Version == info.Version:
-			return fail(&Error{Code: CodeIncompatible, Module: info.Name, Msg: fmt.Sprintf("version %s is already loaded with different code", info.Version)})
-		default:
-			return fail(&Error{Code: CodeUnsupported, Module: info.Name, Msg: fmt.Sprintf("upgrade from %s to %s is not supported yet", old.info.Version, info.Version)})
-		}
-	}
-	// Subscriptions to other modules need them loaded, the table public.
-	type subRef struct {
-		t  *table
-		op Op
-		rd *reducer
-	}
-	var subs []subRef
+// checkSubs checks that m's subscriptions to other modules name loaded
+// modules' public tables. replacing, if set, is the module m replaces.
+func (r *Runtime) checkSubs(m *module, replacing *module) error {
+	info := m.info
 	for _, s := range info.Subscriptions {
-		var t *table
 		if s.Module == info.Name {
-			t = m.tableByName[s.Table]
-		} else {
-			other := r.modules[s.Module]
-			if other == nil {
-				return fail(&Error{Code: CodeBadSubscription, Module: info.Name, Reducer: s.Reducer, Table: s.Module + "." + s.Table, Msg: "module " + s.Module + " is not loaded (load it first)"})
-			}
-			t = other.tableByName[s.Table]
-			if t == nil {
-				return fail(&Error{Code: CodeBadSubscription, Module: info.Name, Reducer: s.Reducer, Table: s.Module + "." + s.Table, Msg: "no such table"})
-			}
-			if !t.public {
-				return fail(&Error{Code: CodeBadSubscription, Module: info.Name, Reducer: s.Reducer, Table: s.Module + "." + s.Table, Msg: "table is private"})
-			}
+			continue
 		}
-		subs = append(subs, subRef{t, s.Event, m.reducerByName[s.Reducer]})
+		other := r.modules[s.Module]
+		if other == nil {
+			return &Error{Code: CodeBadSubscription, Module: info.Name, Reducer: s.Reducer, Table: s.Module + "." + s.Table, Msg: "module " + s.Module + " is not loaded (load it first)"}
+		}
+		t := other.tableByName[s.Table]
+		if t == nil {
+			return &Error{Code: CodeBadSubscription, Module: info.Name, Reducer: s.Reducer, Table: s.Module + "." + s.Table, Msg: "no such table"}
+		}
+		if !t.public {
+			return &Error{Code: CodeBadSubscription, Module: info.Name, Reducer: s.Reducer, Table: s.Module + "." + s.Table, Msg: "table is private"}
+		}
 	}
-	lsn, ts := r.commit.next()
-	rec := txn{LSN: lsn, Timestamp: ts, Kind: fb.TxKindModuleLoad, Module: info.Name,
-		ModuleRecord: &moduleRecord{Name: info.Name, Version: info.Version, Schema: schema, WasmSHA256: sum[:]}}
-	if err := r.commit.commit(&rec); err != nil {
-		return fail(&Error{Code: CodeInternal, Module: info.Name, Msg: "commit of module load", Err: err})
-	}
-	r.stateMu.Lock()
+	return nil
+}
+
+// addModuleLocked registers a new module (stateMu held for writing).
+func (r *Runtime) addModuleLocked(m *module, lsn uint64) {
 	for _, t := range m.tables {
 		t.id = len(r.tables)
 		r.tables = append(r.tables, t)
 	}
-	for _, s := range subs {
-		s.t.subs[s.op] = append(s.t.subs[s.op], s.rd)
-	}
-	r.modules[info.Name] = m
+	r.modules[m.info.Name] = m
 	r.order = append(r.order, m)
-	r.stateMu.Unlock()
-	return info, nil
+	r.versions[m.info.Name] = append(r.versions[m.info.Name], SchemaVersion{LSN: lsn, Version: m.info.Version, WasmSHA256: m.info.WasmSHA256, Schema: m.schema})
+	r.rebuildSubsLocked()
+}
+
+// rebuildSubsLocked recomputes every table's guest subscribers from the
+// loaded modules, in load then declaration order.
+func (r *Runtime) rebuildSubsLocked() {
+	for _, m := range r.order {
+		for _, t := range m.tables {
+			t.subs = [3][]*reducer{}
+		}
+	}
+	for _, m := range r.order {
+		for _, s := range m.info.Subscriptions {
+			other := r.modules[s.Module]
+			if other == nil {
+				continue
+			}
+			t := other.tableByName[s.Table]
+			if t == nil {
+				continue
+			}
+			t.subs[s.Event] = append(t.subs[s.Event], m.reducerByName[s.Reducer])
+		}
+	}
 }
 
 func checkExports(c wazero.CompiledModule) error {
@@ -397,6 +511,7 @@ type initCtx struct {
 // fixed seed while initializing), and there is no filesystem, environment,
 // arguments or network. Stdout and stderr go to the log sink.
 func (r *Runtime) instantiate(m *module) (*instance, error) {
+	r.guestEntries.Add(1)
 	inst := &instance{m: m, sink: r.cfg.logSink, rng: rand.NewChaCha8([32]byte{}), clock: 1}
 	start := []string{}
 	if _, ok := m.compiled.ExportedFunctions()["_initialize"]; ok {

@@ -31,6 +31,9 @@ type ModuleInfo struct {
 	Reducers      []ReducerInfo
 	Subscriptions []SubscriptionInfo
 	WasmSHA256    [32]byte
+	// Migration names the reducer that runs in the same transaction as an
+	// upgrade to this version ("" for none; docs/MIGRATIONS.md).
+	Migration string
 }
 
 // TableInfo describes one table.
@@ -41,10 +44,15 @@ type TableInfo struct {
 	Public     bool
 }
 
-// ColumnInfo describes one column.
+// ColumnInfo describes one column (or reducer parameter).
 type ColumnInfo struct {
 	Name string
 	Type row.Type
+	// HasDefault reports a declared default_value; Default is its Go value
+	// (row package types), which existing rows take when an upgrade adds
+	// the column.
+	HasDefault bool
+	Default    any
 }
 
 // ReducerInfo describes one reducer and its parameters.
@@ -135,6 +143,20 @@ func parseSchema(buf []byte) (info *ModuleInfo, err error) {
 			if err := c.Type.Valid(); err != nil {
 				return nil, &Error{Code: CodeUnknownType, Module: mod, Table: t.Name, Column: c.Name, Err: err}
 			}
+			var dv fb.Value
+			if cd.DefaultValue(&dv) != nil {
+				v, err := fbValue(&dv, 0)
+				if err == nil {
+					v, err = row.Convert(v, c.Type)
+				}
+				if err == nil {
+					err = row.CheckValue(v, c.Type)
+				}
+				if err != nil {
+					return nil, &Error{Code: CodeUnknownType, Module: mod, Table: t.Name, Column: c.Name, Msg: "default_value does not match the column type", Err: err}
+				}
+				c.HasDefault, c.Default = true, v
+			}
 			t.Columns = append(t.Columns, c)
 		}
 		if len(t.Columns) == 0 {
@@ -218,7 +240,65 @@ func parseSchema(buf []byte) (info *ModuleInfo, err error) {
 		}
 		info.Subscriptions = append(info.Subscriptions, sub)
 	}
+	if mig := string(s.Migration()); mig != "" {
+		ri, ok := reducers[mig]
+		if !ok {
+			return nil, &Error{Code: CodeBadName, Module: mod, Reducer: mig, Msg: "migration names an unknown reducer"}
+		}
+		if len(info.Reducers[ri].Params) != 0 {
+			return nil, &Error{Code: CodeBadName, Module: mod, Reducer: mig, Msg: "a migration reducer takes no parameters"}
+		}
+		info.Migration = mig
+	}
 	return info, nil
+}
+
+// fbValue converts a schema's default value to its Go form.
+func fbValue(v *fb.Value, depth int) (any, error) {
+	if depth > row.MaxDepth {
+		return nil, fmt.Errorf("default value nested deeper than %d", row.MaxDepth)
+	}
+	switch v.Type() {
+	case fb.ValueTypeNull:
+		return nil, nil
+	case fb.ValueTypeBool:
+		return v.B(), nil
+	case fb.ValueTypeU32:
+		if v.U() > 1<<32-1 {
+			return nil, fmt.Errorf("u32 default %d out of range", v.U())
+		}
+		return uint32(v.U()), nil
+	case fb.ValueTypeU64:
+		return v.U(), nil
+	case fb.ValueTypeI32:
+		if v.I() < -1<<31 || v.I() > 1<<31-1 {
+			return nil, fmt.Errorf("i32 default %d out of range", v.I())
+		}
+		return int32(v.I()), nil
+	case fb.ValueTypeI64:
+		return v.I(), nil
+	case fb.ValueTypeF32:
+		return float32(v.F()), nil
+	case fb.ValueTypeF64:
+		return v.F(), nil
+	case fb.ValueTypeString:
+		return string(v.S()), nil
+	case fb.ValueTypeBytes:
+		return append([]byte{}, v.BytesBytes()...), nil
+	case fb.ValueTypeList:
+		out := make([]any, v.ListLength())
+		var e fb.Value
+		for i := range out {
+			v.List(&e, i)
+			x, err := fbValue(&e, depth+1)
+			if err != nil {
+				return nil, err
+			}
+			out[i] = x
+		}
+		return out, nil
+	}
+	return nil, fmt.Errorf("unknown value type %d", v.Type())
 }
 
 func subscriberParams(ps []ColumnInfo) bool {

@@ -47,6 +47,10 @@ type sdesc struct {
 	tables   []tdef
 	reducers []rdef
 	subs     []sdef
+	// defaults["table.column"] is a column's default_value (i64, u64 or
+	// string); migration names the migration reducer.
+	defaults  map[string]any
+	migration string
 }
 
 func ty(s string) row.Type {
@@ -60,9 +64,30 @@ func ty(s string) row.Type {
 func (d sdesc) build() []byte {
 	b := flatbuffers.NewBuilder(1024)
 	str := b.CreateString
-	cols := func(cs []cdef, param bool) flatbuffers.UOffsetT {
+	cols := func(cs []cdef, param bool, tbl string) flatbuffers.UOffsetT {
 		offs := make([]flatbuffers.UOffsetT, len(cs))
 		for i, c := range cs {
+			var dv flatbuffers.UOffsetT
+			def, hasDef := d.defaults[tbl+"."+c.name]
+			if hasDef && !param {
+				var so flatbuffers.UOffsetT
+				if x, ok := def.(string); ok {
+					so = str(x)
+				}
+				fb.ValueStart(b)
+				switch x := def.(type) {
+				case int64:
+					fb.ValueAddType(b, fb.ValueTypeI64)
+					fb.ValueAddI(b, x)
+				case uint64:
+					fb.ValueAddType(b, fb.ValueTypeU64)
+					fb.ValueAddU(b, x)
+				case string:
+					fb.ValueAddType(b, fb.ValueTypeString)
+					fb.ValueAddS(b, so)
+				}
+				dv = fb.ValueEnd(b)
+			}
 			n := str(c.name)
 			tr := row.BuildTypeRef(b, c.typ)
 			if param {
@@ -74,6 +99,9 @@ func (d sdesc) build() []byte {
 				fb.ColumnStart(b)
 				fb.ColumnAddName(b, n)
 				fb.ColumnAddType(b, tr)
+				if hasDef {
+					fb.ColumnAddDefaultValue(b, dv)
+				}
 				offs[i] = fb.ColumnEnd(b)
 			}
 		}
@@ -93,7 +121,7 @@ func (d sdesc) build() []byte {
 	var ts, rs, ss []flatbuffers.UOffsetT
 	for _, t := range d.tables {
 		n := str(t.name)
-		cv := cols(t.cols, false)
+		cv := cols(t.cols, false, t.name)
 		fb.TableDefStart(b)
 		fb.TableDefAddName(b, n)
 		fb.TableDefAddColumns(b, cv)
@@ -103,7 +131,7 @@ func (d sdesc) build() []byte {
 	}
 	for _, r := range d.reducers {
 		n := str(r.name)
-		pv := cols(r.params, true)
+		pv := cols(r.params, true, "")
 		fb.ReducerDefStart(b)
 		fb.ReducerDefAddName(b, n)
 		fb.ReducerDefAddParams(b, pv)
@@ -120,7 +148,14 @@ func (d sdesc) build() []byte {
 	}
 	tv, rv, sv := vec(ts), vec(rs), vec(ss)
 	name, ver := str(d.name), str(d.version)
+	var mig flatbuffers.UOffsetT
+	if d.migration != "" {
+		mig = str(d.migration)
+	}
 	fb.ModuleSchemaStart(b)
+	if d.migration != "" {
+		fb.ModuleSchemaAddMigration(b, mig)
+	}
 	fb.ModuleSchemaAddAbiVersion(b, d.abi)
 	fb.ModuleSchemaAddName(b, name)
 	fb.ModuleSchemaAddVersion(b, ver)

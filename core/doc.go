@@ -1,0 +1,44 @@
+// Package core is the Interstice runtime: WASM modules (run by wazero)
+// that declare typed tables and reducers, executed one transaction at a
+// time, with every transaction written to a durable log before it is
+// acknowledged.
+//
+// # In memory or durable
+//
+// Open(NewConfig()) is an in-memory runtime that writes nothing.
+// Open(NewConfig().WithDataDir(dir)) is durable: every reducer transaction
+// and every module load or upgrade is a record of the log in dir, durable
+// (under the default sync policy, fdatasynced) before Call or LoadModule
+// returns. Concurrent callers share fdatasyncs (group commit): execution
+// is serialized, but a caller waits for durability after releasing the
+// executor, so the next caller runs meanwhile.
+//
+// Open rebuilds the state from the newest valid snapshot plus the log
+// after it, applying mutations only: no WASM runs, no subscription and no
+// host callback fires, nothing is written to the log. A module restored
+// this way is compiled and instantiated on its first call, from the wasm
+// kept in the data directory under its hash.
+//
+// # Data directory
+//
+//	DIR/log/                  the transaction log (package persistence):
+//	                          <20-digit first lsn>.log segments, LOCK,
+//	                          *.broken files kept by tail truncation
+//	DIR/snapshots/            <20-digit lsn>.snap: the whole state after
+//	                          that LSN (an fb.Snapshot body in a checksummed
+//	                          file, docs/FORMAT.md)
+//	DIR/modules/<sha256>.wasm the wasm of every module version ever loaded,
+//	                          named by the lowercase hex SHA-256 of its bytes;
+//	                          written (temp file, fsync, rename, directory
+//	                          fsync) before its ModuleLoad record is committed
+//
+// # Failure model
+//
+// A failed log write or fdatasync fails the calls it covered and poisons
+// the runtime: every later call, load, read and snapshot returns
+// ErrPoisoned, because memory may hold transactions the log does not.
+// Close it and Open again: the state is rebuilt from exactly what the log
+// holds. Transactions that other callers observed (through reads or host
+// callbacks) before the failure was known may be among those lost; none
+// of them was acknowledged to its caller.
+package core

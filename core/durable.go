@@ -1,0 +1,756 @@
+package core
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/btree"
+	flatbuffers "github.com/google/flatbuffers/go"
+
+	"github.com/interstice/interstice/fbs/fb"
+	"github.com/interstice/interstice/persistence"
+	"github.com/interstice/interstice/row"
+)
+
+// durable is the persistence state of a Runtime (embedded in it).
+type durable struct {
+	dataDir  string
+	log      *persistence.Log
+	readOnly bool
+	poisoned atomic.Pointer[Error]
+
+	// waitLSN is the highest LSN committed by the transaction(s) of the
+	// current Call or LoadModule (execMu); the caller waits for it after
+	// releasing execMu.
+	waitLSN uint64
+
+	// Automatic snapshots (execMu for the counters).
+	sinceTxns  int
+	sinceBytes int64
+	snapMu     sync.Mutex // serializes Snapshot and Close
+	snapBusy   atomic.Bool
+	snapErr    atomic.Pointer[error]
+	snapLSNs   []uint64 // valid snapshots kept, oldest first (snapMu)
+	lastSnap   uint64
+
+	replayStats  ReplayStats
+	lastProgress int64
+	replaying    atomic.Bool
+	guestEntries atomic.Int64 // guest function entries (tests: replay runs none)
+}
+
+// ReplayStats describes what Open did to rebuild the state.
+type ReplayStats struct {
+	SnapshotLSN      uint64        // LSN of the snapshot loaded (0: none)
+	SnapshotRows     int64         // rows loaded from it
+	SnapshotsSkipped []string      // damaged or untrusted snapshots passed over, newest first
+	Records          int64         // log records replayed after the snapshot
+	Mutations        int64         // row changes applied from them
+	LastLSN          uint64        // last LSN of the state
+	Duration         time.Duration // whole rebuild: snapshot load plus replay
+	TornTail         bool          // read-only: a torn tail was left in place, unread
+}
+
+// ReplayStats returns the statistics of the rebuild Open did (zero for an
+// in-memory runtime).
+func (r *Runtime) ReplayStats() ReplayStats { return r.replayStats }
+
+// SchemaVersion is one version of a module's schema in the registry: the
+// LSN of the ModuleLoad record that put it in force, and its identity.
+type SchemaVersion struct {
+	LSN        uint64
+	Version    string
+	WasmSHA256 [32]byte
+	Schema     []byte // the ModuleSchema bytes
+}
+
+// SchemaVersions returns the schema versions of module known to the
+// runtime, oldest first: every load and upgrade since the snapshot the
+// state was rebuilt from (the snapshot contributes the version in force
+// at its LSN).
+func (r *Runtime) SchemaVersions(module string) []SchemaVersion {
+	r.stateMu.RLock()
+	defer r.stateMu.RUnlock()
+	return append([]SchemaVersion(nil), r.versions[module]...)
+}
+
+// LastLSN returns the LSN of the last committed transaction.
+func (r *Runtime) LastLSN() uint64 {
+	r.execMu.Lock()
+	defer r.execMu.Unlock()
+	lsn, _ := r.commit.last()
+	return lsn
+}
+
+// Data directory layout.
+const (
+	logSubdir      = "log"
+	snapshotSubdir = "snapshots"
+	modulesSubdir  = "modules"
+)
+
+func (r *Runtime) logOptions() persistence.Options {
+	o := persistence.Options{
+		SegmentSize:    r.cfg.segmentSize,
+		Sync:           r.cfg.syncPolicy,
+		Recovery:       r.cfg.recovery,
+		RetainSegments: r.cfg.retainSegments,
+	}
+	if fn := r.cfg.progress; fn != nil {
+		o.Progress = func(done, total int64) {
+			if r.replaying.Load() {
+				r.lastProgress = done
+				fn(done, total)
+			}
+		}
+	}
+	return o
+}
+
+// openData opens the data directory and rebuilds the state: the newest
+// valid snapshot, then the log after it. No WASM runs, no subscription or
+// host callback fires, and nothing is written to the log.
+func (r *Runtime) openData() error {
+	start := time.Now()
+	dir := r.cfg.dataDir
+	r.dataDir = dir
+	r.readOnly = r.cfg.recovery == persistence.RecoverReadOnly
+	if !r.readOnly {
+		for _, d := range []string{dir, filepath.Join(dir, logSubdir), filepath.Join(dir, snapshotSubdir), filepath.Join(dir, modulesSubdir)} {
+			if err := os.MkdirAll(d, 0o755); err != nil {
+				return &Error{Code: CodeBadArgument, Msg: "data directory " + dir, Err: err}
+			}
+		}
+	} else if _, err := os.Stat(dir); err != nil {
+		return &Error{Code: CodeNotFound, Msg: "data directory " + dir, Err: err}
+	}
+	lg, err := persistence.Open(filepath.Join(dir, logSubdir), r.logOptions())
+	if err != nil {
+		return &Error{Code: CodeInternal, Msg: "open log in " + dir, Err: err}
+	}
+	r.log = lg
+	lc := &logCommitter{r: r, log: lg}
+	r.commit = lc
+	st := &r.replayStats
+	st.TornTail = lg.TornTail() != nil
+	logLast := lg.LastLSN()
+
+	// Snapshot.
+	snapDir := filepath.Join(dir, snapshotSubdir)
+	var snapLSN uint64
+	if _, err := os.Stat(snapDir); err == nil {
+		lsn, body, skipped, err := persistence.ReadNewestSnapshot(snapDir, logLast)
+		if err != nil {
+			return &Error{Code: CodeInternal, Msg: "read snapshot", Err: err}
+		}
+		for _, p := range skipped {
+			st.SnapshotsSkipped = append(st.SnapshotsSkipped, p.Segment+": "+p.Reason)
+			if p.LSN > logLast {
+				return &Error{Code: CodeInternal, Msg: fmt.Sprintf("snapshot %s covers lsn %d but the log ends at lsn %d: acknowledged transactions are missing from the log (restore the log, or move the snapshot aside to proceed)", p.Segment, p.LSN, logLast)}
+			}
+		}
+		if body != nil {
+			if err := r.loadSnapshot(lsn, body); err != nil {
+				return err
+			}
+			snapLSN = lsn
+			st.SnapshotLSN = lsn
+		}
+		if !r.readOnly {
+			if infos, err := persistence.ListSnapshots(snapDir); err == nil {
+				for _, in := range infos {
+					if in.Valid && in.LSN <= logLast {
+						r.snapLSNs = append(r.snapLSNs, in.LSN)
+					}
+				}
+			}
+		}
+	}
+	lc.lastLSN = snapLSN
+	// Log suffix.
+	if logLast > snapLSN {
+		if first := lg.FirstLSN(); first > snapLSN+1 {
+			return &Error{Code: CodeInternal, Msg: fmt.Sprintf("the log starts at lsn %d but the newest valid snapshot covers lsn %d: records %d..%d are missing", first, snapLSN, snapLSN+1, first-1)}
+		}
+		r.replaying.Store(true)
+		rp := replayer{r: r}
+		err := lg.Replay(snapLSN+1, rp.record)
+		r.replaying.Store(false)
+		if fn := r.cfg.progress; fn != nil && err == nil && r.lastProgress > 0 {
+			fn(r.lastProgress, r.lastProgress) // the reader's total counts preallocated space
+		}
+		st.Records, st.Mutations = rp.records, rp.mutations
+		if err != nil {
+			var e *Error
+			if errors.As(err, &e) {
+				return err
+			}
+			return &Error{Code: CodeInternal, Msg: "replay", Err: err}
+		}
+		lc.lastLSN, lc.lastTS = rp.lastLSN, max(lc.lastTS, rp.lastTS)
+		if rp.lastLSN != logLast {
+			return &Error{Code: CodeInternal, Msg: fmt.Sprintf("replay ended at lsn %d, the log at %d", rp.lastLSN, logLast)}
+		}
+	}
+	st.LastLSN = lc.lastLSN
+	r.lastSnap = snapLSN
+	if !r.readOnly && len(r.snapLSNs) > 0 {
+		r.protectLog()
+	}
+	st.Duration = time.Since(start)
+	return nil
+}
+
+func (r *Runtime) closeData() error {
+	if r.log == nil {
+		return nil
+	}
+	err := r.log.Close()
+	r.log = nil
+	if err != nil && !errors.Is(err, persistence.ErrClosed) {
+		if r.poisoned.Load() != nil {
+			return nil // already reported to the failed callers
+		}
+		return &Error{Code: CodeInternal, Msg: "close log", Err: err}
+	}
+	return nil
+}
+
+// usable reports why calls and loads are refused: closed, read-only or
+// poisoned.
+func (r *Runtime) usable() error {
+	if r.closed.Load() {
+		return errClosed
+	}
+	if r.readOnly {
+		return &Error{Code: CodeReadOnly, Msg: "the runtime was opened read-only (inspect mode): calls, loads and snapshots are refused"}
+	}
+	if e := r.poisoned.Load(); e != nil {
+		return e
+	}
+	return nil
+}
+
+// poison stops the runtime after a log failure: the in-memory state may
+// hold transactions the log does not, so every later call, load, read and
+// snapshot fails until the runtime is reopened (which replays exactly
+// what the log holds).
+func (r *Runtime) poison(cause error) {
+	e := &Error{Code: CodePoisoned, Msg: "the transaction log failed; reopen the runtime to continue from what the log holds", Err: cause}
+	r.poisoned.CompareAndSwap(nil, e)
+}
+
+// takeWait returns and clears the LSN the current caller must wait for
+// (execMu held).
+func (r *Runtime) takeWait() uint64 {
+	w := r.waitLSN
+	r.waitLSN = 0
+	return w
+}
+
+// waitDurable returns once lsn is acknowledged by the log under its sync
+// policy (group commit with every other waiter). A failure poisons the
+// runtime.
+func (r *Runtime) waitDurable(lsn uint64) error {
+	if lsn == 0 || r.log == nil {
+		return nil
+	}
+	if err := r.log.Wait(lsn); err != nil {
+		r.poison(err)
+		return &Error{Code: CodePoisoned, Msg: fmt.Sprintf("lsn %d was not made durable; the runtime is poisoned, reopen it", lsn), Err: err}
+	}
+	if r.cfg.snapTxns > 0 || r.cfg.snapBytes > 0 {
+		r.maybeAutoSnapshot()
+	}
+	return nil
+}
+
+// noteCommitted counts a committed record toward the automatic snapshot
+// policy (execMu held).
+func (r *Runtime) noteCommitted(rec *txn) {
+	r.sinceTxns++
+	n := int64(len(rec.Args))
+	for i := range rec.Mutations {
+		n += int64(len(rec.Mutations[i].Row) + len(rec.Mutations[i].OldRow))
+	}
+	r.sinceBytes += n
+}
+
+func (r *Runtime) maybeAutoSnapshot() {
+	r.execMu.Lock()
+	due := (r.cfg.snapTxns > 0 && r.sinceTxns >= r.cfg.snapTxns) || (r.cfg.snapBytes > 0 && r.sinceBytes >= r.cfg.snapBytes)
+	r.execMu.Unlock()
+	if !due || !r.snapBusy.CompareAndSwap(false, true) {
+		return
+	}
+	go func() {
+		defer r.snapBusy.Store(false)
+		if _, err := r.Snapshot(); err != nil && !errors.Is(err, ErrClosed) {
+			r.snapErr.Store(&err)
+		}
+	}()
+}
+
+// LastSnapshotError returns the error of the last failed automatic
+// snapshot, or nil.
+func (r *Runtime) LastSnapshotError() error {
+	if p := r.snapErr.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// storeWasm keeps wasm in dir/modules/<sha256 hex>.wasm: written to a
+// temporary file, fsynced, renamed, and the directory fsynced, unless a
+// file of that name with the right hash is there already.
+func (r *Runtime) storeWasm(sum [32]byte, wasm []byte) error {
+	dir := filepath.Join(r.dataDir, modulesSubdir)
+	path := filepath.Join(dir, hex.EncodeToString(sum[:])+".wasm")
+	if b, err := os.ReadFile(path); err == nil && sha256.Sum256(b) == sum {
+		return nil
+	}
+	fail := func(err error) error {
+		return &Error{Code: CodeInternal, Msg: "store module wasm in " + dir, Err: err}
+	}
+	tmp := path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
+	if err != nil {
+		return fail(err)
+	}
+	if _, err := f.Write(wasm); err != nil {
+		f.Close()
+		os.Remove(tmp)
+		return fail(err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		os.Remove(tmp)
+		return fail(err)
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(tmp)
+		return fail(err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fail(err)
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return fail(err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fail(err)
+	}
+	return nil
+}
+
+// ensureCompiled compiles a module restored from the log or a snapshot,
+// on its first call, from the wasm kept under its hash.
+func (r *Runtime) ensureCompiled(m *module) error {
+	if m.compiled != nil {
+		return nil
+	}
+	sum := m.info.WasmSHA256
+	path := filepath.Join(r.dataDir, modulesSubdir, hex.EncodeToString(sum[:])+".wasm")
+	wasm, err := os.ReadFile(path)
+	if err != nil {
+		return &Error{Code: CodeNotFound, Module: m.info.Name, Msg: "the module's wasm is missing from the data directory (load the module again)", Err: err}
+	}
+	if sha256.Sum256(wasm) != sum {
+		return &Error{Code: CodeIncompatible, Module: m.info.Name, Msg: fmt.Sprintf("%s does not match the SHA-256 recorded in the log", path)}
+	}
+	compiled, err := r.compile(wasm)
+	if err != nil {
+		return err
+	}
+	m.compiled = compiled
+	return nil
+}
+
+// newRestoredModule builds a module from a ModuleRecord (no WASM).
+func newRestoredModule(mr *moduleRecord) (*module, error) {
+	info, err := parseSchema(mr.Schema)
+	if err != nil {
+		return nil, err
+	}
+	if info.Name != mr.Name || info.Version != mr.Version {
+		return nil, &Error{Code: CodeMalformed, Module: mr.Name, Msg: fmt.Sprintf("module record names %s %s but its schema %s %s", mr.Name, mr.Version, info.Name, info.Version)}
+	}
+	if len(mr.WasmSHA256) != 32 {
+		return nil, &Error{Code: CodeMalformed, Module: mr.Name, Msg: fmt.Sprintf("module record has a %d-byte wasm hash", len(mr.WasmSHA256))}
+	}
+	copy(info.WasmSHA256[:], mr.WasmSHA256)
+	m := &module{info: info, schema: mr.Schema}
+	m.build()
+	return m, nil
+}
+
+// replayer applies log records to the state.
+type replayer struct {
+	r         *Runtime
+	t         fb.Transaction
+	mu        fb.Mutation
+	records   int64
+	mutations int64
+	lastLSN   uint64
+	lastTS    uint64
+	// one-entry cache of the last table looked up
+	lastMod, lastTable []byte
+	lastT              *table
+	key                []byte
+}
+
+func replayErr(lsn uint64, module, tbl, col string, format string, args ...any) *Error {
+	return &Error{Code: CodeInternal, Module: module, Table: tbl, Column: col, Msg: fmt.Sprintf("replay lsn %d: ", lsn) + fmt.Sprintf(format, args...)}
+}
+
+func (p *replayer) record(rec persistence.Record) (err error) {
+	defer func() {
+		if x := recover(); x != nil {
+			err = replayErr(rec.LSN, "", "", "", "malformed transaction record: %v", x)
+		}
+	}()
+	rec.InitTransaction(&p.t)
+	t := &p.t
+	lsn := rec.LSN
+	switch t.Kind() {
+	case fb.TxKindModuleLoad:
+		var mrt fb.ModuleRecord
+		if t.ModuleRecord(&mrt) == nil {
+			return replayErr(lsn, string(t.Module()), "", "", "module-load record without a module record")
+		}
+		mr := &moduleRecord{Name: string(mrt.Name()), Version: string(mrt.Version()),
+			Schema: bytes.Clone(mrt.SchemaBytes()), WasmSHA256: bytes.Clone(mrt.WasmSha256Bytes())}
+		if err := p.r.replayModuleLoad(lsn, mr); err != nil {
+			return err
+		}
+		p.lastT = nil
+	case fb.TxKindReducer:
+	default:
+		return replayErr(lsn, string(t.Module()), "", "", "unknown transaction kind %d", t.Kind())
+	}
+	n := t.MutationsLength()
+	for i := 0; i < n; i++ {
+		if !t.Mutations(&p.mu, i) {
+			return replayErr(lsn, "", "", "", "mutation %d unreadable", i)
+		}
+		if err := p.apply(lsn, &p.mu); err != nil {
+			return err
+		}
+	}
+	p.records++
+	p.mutations += int64(n)
+	p.lastLSN = lsn
+	p.lastTS = max(p.lastTS, t.Timestamp())
+	return nil
+}
+
+// apply applies one mutation, checking it against the schema in force.
+func (p *replayer) apply(lsn uint64, mu *fb.Mutation) error {
+	modName, tblName := mu.Module(), mu.TableName()
+	tb := p.lastT
+	if tb == nil || !bytes.Equal(modName, p.lastMod) || !bytes.Equal(tblName, p.lastTable) {
+		m := p.r.modules[string(modName)]
+		if m == nil {
+			return replayErr(lsn, string(modName), string(tblName), "", "mutation of a module that is not loaded at this lsn")
+		}
+		tb = m.tableByName[string(tblName)]
+		if tb == nil {
+			return replayErr(lsn, string(modName), string(tblName), "", "module %s version %s has no such table at this lsn", m.info.Name, m.info.Version)
+		}
+		// Copies: the payload is only valid during this record (mapped).
+		p.lastT = tb
+		p.lastMod = append(p.lastMod[:0], modName...)
+		p.lastTable = append(p.lastTable[:0], tblName...)
+	}
+	check := func(buf []byte, what string) error {
+		if buf == nil {
+			return replayErr(lsn, tb.mod.info.Name, tb.name, "", "%s %s has no %s", Op(mu.Op()), what, what)
+		}
+		if err := row.Check(buf, tb.types); err != nil {
+			col := ""
+			var ve *row.ValueError
+			if errors.As(err, &ve) && ve.Index < len(tb.names) {
+				col = tb.names[ve.Index]
+			}
+			return replayErr(lsn, tb.mod.info.Name, tb.name, col, "%s does not match schema version %s: %v", what, tb.mod.info.Version, err)
+		}
+		return nil
+	}
+	switch mu.Op() {
+	case fb.OpInsert, fb.OpUpdate:
+		buf := mu.RowBytes()
+		if err := check(buf, "row"); err != nil {
+			return err
+		}
+		p.key = appendKey(p.key[:0], buf, tb.pk)
+		_, replaced := tb.tree.ReplaceOrInsert(newEntry(p.key, buf))
+		if replaced != (mu.Op() == fb.OpUpdate) {
+			if replaced {
+				return replayErr(lsn, tb.mod.info.Name, tb.name, tb.pkField, "insert of a key that exists (a transaction applied twice?)")
+			}
+			return replayErr(lsn, tb.mod.info.Name, tb.name, tb.pkField, "update of a key that does not exist")
+		}
+	case fb.OpDelete:
+		buf := mu.OldRowBytes()
+		if err := check(buf, "old_row"); err != nil {
+			return err
+		}
+		p.key = appendKey(p.key[:0], buf, tb.pk)
+		if _, found := tb.tree.Delete(entry{key: viewKey(p.key)}); !found {
+			return replayErr(lsn, tb.mod.info.Name, tb.name, tb.pkField, "delete of a key that does not exist")
+		}
+	default:
+		return replayErr(lsn, tb.mod.info.Name, tb.name, "", "unknown op %d", mu.Op())
+	}
+	return nil
+}
+
+// replayModuleLoad applies a ModuleLoad record's schema: a new module, or
+// an upgrade of a loaded one (with column defaults applied to existing
+// rows). The record's mutations (a migration's) are applied after it.
+func (r *Runtime) replayModuleLoad(lsn uint64, mr *moduleRecord) error {
+	m, err := newRestoredModule(mr)
+	if err != nil {
+		return replayErr(lsn, mr.Name, "", "", "module record: %v", err)
+	}
+	old := r.modules[mr.Name]
+	if old == nil {
+		if err := r.checkSubs(m, nil); err != nil {
+			return replayErr(lsn, mr.Name, "", "", "%v", err)
+		}
+		r.addModuleLocked(m, lsn)
+		return nil
+	}
+	if old.info.Version == m.info.Version && old.info.WasmSHA256 == m.info.WasmSHA256 {
+		return replayErr(lsn, mr.Name, "", "", "module %s %s loaded twice (a transaction applied twice?)", mr.Name, mr.Version)
+	}
+	plan, err := r.planUpgrade(old, m)
+	if err != nil {
+		return replayErr(lsn, mr.Name, "", "", "upgrade %s -> %s: %v", old.info.Version, m.info.Version, err)
+	}
+	r.installUpgradeLocked(plan, lsn)
+	return nil
+}
+
+// loadSnapshot restores modules and rows from a snapshot body.
+func (r *Runtime) loadSnapshot(lsn uint64, body []byte) (err error) {
+	defer func() {
+		if x := recover(); x != nil {
+			err = &Error{Code: CodeInternal, Msg: fmt.Sprintf("snapshot at lsn %d: malformed body: %v", lsn, x)}
+		}
+	}()
+	if len(body) < 8 {
+		return &Error{Code: CodeInternal, Msg: fmt.Sprintf("snapshot at lsn %d: %d-byte body", lsn, len(body))}
+	}
+	s := fb.GetRootAsSnapshot(body, 0)
+	if s.Lsn() != lsn {
+		return &Error{Code: CodeInternal, Msg: fmt.Sprintf("snapshot file at lsn %d holds a body for lsn %d", lsn, s.Lsn())}
+	}
+	var mrt fb.ModuleRecord
+	for i := 0; i < s.ModulesLength(); i++ {
+		s.Modules(&mrt, i)
+		mr := &moduleRecord{Name: string(mrt.Name()), Version: string(mrt.Version()),
+			Schema: bytes.Clone(mrt.SchemaBytes()), WasmSHA256: bytes.Clone(mrt.WasmSha256Bytes())}
+		m, err := newRestoredModule(mr)
+		if err != nil {
+			return &Error{Code: CodeInternal, Module: mr.Name, Msg: fmt.Sprintf("snapshot at lsn %d: module record", lsn), Err: err}
+		}
+		if r.modules[m.info.Name] != nil {
+			return &Error{Code: CodeInternal, Module: mr.Name, Msg: fmt.Sprintf("snapshot at lsn %d lists the module twice", lsn)}
+		}
+		r.addModuleLocked(m, lsn)
+	}
+	var ts fb.TableSnapshot
+	var rb fb.RowBytes
+	var key []byte
+	for i := 0; i < s.TablesLength(); i++ {
+		s.Tables(&ts, i)
+		modName, tblName := string(ts.Module()), string(ts.TableName())
+		m := r.modules[modName]
+		var tb *table
+		if m != nil {
+			tb = m.tableByName[tblName]
+		}
+		if tb == nil {
+			return &Error{Code: CodeInternal, Module: modName, Table: tblName, Msg: fmt.Sprintf("snapshot at lsn %d: rows of an unknown table", lsn)}
+		}
+		for j := 0; j < ts.RowsLength(); j++ {
+			ts.Rows(&rb, j)
+			buf := rb.DataBytes()
+			if err := row.Check(buf, tb.types); err != nil {
+				col := ""
+				var ve *row.ValueError
+				if errors.As(err, &ve) && ve.Index < len(tb.names) {
+					col = tb.names[ve.Index]
+				}
+				return &Error{Code: CodeInternal, Module: modName, Table: tblName, Column: col, Msg: fmt.Sprintf("snapshot at lsn %d: row %d", lsn, j), Err: err}
+			}
+			key = appendKey(key[:0], buf, tb.pk)
+			if _, dup := tb.tree.ReplaceOrInsert(newEntry(key, buf)); dup {
+				return &Error{Code: CodeInternal, Module: modName, Table: tblName, Msg: fmt.Sprintf("snapshot at lsn %d: duplicate key in row %d", lsn, j)}
+			}
+			r.replayStats.SnapshotRows++
+		}
+	}
+	lc := r.commit.(*logCommitter)
+	lc.lastTS = s.Timestamp()
+	return nil
+}
+
+// SnapshotInfo describes a snapshot written by Snapshot.
+type SnapshotInfo struct {
+	LSN    uint64 // the state after this transaction
+	File   string // path of the snapshot file
+	Tables int
+	Rows   int64
+	Bytes  int64 // body size
+	// Removed lists the log segments and snapshots deleted by retention.
+	Removed []string
+}
+
+// Snapshot writes the state (every module record and every table's rows)
+// at the last committed LSN to dir/snapshots as a checksummed file, after
+// that LSN is durable. It then prunes old snapshots (keeping
+// WithKeepSnapshots) and lets the log's retention delete segments that the
+// oldest snapshot kept covers. Calls go on while it encodes and writes:
+// it copies the tables' B-trees (copy-on-write) under the executor lock.
+// With nothing committed since the last snapshot it writes nothing and
+// returns that snapshot's LSN.
+func (r *Runtime) Snapshot() (SnapshotInfo, error) {
+	if r.dataDir == "" {
+		if err := r.usable(); err != nil {
+			return SnapshotInfo{}, err
+		}
+		return SnapshotInfo{}, &Error{Code: CodeUnsupported, Msg: "snapshots need a data directory (Config.WithDataDir)"}
+	}
+	r.snapMu.Lock()
+	defer r.snapMu.Unlock()
+	r.execMu.Lock()
+	if err := r.usable(); err != nil {
+		r.execMu.Unlock()
+		return SnapshotInfo{}, err
+	}
+	lsn, ts := r.commit.last()
+	if lsn == 0 || lsn == r.lastSnap {
+		r.execMu.Unlock()
+		return SnapshotInfo{LSN: lsn}, nil
+	}
+	type tcopy struct {
+		mod, name string
+		tree      *btree.BTreeG[entry]
+	}
+	var mods []*moduleRecord
+	var tables []tcopy
+	r.stateMu.Lock() // Clone marks the original's nodes shared
+	for _, m := range r.order {
+		mods = append(mods, &moduleRecord{Name: m.info.Name, Version: m.info.Version, Schema: m.schema, WasmSHA256: append([]byte(nil), m.info.WasmSHA256[:]...)})
+		for _, t := range m.tables {
+			tables = append(tables, tcopy{m.info.Name, t.name, t.tree.Clone()})
+		}
+	}
+	r.stateMu.Unlock()
+	r.sinceTxns, r.sinceBytes = 0, 0
+	r.execMu.Unlock()
+
+	if err := r.log.Wait(lsn); err != nil {
+		r.poison(err)
+		return SnapshotInfo{}, &Error{Code: CodePoisoned, Msg: "snapshot: the log failed", Err: err}
+	}
+	info := SnapshotInfo{LSN: lsn, Tables: len(tables)}
+	b := flatbuffers.NewBuilder(1 << 16)
+	var modOffs, tblOffs []flatbuffers.UOffsetT
+	for _, mr := range mods {
+		name, ver := b.CreateString(mr.Name), b.CreateString(mr.Version)
+		sch, sha := b.CreateByteVector(mr.Schema), b.CreateByteVector(mr.WasmSHA256)
+		fb.ModuleRecordStart(b)
+		fb.ModuleRecordAddName(b, name)
+		fb.ModuleRecordAddVersion(b, ver)
+		fb.ModuleRecordAddSchema(b, sch)
+		fb.ModuleRecordAddWasmSha256(b, sha)
+		modOffs = append(modOffs, fb.ModuleRecordEnd(b))
+	}
+	var rows []flatbuffers.UOffsetT
+	for _, tc := range tables {
+		rows = rows[:0]
+		tc.tree.Ascend(func(e entry) bool {
+			d := b.CreateByteVector(e.row)
+			fb.RowBytesStart(b)
+			fb.RowBytesAddData(b, d)
+			rows = append(rows, fb.RowBytesEnd(b))
+			return true
+		})
+		info.Rows += int64(len(rows))
+		rv := vecOf(b, rows)
+		mod, name := b.CreateString(tc.mod), b.CreateString(tc.name)
+		fb.TableSnapshotStart(b)
+		fb.TableSnapshotAddModule(b, mod)
+		fb.TableSnapshotAddTableName(b, name)
+		fb.TableSnapshotAddRows(b, rv)
+		tblOffs = append(tblOffs, fb.TableSnapshotEnd(b))
+	}
+	mv, tv := vecOf(b, modOffs), vecOf(b, tblOffs)
+	fb.SnapshotStart(b)
+	fb.SnapshotAddLsn(b, lsn)
+	fb.SnapshotAddTimestamp(b, ts)
+	fb.SnapshotAddModules(b, mv)
+	fb.SnapshotAddTables(b, tv)
+	b.Finish(fb.SnapshotEnd(b))
+	body := b.FinishedBytes()
+	info.Bytes = int64(len(body))
+	snapDir := filepath.Join(r.dataDir, snapshotSubdir)
+	name, err := persistence.WriteSnapshot(snapDir, lsn, body)
+	if err != nil {
+		return info, &Error{Code: CodeInternal, Msg: fmt.Sprintf("write snapshot at lsn %d", lsn), Err: err}
+	}
+	info.File = filepath.Join(snapDir, filepath.Base(name))
+	r.lastSnap = lsn
+	r.snapLSNs = append(r.snapLSNs, lsn)
+	removed, err := persistence.PruneSnapshots(snapDir, r.cfg.keepSnapshots)
+	info.Removed = append(info.Removed, removed...)
+	if err != nil {
+		return info, &Error{Code: CodeInternal, Msg: "prune snapshots", Err: err}
+	}
+	if k := r.cfg.keepSnapshots; len(r.snapLSNs) > k {
+		r.snapLSNs = r.snapLSNs[len(r.snapLSNs)-k:]
+	}
+	segs, err := r.protectLog()
+	info.Removed = append(info.Removed, segs...)
+	if err != nil {
+		return info, &Error{Code: CodeInternal, Msg: "log retention", Err: err}
+	}
+	return info, nil
+}
+
+// protectLog sets the log's retention floor to the oldest snapshot kept
+// (so that a damaged newest snapshot still has an older one plus the log
+// behind it) and applies retention.
+func (r *Runtime) protectLog() ([]string, error) {
+	if len(r.snapLSNs) == 0 || r.log == nil {
+		return nil, nil
+	}
+	k := min(r.cfg.keepSnapshots, len(r.snapLSNs))
+	floor := r.snapLSNs[len(r.snapLSNs)-k]
+	r.log.SetProtectedLSN(floor)
+	return r.log.Retain()
+}
+
+func vecOf(b *flatbuffers.Builder, offs []flatbuffers.UOffsetT) flatbuffers.UOffsetT {
+	b.StartVector(4, len(offs), 4)
+	for i := len(offs) - 1; i >= 0; i-- {
+		b.PrependUOffsetT(offs[i])
+	}
+	return b.EndVector(len(offs))
+}
+
+var _ = context.Background
