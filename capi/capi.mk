@@ -1,0 +1,124 @@
+# capi/capi.mk — the C ABI: libinterstice.so / .a / interstice.pc, install,
+# C tests, the C example and the C noop benchmark. Included by the top
+# Makefile (`include capi/capi.mk`); every variable it reads has a default
+# here so it also works alone: `make -f capi/capi.mk lib`.
+#
+#   make lib                      build/libinterstice.so, .a, interstice.pc
+#   make install PREFIX=/usr/local   header, libraries, .pc
+#   make test-c                   header check (C99 + C++), C tests, vectors
+#   make example-c                build and run examples/c/counter
+#   make bench-c                  C noop-call and durable-append benchmark
+#
+# cgo builds are slow (~1 min cold on 2 cores): the library is rebuilt only
+# when a Go source of the packages it links changes.
+
+GO       ?= go
+BUILD    ?= build
+WASM     ?= $(BUILD)/wasm
+PREFIX   ?= /usr/local
+CC       ?= cc
+CXX      ?= c++
+
+CAPI_VERSION := 0.1.0
+CAPI_ABI     := 1
+CAPI_SONAME  := libinterstice.so.$(CAPI_ABI)
+CAPI_GOWASM  := GOOS=wasip1 GOARCH=wasm $(GO) build -buildmode=c-shared
+CAPI_TMP     := $(BUILD)/capi
+CAPI_SO      := $(BUILD)/libinterstice.so
+CAPI_A       := $(BUILD)/libinterstice.a
+CAPI_PC      := $(BUILD)/interstice.pc
+CAPI_TESTBIN := $(BUILD)/tests/c
+CAPI_GOSRC   := $(shell find capi core persistence row fbs internal -name '*.go' ! -name '*_test.go' 2>/dev/null) \
+                include/interstice.h go.mod go.sum
+
+# C flags of tests and examples. The programs use POSIX (fork, kill,
+# mkdtemp, clock_gettime), hence the feature-test macro; the header itself
+# is checked with plain -std=c99 -pedantic in capi-header-check.
+CAPI_WARN    := -Wall -Wextra -Werror
+CAPI_CFLAGS  := -std=c99 $(CAPI_WARN) -O2 -g -D_POSIX_C_SOURCE=200809L -Iinclude -pthread
+CAPI_LDLIBS  := -L$(BUILD) -linterstice -Wl,-rpath,$(abspath $(BUILD)) -pthread
+
+CAPI_TESTS   := test_basics test_log test_runtime test_misuse test_threads test_crash test_vectors
+CAPI_WASMS   := noop trapper limits counter
+
+.PHONY: lib install test-c capi-header-check example-c bench-c capi-wasm capi-clean
+
+lib: $(CAPI_SO) $(CAPI_A) $(CAPI_PC)
+
+$(CAPI_SO): $(CAPI_GOSRC)
+	@mkdir -p $(CAPI_TMP)
+	$(GO) build -buildmode=c-shared -trimpath \
+	  -ldflags '-extldflags "-Wl,-soname,$(CAPI_SONAME)"' \
+	  -o $(CAPI_TMP)/libinterstice.so ./capi
+	cp $(CAPI_TMP)/libinterstice.so $@
+	ln -sf libinterstice.so $(BUILD)/$(CAPI_SONAME)
+
+$(CAPI_A): $(CAPI_GOSRC)
+	@mkdir -p $(CAPI_TMP)
+	$(GO) build -buildmode=c-archive -trimpath -o $(CAPI_TMP)/libinterstice.a ./capi
+	cp $(CAPI_TMP)/libinterstice.a $@
+
+$(CAPI_PC): capi/capi.mk
+	@mkdir -p $(BUILD)
+	printf '%s\n' \
+	  'prefix=$(PREFIX)' \
+	  'libdir=$${prefix}/lib' \
+	  'includedir=$${prefix}/include' \
+	  '' \
+	  'Name: interstice' \
+	  'Description: Embeddable durable deterministic WebAssembly runtime (C ABI)' \
+	  'Version: $(CAPI_VERSION)' \
+	  'Libs: -L$${libdir} -linterstice' \
+	  'Libs.private: -lpthread -lm' \
+	  'Cflags: -I$${includedir}' > $@
+
+install: lib
+	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	install -m 644 include/interstice.h $(DESTDIR)$(PREFIX)/include/
+	install -m 755 $(CAPI_SO) $(DESTDIR)$(PREFIX)/lib/$(CAPI_SONAME)
+	ln -sf $(CAPI_SONAME) $(DESTDIR)$(PREFIX)/lib/libinterstice.so
+	install -m 644 $(CAPI_A) $(DESTDIR)$(PREFIX)/lib/
+	sed 's|^prefix=.*|prefix=$(PREFIX)|' $(CAPI_PC) > $(DESTDIR)$(PREFIX)/lib/pkgconfig/interstice.pc
+
+# ---- guest modules the C tests use ----
+
+capi-wasm: $(addprefix $(WASM)/,$(addsuffix .wasm,$(CAPI_WASMS)))
+
+CAPI_SDKSRC := $(shell find sdk/go -name '*.go' ! -name '*_test.go' 2>/dev/null)
+$(WASM)/%.wasm: tests/modules/go/%/main.go $(CAPI_SDKSRC)
+	@mkdir -p $(WASM)
+	$(CAPI_GOWASM) -o $@ ./tests/modules/go/$*
+$(WASM)/counter.wasm: examples/counter/main.go $(CAPI_SDKSRC)
+	@mkdir -p $(WASM)
+	$(CAPI_GOWASM) -o $@ ./examples/counter
+
+# ---- tests ----
+
+capi-header-check:
+	@mkdir -p $(CAPI_TESTBIN)
+	$(CC) -std=c99 -pedantic $(CAPI_WARN) -fsyntax-only -x c include/interstice.h
+	$(CXX) -std=c++11 -pedantic $(CAPI_WARN) -fsyntax-only -x c++ include/interstice.h
+	$(CXX) -std=c++11 -pedantic $(CAPI_WARN) -Iinclude -c tests/c/header_cxx.cpp -o $(CAPI_TESTBIN)/header_cxx.o
+
+$(CAPI_TESTBIN)/%: tests/c/%.c tests/c/testutil.h include/interstice.h $(CAPI_SO)
+	@mkdir -p $(CAPI_TESTBIN)
+	$(CC) $(CAPI_CFLAGS) -o $@ $< $(CAPI_LDLIBS)
+
+# The same log test linked statically against the c-archive.
+$(CAPI_TESTBIN)/test_log_static: tests/c/test_log.c tests/c/testutil.h include/interstice.h $(CAPI_A)
+	@mkdir -p $(CAPI_TESTBIN)
+	$(CC) $(CAPI_CFLAGS) -o $@ $< $(CAPI_A) -pthread -lm
+
+test-c: capi-header-check lib capi-wasm $(addprefix $(CAPI_TESTBIN)/,$(CAPI_TESTS) test_log_static)
+	BUILD=$(BUILD) WASM=$(WASM) tests/c/run.sh $(CAPI_TESTS) test_log_static
+
+example-c: lib $(WASM)/counter.wasm
+	@mkdir -p $(BUILD)/examples
+	$(CC) $(CAPI_CFLAGS) -o $(BUILD)/examples/counter examples/c/counter.c $(CAPI_LDLIBS)
+	$(BUILD)/examples/counter $(WASM)/counter.wasm
+
+bench-c: lib $(WASM)/noop.wasm $(CAPI_TESTBIN)/bench_noop
+	$(CAPI_TESTBIN)/bench_noop $(WASM)/noop.wasm
+
+capi-clean:
+	rm -rf $(CAPI_TMP) $(CAPI_SO) $(BUILD)/$(CAPI_SONAME) $(CAPI_A) $(CAPI_PC) $(CAPI_TESTBIN) $(BUILD)/examples

@@ -1,0 +1,126 @@
+package main
+
+/*
+#include "interstice.h"
+
+typedef const char ist_cchar;
+*/
+import "C"
+
+import (
+	"errors"
+	"io/fs"
+	"syscall"
+
+	"github.com/interstice/interstice/core"
+	"github.com/interstice/interstice/persistence"
+)
+
+// Status codes, pinned (include/interstice.h "Status codes").
+const (
+	eOK            = 0
+	eBadArgument   = 1
+	eNotFound      = 2
+	eTrap          = 3
+	eTimeout       = 4
+	eLimit         = 5
+	eSchema        = 6
+	eAccess        = 7
+	eDuplicateKey  = 8
+	eType          = 9
+	eClosed        = 10
+	eInternal      = 11
+	eReducerFailed = 12
+	eCycle         = 13
+	eUnsupported   = 14
+	eIncompatible  = 15
+	eInvalidModule = 16
+	eCorrupt       = 20
+	eTornTail      = 21
+	eIO            = 22
+	ePoisoned      = 23
+	eReadOnly      = 24
+	eVersion       = 25
+	eCompacted     = 26
+	eBusy          = 27
+	eLocked        = 28
+)
+
+// statusNames are the static strings of interstice_status_str, allocated
+// once in C memory and never freed.
+var statusNames = func() map[int]*C.char {
+	m := map[int]string{
+		eOK: "ok", eBadArgument: "bad argument", eNotFound: "not found",
+		eTrap: "module trap", eTimeout: "timeout", eLimit: "limit exceeded",
+		eSchema: "schema invalid", eAccess: "access denied", eDuplicateKey: "duplicate key",
+		eType: "type mismatch", eClosed: "closed handle", eInternal: "internal error",
+		eReducerFailed: "reducer failed", eCycle: "call cycle", eUnsupported: "unsupported",
+		eIncompatible: "schema incompatible", eInvalidModule: "invalid module",
+		eCorrupt: "corrupt log", eTornTail: "torn tail", eIO: "i/o error",
+		ePoisoned: "log poisoned", eReadOnly: "read-only", eVersion: "unsupported format version",
+		eCompacted: "lsn compacted", eBusy: "busy (re-entrant call)", eLocked: "log locked",
+	}
+	out := make(map[int]*C.char, len(m)+1)
+	for k, v := range m {
+		out[k] = C.CString(v)
+	}
+	out[-1] = C.CString("unknown status")
+	return out
+}()
+
+//export interstice_status_str
+func interstice_status_str(code C.int) *C.ist_cchar {
+	if s, ok := statusNames[int(code)]; ok {
+		return (*C.ist_cchar)(s)
+	}
+	return (*C.ist_cchar)(statusNames[-1])
+}
+
+// statusOf maps a Go error from core or persistence to its status.
+func statusOf(err error) int {
+	if err == nil {
+		return eOK
+	}
+	var ce *core.Error
+	if errors.As(err, &ce) {
+		switch c := ce.Code; {
+		case c >= core.CodeBadArgument && c <= core.CodeIncompatible:
+			return int(c)
+		case c == core.CodeInvalidWasm || c == core.CodeMissingExport || c == core.CodeBadImport:
+			return eInvalidModule
+		case c >= core.CodeMalformed && c <= core.CodeBadSubscription:
+			return eSchema
+		}
+		return eInternal
+	}
+	switch {
+	case errors.Is(err, persistence.ErrCorrupt):
+		return eCorrupt
+	case errors.Is(err, persistence.ErrTornTail):
+		return eTornTail
+	case errors.Is(err, persistence.ErrClosed):
+		return eClosed
+	case errors.Is(err, persistence.ErrPoisoned):
+		return ePoisoned
+	case errors.Is(err, persistence.ErrReadOnly):
+		return eReadOnly
+	case errors.Is(err, persistence.ErrVersion):
+		return eVersion
+	case errors.Is(err, persistence.ErrRecordTooLarge):
+		return eLimit
+	case errors.Is(err, persistence.ErrBadRecord):
+		return eBadArgument
+	case errors.Is(err, persistence.ErrLocked):
+		return eLocked
+	case errors.Is(err, persistence.ErrCompacted):
+		return eCompacted
+	case errors.Is(err, fs.ErrNotExist):
+		return eNotFound
+	}
+	var pe *fs.PathError
+	var errno syscall.Errno
+	if errors.As(err, &pe) || errors.As(err, &errno) {
+		return eIO
+	}
+	return eInternal
+}

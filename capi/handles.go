@@ -1,0 +1,73 @@
+package main
+
+/*
+#include <stdint.h>
+#include "interstice.h"
+static inline void ist_set_handle(void **out, uintptr_t h) { *out = (void *)h; }
+*/
+import "C"
+
+import (
+	"fmt"
+	"runtime/cgo"
+	"unsafe"
+)
+
+// A C handle (interstice_log *, interstice_runtime *, interstice_scan *) is
+// a cgo.Handle number passed around as an opaque pointer value: C never
+// sees a Go pointer, and the garbage collector keeps the object alive
+// through the handle table. cgo.Handle numbers are never reused, so a
+// closed (deleted) handle is always detected: its lookup panics inside
+// cgo, which handleValue turns into INTERSTICE_E_CLOSED.
+
+// closer is implemented by every handle object.
+type closer interface {
+	kind() string
+}
+
+// newHandle registers obj and stores its handle in *out.
+func newHandle(out unsafe.Pointer, obj closer) cgo.Handle {
+	h := cgo.NewHandle(obj)
+	C.ist_set_handle((*unsafe.Pointer)(out), C.uintptr_t(h))
+	return h
+}
+
+// clearHandle stores NULL in *out.
+func clearHandle(out unsafe.Pointer) {
+	if out != nil {
+		*(*unsafe.Pointer)(out) = nil
+	}
+}
+
+// handleValue returns the object behind a handle, or a status and message.
+func handleValue(p unsafe.Pointer) (obj any, code int, msg string) {
+	if p == nil {
+		return nil, eBadArgument, "NULL handle"
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			obj, code, msg = nil, eClosed, "handle is closed (or was never a handle)"
+		}
+	}()
+	return cgo.Handle(uintptr(p)).Value(), eOK, ""
+}
+
+// lookup returns the object of kind T behind a handle.
+func lookup[T closer](p unsafe.Pointer, err **C.interstice_error, what string) (T, C.int) {
+	var zero T
+	v, code, msg := handleValue(p)
+	if code != eOK {
+		return zero, C.int(setErr(err, code, fmt.Sprintf("interstice: %s: %s", what, msg)))
+	}
+	t, ok := v.(T)
+	if !ok {
+		return zero, C.int(setErr(err, eBadArgument, fmt.Sprintf("interstice: %s: handle is a %s handle", what, v.(closer).kind())))
+	}
+	return t, eOK
+}
+
+// deleteHandle removes a handle from the table (after its object closed).
+func deleteHandle(p unsafe.Pointer) {
+	defer func() { _ = recover() }()
+	cgo.Handle(uintptr(p)).Delete()
+}
