@@ -1,6 +1,6 @@
 # Interstice — build, test, bench and demo.
 #
-#   make            build the CLI and the example modules
+#   make            build the CLI, the example modules and libinterstice (.so, .a, .pc)
 #   make demo       run the whole story end to end
 #   make test       every test (generated-code check, vet, unit, crash, fuzz smoke)
 #   make bench      side-by-side benchmarks (results: bench/RESULTS.md)
@@ -15,7 +15,10 @@ FUZZTIME ?= 10s
 
 .PHONY: all cli wasm demo test test-go test-fuzz check-generated vet generate bench clean
 
-all: cli wasm
+all: cli wasm lib
+
+# The C ABI: lib, install, test-c, example-c, bench-c (see capi/capi.mk).
+include capi/capi.mk
 
 cli:
 	$(GO) build -o $(BUILD)/interstice ./cmd/interstice
@@ -40,7 +43,7 @@ vet:
 	$(GO) vet ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' | grep -v '^fbs/fb/'))" || { gofmt -l $$(git ls-files '*.go' | grep -v '^fbs/fb/'); echo "gofmt: files above need formatting"; exit 1; }
 
-test: check-generated vet test-go test-fuzz
+test: check-generated vet test-go test-fuzz test-c
 
 test-go:
 	$(GO) test -p 2 -timeout 15m -count=1 ./...
@@ -54,7 +57,7 @@ test-fuzz:
 demo: all
 	bash examples/demo.sh
 
-bench:
+bench: lib $(WASM)/noop.wasm $(CAPI_TESTBIN)/bench_noop
 	cd bench && $(GO) run . -out RESULTS.md
 
 clean:

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"strings"
 	"time"
 )
@@ -67,7 +68,16 @@ func main() {
 	out := flag.String("out", "", "write a Markdown report to this file")
 	only := flag.String("only", "", "run only benchmarks whose name contains this")
 	quick := flag.Bool("quick", false, "smaller sizes (a smoke run, figures not for the record)")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	flag.Parse()
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			fatal(err)
+		}
+		must(pprof.StartCPUProfile(f))
+		defer pprof.StopCPUProfile()
+	}
 
 	dir, err := os.MkdirTemp(".", "out-")
 	if err != nil {

@@ -167,7 +167,8 @@ func (c Config) WithMaxCascadeCalls(n int) Config { c.maxCascadeCalls = n; retur
 
 // WithCompilationCacheDir returns a copy that keeps compiled modules in dir
 // (shared by every Runtime and process using it). The empty string (the
-// default) selects a process-wide in-memory cache.
+// default) selects DIR/cache for a durable runtime with data directory DIR,
+// and a process-wide in-memory cache otherwise.
 func (c Config) WithCompilationCacheDir(dir string) Config { c.cacheDir = dir; return c }
 
 // WithLogSink returns a copy that sends guest log output to sink (nil
