@@ -128,13 +128,15 @@ func invoker(name string, fn any, fv reflect.Value, codecs []*codec) func(*Ctx, 
 		}
 	}
 	hasErr := ft.NumOut() == 1
+	// in is reused: the values in it are the store above, and a reducer is
+	// never re-entered.
+	in := make([]reflect.Value, 1+len(codecs))
+	copy(in[1:], vals)
 	return func(ctx *Ctx, args []byte) error {
 		if err := decode(args); err != nil {
 			return err
 		}
-		in := make([]reflect.Value, 1+len(codecs))
 		in[0] = reflect.ValueOf(ctx)
-		copy(in[1:], vals)
 		out := fv.Call(in)
 		if hasErr && !out[0].IsNil() {
 			return out[0].Interface().(error)
