@@ -7,7 +7,8 @@
 #   make install PREFIX=/usr/local   header, libraries, .pc
 #   make test-c                   header check (C99 + C++), C tests, vectors
 #   make example-c                build and run examples/c/counter
-#   make bench-c                  C noop-call and durable-append benchmark
+#   make bench-c                  C benchmarks (noop call, durable calls and appends,
+#                                 1 and 8 threads) and the C/Go noop-call ratio
 #
 # cgo builds are slow (~1 min cold on 2 cores): the library is rebuilt only
 # when a Go source of the packages it links changes.
@@ -38,8 +39,8 @@ CAPI_WARN    := -Wall -Wextra -Werror
 CAPI_CFLAGS  := -std=c99 $(CAPI_WARN) -O2 -g -D_POSIX_C_SOURCE=200809L -Iinclude -pthread
 CAPI_LDLIBS  := -L$(BUILD) -linterstice -Wl,-rpath,$(abspath $(BUILD)) -pthread
 
-CAPI_TESTS   := test_basics test_log test_runtime test_misuse test_threads test_crash test_vectors
-CAPI_WASMS   := noop trapper limits counter
+CAPI_TESTS   := test_basics test_log test_runtime test_durable test_misuse test_threads test_crash test_vectors
+CAPI_WASMS   := noop trapper limits counter caller callee
 
 .PHONY: lib install test-c capi-header-check example-c bench-c capi-wasm capi-clean
 
@@ -117,8 +118,19 @@ example-c: lib $(WASM)/counter.wasm
 	$(CC) $(CAPI_CFLAGS) -o $(BUILD)/examples/counter examples/c/counter.c $(CAPI_LDLIBS)
 	$(BUILD)/examples/counter $(WASM)/counter.wasm
 
+# The noop call from C against the same call from Go (capi/noop_bench_test.go:
+# same module, same default config). The machine is shared, so the two
+# alternate 5 times and each side is read by its best run.
 bench-c: lib $(WASM)/noop.wasm $(CAPI_TESTBIN)/bench_noop
 	$(CAPI_TESTBIN)/bench_noop $(WASM)/noop.wasm
+	@$(GO) test -c -o $(CAPI_TMP)/capi.test ./capi
+	@rm -f $(BUILD)/bench-noop.txt; for i in 1 2 3 4 5; do \
+	  $(CAPI_TESTBIN)/bench_noop --noop-only $(WASM)/noop.wasm >> $(BUILD)/bench-noop.txt || exit 1; \
+	  (cd capi && $(abspath $(CAPI_TMP))/capi.test -test.run '^$$' -test.bench '^BenchmarkGoNoopCall$$') | grep '^Benchmark' >> $(BUILD)/bench-noop.txt || exit 1; \
+	done
+	@awk '/^c_noop_call /{if(c==""||$$2<c)c=$$2; cs=cs" "$$2} /^BenchmarkGoNoopCall/{if(g==""||$$3<g)g=$$3; gs=gs" "$$3} \
+	  END{printf "noop call, 5 alternating runs: C%s ns; Go%s ns\nnoop call: C %.0f ns, Go %.0f ns (best of 5): C/Go = %.2fx (target <= 1.5x)\n", cs, gs, c, g, c/g}' \
+	  $(BUILD)/bench-noop.txt
 
 capi-clean:
 	rm -rf $(CAPI_TMP) $(CAPI_SO) $(BUILD)/$(CAPI_SONAME) $(CAPI_A) $(CAPI_PC) $(CAPI_TESTBIN) $(BUILD)/examples

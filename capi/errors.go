@@ -57,7 +57,7 @@ var statusNames = func() map[int]*C.char {
 		eReducerFailed: "reducer failed", eCycle: "call cycle", eUnsupported: "unsupported",
 		eIncompatible: "schema incompatible", eInvalidModule: "invalid module",
 		eCorrupt: "corrupt log", eTornTail: "torn tail", eIO: "i/o error",
-		ePoisoned: "log poisoned", eReadOnly: "read-only", eVersion: "unsupported format version",
+		ePoisoned: "poisoned", eReadOnly: "read-only", eVersion: "unsupported format version",
 		eCompacted: "lsn compacted", eBusy: "busy (re-entrant call)", eLocked: "log locked",
 	}
 	out := make(map[int]*C.char, len(m)+1)
@@ -77,22 +77,62 @@ func interstice_status_str(code C.int) *C.ist_cchar {
 }
 
 // statusOf maps a Go error from core or persistence to its status.
+//
+// Every core.Code has one documented status (include/interstice.h,
+// "Status codes"): 1..15 are the same numbers, CodeReadOnly (16) is
+// READ_ONLY (24) and CodePoisoned (17) is POISONED (23), because C status
+// 16 was pinned to INVALID_MODULE before core gained those codes; the load
+// failures 100..102 are INVALID_MODULE and 103..109 SCHEMA, told apart by
+// interstice_error.detail. A core INTERNAL error that wraps a persistence
+// or file-system error (the durable runtime's open, replay and snapshot
+// steps wrap them so) reports the more precise status of its cause:
+// LOCKED, CORRUPT, TORN_TAIL, VERSION, IO ...
 func statusOf(err error) int {
 	if err == nil {
 		return eOK
 	}
 	var ce *core.Error
 	if errors.As(err, &ce) {
-		switch c := ce.Code; {
-		case c >= core.CodeBadArgument && c <= core.CodeIncompatible:
-			return int(c)
-		case c == core.CodeInvalidWasm || c == core.CodeMissingExport || c == core.CodeBadImport:
-			return eInvalidModule
-		case c >= core.CodeMalformed && c <= core.CodeBadSubscription:
-			return eSchema
+		if s := coreStatus(ce.Code); s != eInternal {
+			return s
+		}
+		if ce.Err != nil {
+			return causeStatus(ce.Err)
 		}
 		return eInternal
 	}
+	return causeStatus(err)
+}
+
+// coreStatus is the status of a core.Code (eInternal for an unknown one).
+func coreStatus(c core.Code) int {
+	switch {
+	case c >= core.CodeBadArgument && c <= core.CodeIncompatible:
+		return int(c)
+	case c == core.CodeReadOnly:
+		return eReadOnly
+	case c == core.CodePoisoned:
+		return ePoisoned
+	case c == core.CodeInvalidWasm || c == core.CodeMissingExport || c == core.CodeBadImport:
+		return eInvalidModule
+	case c >= core.CodeMalformed && c <= core.CodeBadSubscription:
+		return eSchema
+	}
+	return eInternal
+}
+
+// detailOf is interstice_error.detail: the core.Code of err, 0 if err is
+// not a core error.
+func detailOf(err error) int {
+	var ce *core.Error
+	if errors.As(err, &ce) {
+		return int(ce.Code)
+	}
+	return 0
+}
+
+// causeStatus maps a persistence or operating-system error.
+func causeStatus(err error) int {
 	switch {
 	case errors.Is(err, persistence.ErrCorrupt):
 		return eCorrupt

@@ -10,6 +10,7 @@ import "C"
 import (
 	"fmt"
 	"runtime/cgo"
+	"sync/atomic"
 	"unsafe"
 )
 
@@ -25,9 +26,23 @@ type closer interface {
 	kind() string
 }
 
+// handleCache is a lock-free direct-mapped cache in front of the cgo.Handle
+// table (a sync.Map): a hit costs two loads instead of hashing an
+// interface, which matters on the per-call path. An entry is removed
+// before its handle is deleted; a lookup racing with a close may still
+// return the object, whose own closed flag then refuses the call (as it
+// would if the lookup had won the race against cgo.Handle.Delete).
+var handleCache [1024]atomic.Pointer[handleEntry]
+
+type handleEntry struct {
+	h   uintptr
+	obj any
+}
+
 // newHandle registers obj and stores its handle in *out.
 func newHandle(out unsafe.Pointer, obj closer) cgo.Handle {
 	h := cgo.NewHandle(obj)
+	handleCache[uintptr(h)%uintptr(len(handleCache))].Store(&handleEntry{h: uintptr(h), obj: obj})
 	C.ist_set_handle((*unsafe.Pointer)(out), C.uintptr_t(h))
 	return h
 }
@@ -43,6 +58,9 @@ func clearHandle(out unsafe.Pointer) {
 func handleValue(p unsafe.Pointer) (obj any, code int, msg string) {
 	if p == nil {
 		return nil, eBadArgument, "NULL handle"
+	}
+	if e := handleCache[uintptr(p)%uintptr(len(handleCache))].Load(); e != nil && e.h == uintptr(p) {
+		return e.obj, eOK, ""
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -68,6 +86,10 @@ func lookup[T closer](p unsafe.Pointer, err **C.interstice_error, what string) (
 
 // deleteHandle removes a handle from the table (after its object closed).
 func deleteHandle(p unsafe.Pointer) {
+	slot := &handleCache[uintptr(p)%uintptr(len(handleCache))]
+	if e := slot.Load(); e != nil && e.h == uintptr(p) {
+		slot.CompareAndSwap(e, nil)
+	}
 	defer func() { _ = recover() }()
 	cgo.Handle(uintptr(p)).Delete()
 }

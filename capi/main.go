@@ -94,11 +94,17 @@ func begin(err **C.interstice_error) {
 
 // setErr stores a new error in *err (if err is not NULL) and returns code.
 func setErr(err **C.interstice_error, code int, msg string) int {
+	return setErrDetail(err, code, 0, msg)
+}
+
+// setErrDetail is setErr with interstice_error.detail.
+func setErrDetail(err **C.interstice_error, code, detail int, msg string) int {
 	if err != nil {
 		e := (*C.interstice_error)(C.malloc(C.size_t(unsafe.Sizeof(C.interstice_error{}))))
 		if e != nil {
 			e.code = C.int(code)
 			e.message = C.CString(msg)
+			e.detail = C.int(detail)
 			*err = e
 		}
 	}
@@ -110,7 +116,7 @@ func fail(err **C.interstice_error, e error) C.int {
 	if err == nil {
 		return C.int(statusOf(e))
 	}
-	return C.int(setErr(err, statusOf(e), e.Error()))
+	return C.int(setErrDetail(err, statusOf(e), detailOf(e), e.Error()))
 }
 
 // bad is a BAD_ARGUMENT failure with a message.

@@ -10,6 +10,7 @@ typedef const uint8_t ist_cu8;
 typedef const interstice_runtime_options ist_crtopts;
 
 static inline void ist_call_event(interstice_event_fn fn, void *u, const interstice_event *e) { fn(u, e); }
+static inline void ist_call_progress(interstice_progress_fn fn, void *u, int64_t done, int64_t total) { fn(u, done, total); }
 */
 import "C"
 
@@ -19,6 +20,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -26,6 +28,7 @@ import (
 	"unsafe"
 
 	"github.com/interstice/interstice/core"
+	"github.com/interstice/interstice/persistence"
 	"github.com/interstice/interstice/row"
 )
 
@@ -45,6 +48,86 @@ type rtObj struct {
 	subMu   sync.Mutex
 	subs    map[uint64]*subObj
 	nextSub uint64
+
+	// names interns module, reducer and table names (an immutable map,
+	// replaced on insert), so that a call or read allocates no Go string
+	// for them: the hot path stays allocation-free, like a Go caller's.
+	names   atomic.Pointer[map[string]string]
+	namesMu sync.Mutex
+	// hot caches the last name seen at a C address (programs pass the
+	// same literals again and again): a hit costs one compare of the
+	// bytes, no hashing.
+	hot [64]atomic.Pointer[hotName]
+}
+
+type hotName struct {
+	addr uintptr
+	s    string
+}
+
+// maxInterned bounds the names cache; names beyond it are copied per call.
+const maxInterned = 4096
+
+// name returns the Go string of a NUL-terminated C name, interned; ok is
+// false for NULL.
+func (o *rtObj) name(p *C.ist_cchar) (string, bool) {
+	if p == nil {
+		return "", false
+	}
+	addr := uintptr(unsafe.Pointer(p))
+	slot := &o.hot[(addr>>3)&63]
+	if h := slot.Load(); h != nil && h.addr == addr && cEqual(unsafe.Pointer(p), h.s) {
+		return h.s, true
+	}
+	s, ok := o.internName(p)
+	slot.Store(&hotName{addr: addr, s: s})
+	return s, ok
+}
+
+// cEqual reports whether the NUL-terminated C string at p is s.
+func cEqual(p unsafe.Pointer, s string) bool {
+	for i := 0; i < len(s); i++ {
+		if *(*byte)(unsafe.Add(p, i)) != s[i] {
+			return false
+		}
+	}
+	return *(*byte)(unsafe.Add(p, len(s))) == 0
+}
+
+// internName is name's slow path: the interned names map.
+func (o *rtObj) internName(p *C.ist_cchar) (string, bool) {
+	b := (*byte)(unsafe.Pointer(p))
+	n := 0
+	for *(*byte)(unsafe.Add(unsafe.Pointer(b), n)) != 0 {
+		n++
+	}
+	view := unsafe.String(b, n) // C memory, valid during this call only
+	if m := o.names.Load(); m != nil {
+		if s, ok := (*m)[view]; ok {
+			return s, true
+		}
+	}
+	s := strings.Clone(view) // a copy in Go memory
+	o.namesMu.Lock()
+	defer o.namesMu.Unlock()
+	old := o.names.Load()
+	if old != nil && len(*old) >= maxInterned {
+		return s, true
+	}
+	next := make(map[string]string, 1+func() int {
+		if old == nil {
+			return 0
+		}
+		return len(*old)
+	}())
+	if old != nil {
+		for k, v := range *old {
+			next[k] = v
+		}
+	}
+	next[s] = s
+	o.names.Store(&next)
+	return s, true
 }
 
 func (*rtObj) kind() string { return "runtime" }
@@ -68,20 +151,21 @@ func (o *rtObj) reentrant() bool {
 }
 
 // runtimeOptions holds every option of interstice_runtime_options,
-// validated. Fields core does not use yet (data directory, sync,
-// recovery, segment size, snapshot policy) are kept here for the durable
-// runtime (issue 4) to pick up in openRuntime.
+// validated.
 type runtimeOptions struct {
-	dataDir        string
-	sync           int32
-	syncInterval   time.Duration
-	recovery       int32
-	segmentSize    int64
-	snapshotEvery  uint64
-	callDeadline   time.Duration
-	memoryPages    uint32
-	compileCache   string
-	hasDataDirFlag bool
+	dataDir       string
+	sync          int32
+	recovery      int32
+	segmentSize   int64
+	snapTxns      int
+	snapBytes     int64
+	keepSnapshots int
+	retainSegs    int
+	callDeadline  time.Duration
+	memoryPages   uint32
+	compileCache  string
+	progress      C.interstice_progress_fn
+	progressUser  unsafe.Pointer // C memory owned by the application
 }
 
 //export interstice_runtime_options_init
@@ -94,21 +178,24 @@ func interstice_runtime_options_init(o *C.interstice_runtime_options) {
 }
 
 func readRuntimeOptions(o *C.ist_crtopts) (runtimeOptions, error) {
-	r := runtimeOptions{callDeadline: core.DefaultCallDeadline, memoryPages: core.DefaultMemoryLimitPages}
+	r := runtimeOptions{callDeadline: core.DefaultCallDeadline, memoryPages: core.DefaultMemoryLimitPages, keepSnapshots: core.DefaultKeepSnapshots}
 	if o == nil {
 		return r, nil
 	}
-	if o.version != C.INTERSTICE_RUNTIME_OPTIONS_VERSION {
-		return r, fmt.Errorf("interstice: runtime options version %d, want %d (call interstice_runtime_options_init)", o.version, C.INTERSTICE_RUNTIME_OPTIONS_VERSION)
+	// Version 1 is the layout up to compilation_cache_dir; its fields beyond
+	// that are not read (they are not there).
+	if o.version != 1 && o.version != C.INTERSTICE_RUNTIME_OPTIONS_VERSION {
+		return r, fmt.Errorf("interstice: runtime options version %d, want 1..%d (call interstice_runtime_options_init)", o.version, C.INTERSTICE_RUNTIME_OPTIONS_VERSION)
 	}
 	if o.data_dir != nil {
-		r.dataDir, r.hasDataDirFlag = C.GoString((*C.char)(unsafe.Pointer(o.data_dir))), true
-		if r.dataDir == "" {
-			return r, fmt.Errorf("interstice: runtime options: data_dir is empty (use NULL for in-memory)")
-		}
+		r.dataDir = C.GoString((*C.char)(unsafe.Pointer(o.data_dir)))
 	}
 	if o.sync < C.INTERSTICE_SYNC_ALWAYS || o.sync > C.INTERSTICE_SYNC_NONE {
 		return r, fmt.Errorf("interstice: runtime options: unknown sync policy %d", o.sync)
+	}
+	if o.sync_interval_ms != 0 {
+		// core.Config has no sync interval: the log uses its default.
+		return r, errUnsupportedInterval
 	}
 	if o.recovery < C.INTERSTICE_RECOVER_TRUNCATE_TAIL || o.recovery > C.INTERSTICE_RECOVER_READ_ONLY {
 		return r, fmt.Errorf("interstice: runtime options: unknown recovery mode %d", o.recovery)
@@ -116,17 +203,23 @@ func readRuntimeOptions(o *C.ist_crtopts) (runtimeOptions, error) {
 	if o.segment_size != 0 && (o.segment_size < 1<<10 || o.segment_size > 1<<30) {
 		return r, fmt.Errorf("interstice: runtime options: segment size %d outside [1024, 1073741824]", uint64(o.segment_size))
 	}
-	if o.call_deadline_ms > 24*3600*1000 {
-		return r, fmt.Errorf("interstice: runtime options: call_deadline_ms %d is more than a day", uint64(o.call_deadline_ms))
+	if o.snapshot_every > 1<<31 {
+		return r, fmt.Errorf("interstice: runtime options: snapshot_every %d above 2^31", uint64(o.snapshot_every))
+	}
+	if o.call_deadline_ms > 24*3600*1000 && o.call_deadline_ms != C.INTERSTICE_DEADLINE_NONE {
+		return r, fmt.Errorf("interstice: runtime options: call_deadline_ms %d is more than a day (INTERSTICE_DEADLINE_NONE disables deadlines)", uint64(o.call_deadline_ms))
 	}
 	if o.memory_limit_pages > 65536 {
 		return r, fmt.Errorf("interstice: runtime options: memory_limit_pages %d above 65536", uint32(o.memory_limit_pages))
 	}
 	r.sync, r.recovery = int32(o.sync), int32(o.recovery)
-	r.syncInterval = time.Duration(o.sync_interval_ms) * time.Millisecond
 	r.segmentSize = int64(o.segment_size)
-	r.snapshotEvery = uint64(o.snapshot_every)
-	if o.call_deadline_ms != 0 {
+	r.snapTxns = int(o.snapshot_every)
+	switch o.call_deadline_ms {
+	case 0:
+	case C.INTERSTICE_DEADLINE_NONE:
+		r.callDeadline = 0
+	default:
 		r.callDeadline = time.Duration(o.call_deadline_ms) * time.Millisecond
 	}
 	if o.memory_limit_pages != 0 {
@@ -135,25 +228,49 @@ func readRuntimeOptions(o *C.ist_crtopts) (runtimeOptions, error) {
 	if o.compilation_cache_dir != nil {
 		r.compileCache = C.GoString((*C.char)(unsafe.Pointer(o.compilation_cache_dir)))
 	}
+	if o.version < 2 {
+		return r, nil
+	}
+	if o.snapshot_every_bytes > 1<<62 {
+		return r, fmt.Errorf("interstice: runtime options: snapshot_every_bytes %d above 2^62", uint64(o.snapshot_every_bytes))
+	}
+	if o.keep_snapshots > 1<<20 || o.retain_segments > 1<<20 {
+		return r, fmt.Errorf("interstice: runtime options: keep_snapshots %d or retain_segments %d above 2^20", uint32(o.keep_snapshots), uint32(o.retain_segments))
+	}
+	r.snapBytes = int64(o.snapshot_every_bytes)
+	if o.keep_snapshots != 0 {
+		r.keepSnapshots = int(o.keep_snapshots)
+	}
+	r.retainSegs = int(o.retain_segments)
+	r.progress, r.progressUser = o.progress, o.progress_user
 	return r, nil
 }
 
-// openRuntime maps the options onto core. This is the one place the
-// durable runtime (issue 4) connects: data directory, sync policy,
-// recovery mode, segment size and snapshot policy.
-func openRuntime(o runtimeOptions) (*core.Runtime, int, error) {
-	if o.hasDataDirFlag {
-		return nil, eUnsupported, fmt.Errorf("interstice: runtime_open: data_dir %q: the durable runtime is not in this build yet; pass NULL for an in-memory runtime", o.dataDir)
-	}
+var errUnsupportedInterval = fmt.Errorf("interstice: runtime options: sync_interval_ms must be 0 (the log's 100 ms): the runtime has no sync-interval setting yet")
+
+// openRuntime maps the options onto core.Config and opens the runtime:
+// in memory without a data directory, else durable (the state is rebuilt
+// from the directory's snapshots and log before Open returns).
+func openRuntime(o runtimeOptions) (*core.Runtime, error) {
 	cfg := core.NewConfig().
 		WithCallDeadline(o.callDeadline).
 		WithMemoryLimitPages(o.memoryPages).
-		WithCompilationCacheDir(o.compileCache)
-	rt, err := core.Open(cfg)
-	if err != nil {
-		return nil, statusOf(err), err
+		WithCompilationCacheDir(o.compileCache).
+		WithDataDir(o.dataDir).
+		WithSync(persistence.SyncPolicy(o.sync)).
+		WithRecovery(persistence.RecoveryMode(o.recovery)).
+		WithSegmentSize(o.segmentSize).
+		WithSnapshotEvery(o.snapTxns, o.snapBytes).
+		WithKeepSnapshots(o.keepSnapshots).
+		WithRetainSegments(o.retainSegs)
+	if fn, user := o.progress, o.progressUser; fn != nil {
+		// Open runs the replay on this goroutine, which is the C caller's
+		// thread: the callback runs there, synchronously.
+		cfg = cfg.WithProgress(func(done, total int64) {
+			C.ist_call_progress(fn, user, C.int64_t(done), C.int64_t(total))
+		})
 	}
-	return rt, eOK, nil
+	return core.Open(cfg)
 }
 
 //export interstice_runtime_open
@@ -165,12 +282,15 @@ func interstice_runtime_open(opts *C.ist_crtopts, out **C.interstice_runtime, er
 	}
 	*out = nil
 	o, e := readRuntimeOptions(opts)
+	if e == errUnsupportedInterval {
+		return C.int(setErr(err, eUnsupported, e.Error()))
+	}
 	if e != nil {
 		return C.int(setErr(err, eBadArgument, e.Error()))
 	}
-	rt, code, e := openRuntime(o)
+	rt, e := openRuntime(o)
 	if e != nil {
-		return C.int(setErr(err, code, e.Error()))
+		return fail(err, e)
 	}
 	newHandle(unsafe.Pointer(out), &rtObj{rt: rt, opts: o, subs: map[uint64]*subObj{}})
 	return eOK
@@ -227,10 +347,87 @@ func interstice_runtime_snapshot(p *C.interstice_runtime, outLSN *C.uint64_t, er
 	if outLSN != nil {
 		*outLSN = 0
 	}
-	if _, rc := openRT(p, err, "runtime_snapshot"); rc != eOK {
+	o, rc := openRT(p, err, "runtime_snapshot")
+	if rc != eOK {
 		return rc
 	}
-	return failCode(err, eUnsupported, "runtime_snapshot: snapshots need a data directory, which this build does not support yet")
+	if o.reentrant() {
+		return failCode(err, eBusy, "runtime_snapshot: called from inside a subscription callback")
+	}
+	info, e := o.rt.Snapshot()
+	if e != nil {
+		return fail(err, e)
+	}
+	if outLSN != nil {
+		*outLSN = C.uint64_t(info.LSN)
+	}
+	return eOK
+}
+
+//export interstice_runtime_last_lsn
+func interstice_runtime_last_lsn(p *C.interstice_runtime, out *C.uint64_t, err **C.interstice_error) (rc C.int) {
+	defer guard(&rc, err)
+	begin(err)
+	o, rc := openRT(p, err, "runtime_last_lsn")
+	if rc != eOK {
+		return rc
+	}
+	if out == nil {
+		return bad(err, "runtime_last_lsn: out is NULL")
+	}
+	if o.reentrant() {
+		return failCode(err, eBusy, "runtime_last_lsn: called from inside a subscription callback (the event carries its lsn)")
+	}
+	*out = C.uint64_t(o.rt.LastLSN())
+	return eOK
+}
+
+//export interstice_runtime_replay_stats
+func interstice_runtime_replay_stats(p *C.interstice_runtime, out **C.char, outLen *C.size_t, err **C.interstice_error) (rc C.int) {
+	defer guard(&rc, err)
+	begin(err)
+	putNone(unsafe.Pointer(out), outLen)
+	o, rc := openRT(p, err, "runtime_replay_stats")
+	if rc != eOK {
+		return rc
+	}
+	if out == nil {
+		return bad(err, "runtime_replay_stats: out is NULL")
+	}
+	st := o.rt.ReplayStats()
+	b := append([]byte(`{"durable":`), strconv.FormatBool(o.opts.dataDir != "")...)
+	b = append(b, `,"read_only":`...)
+	b = strconv.AppendBool(b, o.opts.dataDir != "" && o.opts.recovery == C.INTERSTICE_RECOVER_READ_ONLY)
+	b = append(b, `,"snapshot_lsn":`...)
+	b = strconv.AppendUint(b, st.SnapshotLSN, 10)
+	b = append(b, `,"snapshot_rows":`...)
+	b = strconv.AppendInt(b, st.SnapshotRows, 10)
+	b = append(b, `,"snapshots_skipped":[`...)
+	for i, s := range st.SnapshotsSkipped {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = row.AppendJSON(b, s)
+	}
+	b = append(b, `],"records":`...)
+	b = strconv.AppendInt(b, st.Records, 10)
+	b = append(b, `,"mutations":`...)
+	b = strconv.AppendInt(b, st.Mutations, 10)
+	b = append(b, `,"last_lsn":`...)
+	b = strconv.AppendUint(b, st.LastLSN, 10)
+	b = append(b, `,"duration_ns":`...)
+	b = strconv.AppendInt(b, int64(st.Duration), 10)
+	b = append(b, `,"torn_tail":`...)
+	b = strconv.AppendBool(b, st.TornTail)
+	b = append(b, `,"last_snapshot_error":`...)
+	if e := o.rt.LastSnapshotError(); e != nil {
+		b = row.AppendJSON(b, e.Error())
+	} else {
+		b = append(b, "null"...)
+	}
+	b = append(b, '}')
+	putBytes(unsafe.Pointer(out), outLen, b)
+	return eOK
 }
 
 // ---- modules ----
@@ -402,8 +599,8 @@ func doCall(p *C.interstice_runtime, module, reducer *C.ist_cchar, args *C.ist_c
 	if rc != eOK {
 		return rc
 	}
-	mod, ok1 := goString(module)
-	red, ok2 := goString(reducer)
+	mod, ok1 := o.name(module)
+	red, ok2 := o.name(reducer)
 	if !ok1 || !ok2 {
 		return bad(err, "%s: module or reducer is NULL", what)
 	}
@@ -464,8 +661,8 @@ func tableArgs(p *C.interstice_runtime, module, table *C.ist_cchar, err **C.inte
 	if rc != eOK {
 		return nil, "", "", rc
 	}
-	mod, ok1 := goString(module)
-	tab, ok2 := goString(table)
+	mod, ok1 := o.name(module)
+	tab, ok2 := o.name(table)
 	if !ok1 || !ok2 {
 		return nil, "", "", bad(err, "%s: module or table is NULL", what)
 	}

@@ -8,6 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 B=build/interstice
 D=build/demo
+rm -rf build/demo-c
 rm -rf "$D"
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 run() { printf '$ %s\n' "$*"; "$@"; }
@@ -55,3 +56,5 @@ run $B log dump --json --from $((last - 1)) $D/log
 
 step "7. The same runtime from C (examples/c/counter.c through libinterstice.so)"
 run make -s example-c
+run build/examples/counter build/wasm/counter.wasm build/demo-c
+run build/examples/counter build/wasm/counter.wasm build/demo-c   # restarts: replays, no load

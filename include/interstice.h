@@ -111,8 +111,25 @@ const char *interstice_version_string(void);
  *
  * Values are pinned: a code never changes meaning. New codes may be added;
  * treat an unknown non-zero code as a failure and print
- * interstice_status_str(code). Codes 1..15 equal the Go core package's
- * core.Code values.
+ * interstice_status_str(code).
+ *
+ * Mapping from the Go core package's core.Code (every code has exactly one
+ * status; interstice_error.detail carries the core.Code itself):
+ *   core 1..15 (bad argument .. incompatible)   -> the same number, 1..15
+ *   core 16 CodeReadOnly                        -> INTERSTICE_E_READ_ONLY (24)
+ *   core 17 CodePoisoned                        -> INTERSTICE_E_POISONED (23)
+ *   core 100..102 (invalid wasm, missing export,
+ *                  bad import)                  -> INTERSTICE_E_INVALID_MODULE (16)
+ *   core 103..109 (malformed schema, abi version,
+ *                  bad name, duplicate name, unknown
+ *                  type, bad primary key, bad
+ *                  subscription)                -> INTERSTICE_E_SCHEMA (6)
+ * (C status 16 was pinned to INVALID_MODULE before core had codes 16 and
+ * 17, so those two map to the log's READ_ONLY and POISONED statuses, which
+ * mean the same thing.) A core INTERNAL error caused by the log or the file
+ * system (opening, replaying or snapshotting a data directory) reports the
+ * cause's status instead: LOCKED, CORRUPT, TORN_TAIL, VERSION, COMPACTED,
+ * IO, NOT_FOUND.
  * ========================================================================= */
 
 #define INTERSTICE_OK                 0  /* success */
@@ -135,12 +152,15 @@ const char *interstice_version_string(void);
 #define INTERSTICE_E_CORRUPT         20  /* log corruption (checksum, LSN chain, header): never skipped */
 #define INTERSTICE_E_TORN_TAIL       21  /* a torn last record (only under INTERSTICE_RECOVER_STRICT) */
 #define INTERSTICE_E_IO              22  /* an operating-system I/O error (open, read, write, fsync) */
-#define INTERSTICE_E_POISONED        23  /* an earlier write/fsync failed; the log refuses writes */
-#define INTERSTICE_E_READ_ONLY       24  /* the log was opened with INTERSTICE_RECOVER_READ_ONLY */
+#define INTERSTICE_E_POISONED        23  /* an earlier log write/fsync failed: the log refuses writes, a
+                                            durable runtime refuses calls, loads, reads and snapshots
+                                            (close it and open it again) */
+#define INTERSTICE_E_READ_ONLY       24  /* the log or runtime was opened with INTERSTICE_RECOVER_READ_ONLY */
 #define INTERSTICE_E_VERSION         25  /* a segment of an unknown format version */
 #define INTERSTICE_E_COMPACTED       26  /* the requested LSN was deleted by retention */
 #define INTERSTICE_E_BUSY            27  /* re-entrant call from inside a callback (would deadlock) */
-#define INTERSTICE_E_LOCKED          28  /* the log directory is locked by another open log (any process) */
+#define INTERSTICE_E_LOCKED          28  /* the log (or data) directory is locked by another open log or
+                                            durable runtime, in this or another process */
 
 /* -------------------------------------------------------------------------
  * interstice_status_str
@@ -162,6 +182,10 @@ const char *interstice_status_str(int code);
 typedef struct interstice_error {
     int code;       /* the status returned by the failing call */
     char *message;  /* NUL-terminated, names the problem (module, table, segment, offset ...) */
+    int detail;     /* the finer reason: the Go core.Code when the failure came from the
+                       runtime (e.g. 105 "bad name" under INTERSTICE_E_SCHEMA), else 0.
+                       Added in 0.1 without an ABI change: the library allocates the
+                       struct, so an older program simply does not read it. */
 } interstice_error;
 
 /* -------------------------------------------------------------------------
@@ -201,7 +225,8 @@ void interstice_free(void *p);
 /* Recovery mode: what opening does with a damaged log. */
 #define INTERSTICE_RECOVER_TRUNCATE_TAIL 0 /* default: cut a torn tail (bytes kept in <segment>.broken) */
 #define INTERSTICE_RECOVER_STRICT        1 /* refuse any damage (a torn tail is INTERSTICE_E_TORN_TAIL) */
-#define INTERSTICE_RECOVER_READ_ONLY     2 /* never write; appends return INTERSTICE_E_READ_ONLY */
+#define INTERSTICE_RECOVER_READ_ONLY     2 /* never write; appends (and runtime calls, loads and
+                                              snapshots) return INTERSTICE_E_READ_ONLY */
 
 /* =========================================================================
  * Standalone transaction log
@@ -507,24 +532,55 @@ int interstice_record_to_json(const uint8_t *payload, size_t len, char **out, si
 
 typedef struct interstice_runtime interstice_runtime;
 
-#define INTERSTICE_RUNTIME_OPTIONS_VERSION 1
+#define INTERSTICE_RUNTIME_OPTIONS_VERSION 2
+
+/** call_deadline_ms value that disables deadlines (trusted modules only:
+ *  modules are compiled without termination checks, and a guest stuck in a
+ *  loop blocks the runtime forever). */
+#define INTERSTICE_DEADLINE_NONE UINT64_MAX
+
+/** Replay progress of interstice_runtime_open: bytes of log read so far
+ *  and in total. Called on the opening thread, synchronously, during
+ *  interstice_runtime_open only; it must not call into the library. */
+typedef void (*interstice_progress_fn)(void *user, int64_t done, int64_t total);
 
 /** Options of interstice_runtime_open. Initialise with
- *  interstice_runtime_options_init, then change fields. */
+ *  interstice_runtime_options_init, then change fields.
+ *
+ *  Versions: a program built against version 1 of this struct (which ended
+ *  at compilation_cache_dir) keeps working: the library reads only the
+ *  fields of the version the caller set. Fields marked "durable" apply only
+ *  with a data_dir; the snapshot policy without one is BAD_ARGUMENT. */
 typedef struct interstice_runtime_options {
     uint32_t version;              /* INTERSTICE_RUNTIME_OPTIONS_VERSION (set by _init) */
-    const char *data_dir;          /* data directory (log + snapshots); NULL = in memory.
-                                      Not supported yet: non-NULL returns INTERSTICE_E_UNSUPPORTED */
-    int32_t sync;                  /* INTERSTICE_SYNC_*; default ALWAYS (data_dir only) */
-    uint32_t sync_interval_ms;     /* 0 = 100 ms (data_dir only) */
-    int32_t recovery;              /* INTERSTICE_RECOVER_*; default TRUNCATE_TAIL (data_dir only) */
-    uint64_t segment_size;         /* log segment size; 0 = 64 MiB (data_dir only) */
-    uint64_t snapshot_every;       /* take a snapshot every N transactions; 0 = never
-                                      automatically (data_dir only) */
-    uint64_t call_deadline_ms;     /* wall-clock budget of one transaction; 0 = 5000 */
+    const char *data_dir;          /* data directory; NULL or "" = in memory (nothing written).
+                                      Created if missing (except under READ_ONLY). Layout:
+                                      log/ (the transaction log), snapshots/, modules/ */
+    int32_t sync;                  /* durable: INTERSTICE_SYNC_*; default ALWAYS (a call returns
+                                      after its record is fdatasynced; group commit) */
+    uint32_t sync_interval_ms;     /* must be 0 (the log's 100 ms period under SYNC_INTERVAL);
+                                      any other value returns INTERSTICE_E_UNSUPPORTED */
+    int32_t recovery;              /* durable: INTERSTICE_RECOVER_*; default TRUNCATE_TAIL.
+                                      READ_ONLY: the state is rebuilt and readable; calls,
+                                      loads and snapshots return INTERSTICE_E_READ_ONLY;
+                                      no lock is taken and nothing is written */
+    uint64_t segment_size;         /* durable: log segment size; 0 = 64 MiB; 1 KiB..1 GiB */
+    uint64_t snapshot_every;       /* durable: snapshot automatically (in the background) after
+                                      this many transactions; 0 = no transaction trigger */
+    uint64_t call_deadline_ms;     /* wall-clock budget of one transaction; 0 = 5000;
+                                      INTERSTICE_DEADLINE_NONE disables it; at most a day */
     uint32_t memory_limit_pages;   /* max 64 KiB pages per module instance; 0 = 256 (16 MiB) */
     const char *compilation_cache_dir; /* directory caching compiled modules; NULL = in-memory,
                                           shared by the process */
+    /* ---- version 2 ---- */
+    uint64_t snapshot_every_bytes; /* durable: also snapshot after this many bytes of row data
+                                      committed; 0 = no byte trigger */
+    uint32_t keep_snapshots;       /* durable: snapshots kept (the newest and older fallbacks;
+                                      the log is kept from the oldest); 0 = 2 */
+    uint32_t retain_segments;      /* durable: sealed log segments kept at least; older ones a
+                                      kept snapshot covers are deleted; 0 = never delete */
+    interstice_progress_fn progress; /* optional replay progress callback (NULL = none) */
+    void *progress_user;           /* passed to progress unchanged */
 } interstice_runtime_options;
 
 /* interstice_runtime_options_init — sets defaults and version; NULL ignored. */
@@ -533,15 +589,34 @@ void interstice_runtime_options_init(interstice_runtime_options *opts);
 /* -------------------------------------------------------------------------
  * interstice_runtime_open
  *
- * Creates a runtime. With data_dir NULL it keeps its state in memory.
+ * Creates a runtime. With no data_dir it keeps its state in memory and
+ * writes nothing. With a data_dir it is durable: every reducer call and
+ * module load is a record of the log in data_dir, durable (under
+ * SYNC_ALWAYS) before the call returns, and opening rebuilds the state
+ * from the newest valid snapshot plus the log after it. The rebuild
+ * applies the logged row changes only: no WASM runs, no subscription
+ * callback fires, nothing is written. Modules come back with the state
+ * (do not load them again; loading the same code again is a no-op): each
+ * is compiled on its first call from the wasm kept in data_dir/modules.
  *
- * Parameters: opts IN (NULL = defaults); out OUT — new handle (NULL on
- *             failure); err OUT optional.
- * Ownership:  close with interstice_runtime_close.
- * Threads:    any.
- * Returns:    OK; BAD_ARGUMENT (NULL out, bad option, options version);
- *             UNSUPPORTED (data_dir set: the durable runtime is not in this
- *             build yet); IO; CORRUPT; INTERNAL.
+ * Parameters: opts IN (NULL = defaults, in memory); out OUT — new handle
+ *             (NULL on failure); err OUT optional.
+ * Ownership:  close with interstice_runtime_close (releases the directory
+ *             lock).
+ * Threads:    any. opts->progress runs on the calling thread.
+ * Returns:    OK;
+ *             BAD_ARGUMENT (NULL out, a bad option or options version, the
+ *               snapshot policy without a data_dir, a data_dir that cannot
+ *               be created);
+ *             UNSUPPORTED (sync_interval_ms not 0);
+ *             LOCKED (another durable runtime or writable log has the
+ *               directory open, in this or another process);
+ *             NOT_FOUND (READ_ONLY and no such data_dir);
+ *             CORRUPT (mid-log damage, any mode); TORN_TAIL (STRICT and a
+ *               torn last record); VERSION (unknown segment format);
+ *             IO; INTERNAL (e.g. a snapshot newer than the log, or a log
+ *               that does not reach back to the newest valid snapshot: the
+ *               message says what is missing).
  * ------------------------------------------------------------------------- */
 int interstice_runtime_open(const interstice_runtime_options *opts, interstice_runtime **out,
                             interstice_error **err);
@@ -549,28 +624,69 @@ int interstice_runtime_open(const interstice_runtime_options *opts, interstice_r
 /* -------------------------------------------------------------------------
  * interstice_runtime_close
  *
- * Waits for a running call, releases every module and the handle. Open
- * scan iterators of this runtime then return INTERSTICE_E_CLOSED.
+ * Waits for a running call, releases every module, flushes and closes the
+ * log (durable runtime) and releases the handle. Open scan iterators of
+ * this runtime then return INTERSTICE_E_CLOSED.
  *
  * Parameters: rt IN — runtime or NULL (no-op, OK); err OUT optional.
  * Threads:    any thread, except from inside a subscription callback
  *             (returns BUSY).
- * Returns:    OK; CLOSED (already closed: harmless); BUSY; INTERNAL.
+ * Returns:    OK; CLOSED (already closed: harmless); BUSY; IO / INTERNAL
+ *             (the log failed to close: the runtime is closed anyway).
  * ------------------------------------------------------------------------- */
 int interstice_runtime_close(interstice_runtime *rt, interstice_error **err);
 
 /* -------------------------------------------------------------------------
  * interstice_runtime_snapshot
  *
- * Writes a snapshot of the whole state to the data directory, so replay
- * starts from it.
+ * Writes a snapshot of the whole state at the last committed LSN to
+ * data_dir/snapshots (after that LSN is durable), prunes old snapshots to
+ * keep_snapshots and lets log retention delete segments the oldest kept
+ * snapshot covers. Calls continue while it writes. With nothing committed
+ * since the last snapshot it writes nothing and returns that LSN.
  *
- * Parameters: rt IN; out_lsn OUT optional (the LSN it covers); err OUT.
- * Threads:    any.
- * Returns:    OK; CLOSED; BAD_ARGUMENT; UNSUPPORTED (in-memory runtime, and
- *             in this build always); IO.
+ * Parameters: rt IN; out_lsn OUT optional (the LSN the snapshot covers; 0
+ *             when nothing was ever committed); err OUT optional.
+ * Threads:    any, except from inside a subscription callback (BUSY).
+ * Returns:    OK; BAD_ARGUMENT (NULL rt); CLOSED; UNSUPPORTED (in-memory
+ *             runtime); READ_ONLY; POISONED; BUSY; IO; INTERNAL.
  * ------------------------------------------------------------------------- */
 int interstice_runtime_snapshot(interstice_runtime *rt, uint64_t *out_lsn, interstice_error **err);
+
+/* -------------------------------------------------------------------------
+ * interstice_runtime_last_lsn
+ *
+ * Reads the LSN of the last committed transaction (reducer call or module
+ * load; after a reopen, the last one rebuilt). 0 when none. An in-memory
+ * runtime numbers its transactions too.
+ *
+ * Parameters: rt IN; out OUT (not NULL); err OUT optional.
+ * Threads:    any, except from inside a subscription callback (BUSY: the
+ *             event carries its LSN).
+ * Returns:    OK; BAD_ARGUMENT; CLOSED; BUSY.
+ * ------------------------------------------------------------------------- */
+int interstice_runtime_last_lsn(interstice_runtime *rt, uint64_t *out, interstice_error **err);
+
+/* -------------------------------------------------------------------------
+ * interstice_runtime_replay_stats
+ *
+ * Describes what interstice_runtime_open did to rebuild the state, as a
+ * JSON object (all zero / empty for an in-memory runtime):
+ *   {"durable":bool,"read_only":bool,"snapshot_lsn":N,"snapshot_rows":N,
+ *    "snapshots_skipped":[".."],"records":N,"mutations":N,"last_lsn":N,
+ *    "duration_ns":N,"torn_tail":bool,"last_snapshot_error":null|".."}
+ * snapshot_lsn: the snapshot loaded (0: none); snapshots_skipped: damaged
+ * snapshots passed over; records / mutations: replayed from the log after
+ * it; torn_tail: READ_ONLY left a torn last record unread;
+ * last_snapshot_error: the last failed automatic snapshot (null if none).
+ *
+ * Parameters: rt IN; out OUT; out_len OUT optional; err OUT optional.
+ * Ownership:  free *out with interstice_free.
+ * Threads:    any.
+ * Returns:    OK; BAD_ARGUMENT; CLOSED.
+ * ------------------------------------------------------------------------- */
+int interstice_runtime_replay_stats(interstice_runtime *rt, char **out, size_t *out_len,
+                                    interstice_error **err);
 
 /* =========================================================================
  * Modules
@@ -581,7 +697,11 @@ int interstice_runtime_snapshot(interstice_runtime *rt, uint64_t *out_lsn, inter
  *
  * Compiles, instantiates and registers a module (from wasm bytes, or from a
  * file), validates its schema, and commits a ModuleLoad transaction.
- * Loading the same name, version and code again is a no-op.
+ * Loading the same name, version and code again is a no-op. Loading
+ * another version of a loaded module upgrades it, migrating its tables
+ * (docs/MIGRATIONS.md: added columns get their declared defaults). A
+ * durable runtime first stores the wasm in data_dir/modules, so a reopen
+ * needs no load.
  *
  * Parameters:
  *   rt       IN  — runtime.
@@ -592,9 +712,13 @@ int interstice_runtime_snapshot(interstice_runtime *rt, uint64_t *out_lsn, inter
  * Returns:    OK; BAD_ARGUMENT (NULL, len 0); NOT_FOUND / IO (path);
  *             INVALID_MODULE (not WebAssembly, missing exports, bad imports);
  *             SCHEMA (invalid describe: the message names what);
- *             INCOMPATIBLE (same name and version, other code);
- *             UNSUPPORTED (another version: upgrades come with durability);
- *             LIMIT (memory); TRAP; TIMEOUT; CLOSED; BUSY (from a callback).
+ *             INCOMPATIBLE (same name and version, other code; or another
+ *               version whose schema change cannot be migrated: the
+ *               message names the table and column);
+ *             LIMIT (memory); TRAP; TIMEOUT; CLOSED; BUSY (from a callback);
+ *             READ_ONLY (runtime opened READ_ONLY); POISONED (an earlier
+ *             log failure: reopen); IO (durable: the wasm could not be
+ *             stored in data_dir/modules); INTERNAL.
  * ------------------------------------------------------------------------- */
 int interstice_module_load(interstice_runtime *rt, const uint8_t *wasm, size_t len,
                            char **out_name, interstice_error **err);
@@ -667,7 +791,10 @@ int interstice_module_describe(interstice_runtime *rt, const char *module, int f
  *             NOT_FOUND (module or reducer); TYPE (arguments do not match);
  *             REDUCER_FAILED; TRAP; TIMEOUT; LIMIT; ACCESS; DUPLICATE_KEY;
  *             CYCLE; CLOSED; BUSY (called from inside a subscription
- *             callback); IO / POISONED (durable runtime); INTERNAL.
+ *             callback); READ_ONLY (runtime opened READ_ONLY); POISONED
+ *             (durable: this call's record, or an earlier one, could not be
+ *             made durable; the call is not acknowledged and the runtime
+ *             refuses everything until reopened); INTERNAL.
  * ------------------------------------------------------------------------- */
 int interstice_call(interstice_runtime *rt, const char *module, const char *reducer,
                     const uint8_t *args, size_t args_len, uint64_t *out_lsn,
@@ -695,7 +822,8 @@ int interstice_call_json(interstice_runtime *rt, const char *module, const char 
  * Ownership:  free *out with interstice_free.
  * Threads:    any; reads run in parallel.
  * Returns:    OK (found or not); BAD_ARGUMENT; NOT_FOUND (module or table);
- *             TYPE (the key's type); ACCESS; CLOSED.
+ *             TYPE (the key's type); ACCESS; CLOSED;
+ *             POISONED (durable runtime after a log failure).
  * ------------------------------------------------------------------------- */
 int interstice_get(interstice_runtime *rt, const char *module, const char *table,
                    const uint8_t *key, size_t key_len, uint8_t **out, size_t *out_len,
@@ -711,7 +839,7 @@ int interstice_get_json(interstice_runtime *rt, const char *module, const char *
  *
  * Parameters: rt, module, table IN; out OUT (not NULL); err OUT optional.
  * Threads:    any.
- * Returns:    OK; BAD_ARGUMENT; NOT_FOUND; CLOSED.
+ * Returns:    OK; BAD_ARGUMENT; NOT_FOUND; CLOSED; POISONED.
  * ------------------------------------------------------------------------- */
 int interstice_count(interstice_runtime *rt, const char *module, const char *table,
                      uint64_t *out, interstice_error **err);
@@ -733,7 +861,7 @@ typedef struct interstice_scan interstice_scan;
  * Ownership:  close with interstice_scan_close (before or after the
  *             runtime: after it, next returns CLOSED).
  * Threads:    any.
- * Returns:    OK; BAD_ARGUMENT; NOT_FOUND; CLOSED.
+ * Returns:    OK; BAD_ARGUMENT; NOT_FOUND; CLOSED; POISONED.
  * ------------------------------------------------------------------------- */
 int interstice_scan_open(interstice_runtime *rt, const char *module, const char *table, int format,
                          interstice_scan **out, interstice_error **err);
@@ -785,7 +913,7 @@ int interstice_scan_close(interstice_scan *it, interstice_error **err);
  *             optional; err OUT optional.
  * Ownership:  free *out with interstice_free.
  * Threads:    any, including inside a subscription callback.
- * Returns:    OK; BAD_ARGUMENT (malformed row); NOT_FOUND; CLOSED.
+ * Returns:    OK; BAD_ARGUMENT (malformed row); NOT_FOUND; CLOSED; POISONED.
  * ------------------------------------------------------------------------- */
 int interstice_row_to_json(interstice_runtime *rt, const char *module, const char *table,
                            const uint8_t *row, size_t len, char **out, size_t *out_len,
@@ -836,7 +964,7 @@ typedef void (*interstice_event_fn)(void *user_data, const interstice_event *eve
  *             NULL); user_data IN (passed to fn); out_id OUT (optional) —
  *             the subscription id for interstice_unsubscribe; err OUT.
  * Threads:    any.
- * Returns:    OK; BAD_ARGUMENT (NULL fn, empty mask); NOT_FOUND; CLOSED.
+ * Returns:    OK; BAD_ARGUMENT (NULL fn, empty mask); NOT_FOUND; CLOSED; POISONED.
  * Restrictions:
  *   - user_data must stay valid until interstice_unsubscribe returns or the
  *     runtime is closed.

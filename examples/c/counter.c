@@ -2,8 +2,12 @@
  * module, call its reducers, print its table.
  *
  *   make example-c        (or: cc counter.c $(pkg-config --cflags --libs interstice))
- *   ./counter build/wasm/counter.wasm
+ *   ./counter build/wasm/counter.wasm            in memory
+ *   ./counter build/wasm/counter.wasm DATA_DIR   durable: run it twice, the
+ *                                                second run starts from the
+ *                                                first one's state
  */
+#include <string.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include "interstice.h"
@@ -39,7 +43,11 @@ static void call(interstice_runtime *rt, const char *reducer, const char *json_a
 
 int main(int argc, char **argv) {
     const char *wasm = argc > 1 ? argv[1] : "build/wasm/counter.wasm";
+    const char *data_dir = argc > 2 ? argv[2] : NULL;
+    interstice_runtime_options opts;
     interstice_runtime *rt = NULL;
+    char *list = NULL;
+    uint64_t last = 0;
     interstice_scan *it = NULL;
     interstice_error *err = NULL;
     char *name = NULL;
@@ -52,10 +60,21 @@ int main(int argc, char **argv) {
         return 1;
     }
     printf("libinterstice %s\n", interstice_version_string());
-    if ((rc = interstice_runtime_open(NULL, &rt, &err)) != 0) die("open", rc, err);
-    if ((rc = interstice_module_load_file(rt, wasm, &name, &err)) != 0) die("load", rc, err);
-    printf("loaded module %s\n", name);
-    interstice_free(name);
+    interstice_runtime_options_init(&opts);
+    opts.data_dir = data_dir; /* NULL: in memory */
+    if ((rc = interstice_runtime_open(&opts, &rt, &err)) != 0) die("open", rc, err);
+    if ((rc = interstice_runtime_last_lsn(rt, &last, &err)) != 0) die("last_lsn", rc, err);
+    if (data_dir) printf("opened %s: state rebuilt up to lsn %llu\n", data_dir, (unsigned long long)last);
+    /* a durable runtime brings its modules back from the log: load only if missing */
+    if ((rc = interstice_module_list(rt, &list, NULL, &err)) != 0) die("list", rc, err);
+    if (!strstr(list, "\"name\":\"counter\"")) {
+        if ((rc = interstice_module_load_file(rt, wasm, &name, &err)) != 0) die("load", rc, err);
+        printf("loaded module %s\n", name);
+        interstice_free(name);
+    } else {
+        printf("module counter restored from the log\n");
+    }
+    interstice_free(list);
     if ((rc = interstice_subscribe(rt, "counter", "counters", INTERSTICE_EVENT_ALL, on_change, NULL, &sub, &err)) != 0)
         die("subscribe", rc, err);
 
@@ -78,6 +97,11 @@ int main(int argc, char **argv) {
     }
     interstice_scan_close(it, NULL);
     interstice_unsubscribe(rt, sub, NULL);
+    if (data_dir) {
+        uint64_t snap = 0;
+        if ((rc = interstice_runtime_snapshot(rt, &snap, &err)) != 0) die("snapshot", rc, err);
+        printf("snapshot at lsn %llu\n", (unsigned long long)snap);
+    }
     if ((rc = interstice_runtime_close(rt, &err)) != 0) die("close", rc, err);
     return 0;
 }

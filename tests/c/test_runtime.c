@@ -82,11 +82,7 @@ int main(void) {
     memset(&on, 0, sizeof on);
     snprintf(cache, sizeof cache, "%s/.cache", wasm_dir());
 
-    /* options: data_dir is not supported yet; bad values are refused */
-    interstice_runtime_options_init(&ro);
-    ro.data_dir = "/tmp/nowhere";
-    RCMSG(INTERSTICE_E_UNSUPPORTED, "durable", interstice_runtime_open(&ro, &rt, &err));
-    CHECK(rt == NULL);
+    /* options: bad values are refused (durable options: test_durable) */
     interstice_runtime_options_init(&ro);
     ro.memory_limit_pages = 70000;
     RC(INTERSTICE_E_BAD_ARGUMENT, interstice_runtime_open(&ro, &rt, &err));
@@ -103,7 +99,8 @@ int main(void) {
     ro.memory_limit_pages = 512;
     ro.sync = INTERSTICE_SYNC_NONE;
     ro.segment_size = 1 << 20;
-    ro.snapshot_every = 1000;
+    ro.retain_segments = 3;
+    ro.keep_snapshots = 4;
     ro.compilation_cache_dir = cache;
     OK(interstice_runtime_open(&ro, &rt, &err));
     ev.rt = rt;
@@ -302,7 +299,7 @@ int main(void) {
     OK(interstice_call_json(rt, "counter", "remove", "[\"k0001\"]", 9, NULL, NULL, NULL, &err));
     CHECK(ev.deletes == 2);
 
-    /* snapshot needs the durable runtime */
+    /* snapshot needs the durable runtime (test_durable) */
     RC(INTERSTICE_E_UNSUPPORTED, interstice_runtime_snapshot(rt, &lsn, &err));
 
     /* a scan left open across close reports CLOSED */
