@@ -32,7 +32,9 @@ func TestMain(m *testing.M) {
 		crashChild(dir, writers)
 		os.Exit(0)
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	cleanupBenchLog()
+	os.Exit(code)
 }
 
 // tagTxn returns a record whose every field derives from tag, so that a

@@ -108,8 +108,12 @@ type Options struct {
 
 	// Progress, if set, is called during long scans (Open's scan of the last
 	// segment, Replay, NewReader, Validate, Inspect, Repair) with the bytes
-	// done and the total bytes to do. It is called from the scanning
-	// goroutine and must be fast.
+	// done and the total bytes to do; done never decreases and never
+	// exceeds total. It is called from the goroutine that called the
+	// scanning function (Validate and Inspect verify on several goroutines
+	// but report from that one) and must be fast. For Validate, Inspect and
+	// Repair the total leaves out the zero-filled preallocated tail of the
+	// log's last segment, which is not records.
 	Progress func(done, total int64)
 }
 

@@ -55,7 +55,9 @@ func (r *Report) Err() error {
 // frame checksum and the LSN chain within and across segments. It never
 // writes. Damage is described in the Report, not returned as an error; the
 // error is for a log that cannot be read at all (a missing directory, an
-// I/O error).
+// I/O error). The frames are verified on GOMAXPROCS goroutines (see
+// RATIONALE.md, "Validate speed"); the report is the one a sequential scan
+// gives: the first problem in log order.
 func Validate(dir string, opts ...Options) (*Report, error) {
 	return scanLog(dir, opts, nil)
 }
@@ -119,7 +121,10 @@ func opName(o fb.Op) string {
 }
 
 // scanLog walks every segment, filling a Report; fn, if set, sees each
-// valid record (an error from it becomes the report's Problem).
+// valid record in log order, on the calling goroutine (an error from it
+// becomes the report's Problem). With more than one worker (scan.go) the
+// frames are verified in parallel and the segments assembled here in log
+// order, so the report is the one a sequential scan gives.
 func scanLog(dir string, opts []Options, fn func(Record) error) (*Report, error) {
 	o, err := firstOptions(opts)
 	if err != nil {
@@ -151,30 +156,76 @@ func scanLog(dir string, opts []Options, fn func(Record) error) (*Report, error)
 		rep.Segments = append(rep.Segments, SegmentInfo{Name: s.name, FirstLSN: s.first, LastLSN: s.first - 1, Bytes: n})
 		rep.Bytes += n
 	}
+	var sc *scanner
+	if w := scanWorkerCount(); w > 0 && len(segs) > 0 {
+		sc = startScanner(segs, files, w, o.Progress != nil)
+		defer sc.stop()
+	}
+	// Progress: the preallocated zero tail of the last segment is not work;
+	// it leaves the total as soon as it is known (before the first report
+	// with workers, at the last one in the sequential scan of the tests).
+	total := rep.Bytes
+	if sc != nil && o.Progress != nil {
+		<-sc.probeDone
+		total -= sc.lastZeroTail
+	}
 	var buf []byte
 	var want uint64
-	var done int64
+	var done int64 // for Progress
 	for i, s := range segs {
 		si := &rep.Segments[i]
+		lastSeg := i == len(segs)-1
 		var data []byte
-		var release func()
-		data, buf, release, err = segmentBytes(files[i], buf, -1)
-		if err != nil {
-			return rep, fmt.Errorf("persistence: read segment %s: %w", s.name, err)
+		release := func() {}
+		var pre *segPrefix
+		if sc != nil {
+			j := sc.wait(i)
+			if j.ioErr != nil {
+				return rep, fmt.Errorf("persistence: read segment %s: %w", s.name, j.ioErr)
+			}
+			if p, ok := j.prefix(); ok {
+				pre = &p
+			}
+			if j.data != nil {
+				// Ours now: the workers are done with it. Drop the job's
+				// references so that memory stays bounded by the window.
+				data, release = j.data, j.release
+				j.data, j.release = nil, nil
+			}
+		}
+		if data == nil {
+			data, buf, release, err = segmentBytes(files[i], buf, -1)
+			if err != nil {
+				return rep, fmt.Errorf("persistence: read segment %s: %w", s.name, err)
+			}
 		}
 		var stop bool
 		var serr error
 		// No lock: a live writer may shrink the segment under the mapping.
 		if gerr := guardMapped(s.name, func() {
-			stop, serr = scanSegment(rep, si, s, i == len(segs)-1, data, &want, fn)
+			stop, serr = scanSegment(rep, si, s, lastSeg, data, &want, fn, pre)
 		}); gerr != nil {
 			release()
 			return rep, gerr
 		}
 		release()
-		done += int64(len(data))
+		if sc != nil {
+			sc.assembledOne()
+		}
 		if o.Progress != nil {
-			o.Progress(done, rep.Bytes)
+			work := int64(len(data))
+			if lastSeg {
+				if sc != nil {
+					work = max(work-sc.lastZeroTail, 0) // as taken from total
+				} else if !stop {
+					// It ended cleanly: everything after the valid frames is zero.
+					zt := work - min(si.DataBytes, work)
+					work -= zt
+					total -= zt
+				}
+			}
+			done += work
+			o.Progress(done, max(total, done))
 		}
 		if stop || serr != nil {
 			return rep, serr
@@ -184,8 +235,10 @@ func scanLog(dir string, opts []Options, fn func(Record) error) (*Report, error)
 }
 
 // scanSegment verifies one segment image, adding to rep and si. It reports
-// whether the walk must stop (a problem or a torn tail was recorded).
-func scanSegment(rep *Report, si *SegmentInfo, s segInfo, lastSeg bool, buf []byte, wantp *uint64, fn func(Record) error) (bool, error) {
+// whether the walk must stop (a problem or a torn tail was recorded). pre,
+// if set, says which frames the parallel workers already verified; the
+// frames from there on are verified here.
+func scanSegment(rep *Report, si *SegmentInfo, s segInfo, lastSeg bool, buf []byte, wantp *uint64, fn func(Record) error, pre *segPrefix) (bool, error) {
 	want := *wantp
 	{
 		h, herr := decodeSegHeader(buf, s.name)
@@ -201,6 +254,11 @@ func scanSegment(rep *Report, si *SegmentInfo, s segInfo, lastSeg bool, buf []by
 		}
 		si.DataBytes = segHeaderSize
 		it := newFrameIter(s.name, buf, h.firstLSN, lastSeg)
+		if pre != nil {
+			if stop := acceptPrefix(rep, si, s, &it, *pre, fn); stop {
+				return true, nil
+			}
+		}
 		for {
 			lsn, off, payload, ok := it.next()
 			if !ok {
@@ -233,6 +291,62 @@ func scanSegment(rep *Report, si *SegmentInfo, s segInfo, lastSeg bool, buf []by
 		*wantp = it.want
 	}
 	return false, nil
+}
+
+// acceptPrefix counts the frames the workers verified, as the loop of
+// scanSegment would, calling fn on each in order, and moves it past them.
+// It reports whether fn failed (the Problem is recorded).
+func acceptPrefix(rep *Report, si *SegmentInfo, s segInfo, it *frameIter, p segPrefix, fn func(Record) error) bool {
+	if fn == nil {
+		if p.count > 0 {
+			first, last := it.want, it.want+uint64(p.count)-1
+			if rep.FirstLSN == 0 {
+				rep.FirstLSN = first
+			}
+			rep.LastLSN, si.LastLSN = last, last
+			rep.Records += int64(p.count)
+			si.Records += int64(p.count)
+			si.DataBytes = int64(p.off)
+		}
+		it.off, it.want = p.off, it.want+uint64(p.count)
+	} else {
+		// Walk the verified frames again for fn; should the bytes have
+		// changed since (a live writer), stop and verify from there.
+		buf := it.data
+		for it.off < p.off {
+			off := it.off
+			if off+frameHeaderSize > len(buf) {
+				return false
+			}
+			h := decodeFrameHeader(buf[off:])
+			end := off + frameHeaderSize + int(h.length)
+			if h.length == 0 || h.length > MaxRecordSize || end > len(buf) || h.lsn != it.want {
+				return false
+			}
+			lsn, payload := h.lsn, buf[off+frameHeaderSize:end]
+			if ferr := fn(Record{LSN: lsn, Segment: s.name, Offset: int64(off), Payload: payload}); ferr != nil {
+				rep.Problem = problemOf(ferr, s.name, int64(off), lsn)
+				return true
+			}
+			if rep.FirstLSN == 0 {
+				rep.FirstLSN = lsn
+			}
+			rep.LastLSN = lsn
+			rep.Records++
+			si.Records++
+			si.LastLSN = lsn
+			si.DataBytes = int64(off + frameSize(len(payload)))
+			it.off = off + frameSize(len(payload))
+			it.want++
+		}
+		if it.off != p.off {
+			return false
+		}
+	}
+	if p.clean {
+		it.off = len(it.data) // the end of the records: all zero from p.off
+	}
+	return false
 }
 
 func problemOf(err error, seg string, off int64, lsn uint64) *Problem {
