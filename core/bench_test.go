@@ -3,6 +3,8 @@ package core
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -151,27 +153,96 @@ func BenchmarkDurableCall(b *testing.B) {
 }
 
 // BenchmarkReplay measures Open on a log of 250k transactions of 4 inserts
-// each (1M mutations), without a snapshot.
+// each (1M mutations): replay of the whole log ("log"), and startup from a
+// snapshot of the 1M rows ("snapshot"). In "ascending" the transactions
+// insert keys in ascending order (an auto-increment key); in "shuffled" the
+// transactions come in random order, so the keys arrive unsorted.
 func BenchmarkReplay(b *testing.B) {
+	for _, shuffled := range []bool{false, true} {
+		name := "ascending"
+		if shuffled {
+			name = "shuffled"
+		}
+		b.Run(name, func(b *testing.B) {
+			const calls = 250_000
+			bases := make([]uint64, calls)
+			for i := range bases {
+				bases[i] = uint64(i + 1)
+			}
+			if shuffled {
+				rand.New(rand.NewPCG(1, 2)).Shuffle(calls, func(i, j int) { bases[i], bases[j] = bases[j], bases[i] })
+			}
+			dir := b.TempDir()
+			cfg := durConfig(b, dir).WithSync(persistence.SyncNone)
+			rt := open(b, cfg, durV1(b))
+			for _, base := range bases {
+				if _, err := rt.Call(context.Background(), "dur", "batch", row.MustEncode(base)); err != nil {
+					b.Fatal(err)
+				}
+			}
+			rt.Close()
+			benchOpen(b, "log", cfg, 4*calls)
+			rt, err := Open(cfg)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, err := rt.Snapshot(); err != nil {
+				b.Fatal(err)
+			}
+			rt.Close()
+			benchOpen(b, "snapshot", cfg, 4*calls)
+		})
+	}
+}
+
+// benchOpen times Open(cfg) of a data directory holding rows rows in
+// dur.items, reporting mutations (log) or rows (snapshot) per second.
+func benchOpen(b *testing.B, name string, cfg Config, rows int) {
+	b.Run(name, func(b *testing.B) {
+		var n int64
+		b.StopTimer()
+		for i := 0; i < b.N; i++ {
+			runtime.GC()
+			b.StartTimer()
+			rt, err := Open(cfg)
+			b.StopTimer()
+			if err != nil {
+				b.Fatal(err)
+			}
+			st := rt.ReplayStats()
+			n += st.Mutations + st.SnapshotRows
+			if c := count(b, rt, "dur", "items"); c != rows {
+				b.Fatalf("%d rows after Open, want %d", c, rows)
+			}
+			rt.Close()
+		}
+		b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "rows/s")
+		b.ReportMetric(b.Elapsed().Seconds()*1e3/float64(b.N), "ms/open")
+	})
+}
+
+// BenchmarkStartup measures Open of a data directory of 1M one-insert
+// transactions: replaying the whole log ("log"), and loading a snapshot of
+// its 1M rows ("snapshot").
+func BenchmarkStartup(b *testing.B) {
+	const calls = 1_000_000
 	dir := b.TempDir()
 	cfg := durConfig(b, dir).WithSync(persistence.SyncNone)
 	rt := open(b, cfg, durV1(b))
-	const calls = 250_000
 	for i := 1; i <= calls; i++ {
-		if _, err := rt.Call(context.Background(), "dur", "batch", row.MustEncode(uint64(i))); err != nil {
+		if _, err := rt.Call(context.Background(), "dur", "put", row.MustEncode(uint64(i), "player")); err != nil {
 			b.Fatal(err)
 		}
 	}
 	rt.Close()
-	b.ResetTimer()
-	var muts int64
-	for i := 0; i < b.N; i++ {
-		rt, err := Open(cfg)
-		if err != nil {
-			b.Fatal(err)
-		}
-		muts += rt.ReplayStats().Mutations
-		rt.Close()
+	benchOpen(b, "log", cfg, calls)
+	rt, err := Open(cfg)
+	if err != nil {
+		b.Fatal(err)
 	}
-	b.ReportMetric(float64(muts)/b.Elapsed().Seconds(), "mutations/s")
+	if _, err := rt.Snapshot(); err != nil {
+		b.Fatal(err)
+	}
+	rt.Close()
+	benchOpen(b, "snapshot", cfg, calls)
 }

@@ -147,7 +147,25 @@ func (r *Runtime) openData() error {
 	// Snapshot.
 	snapDir := filepath.Join(dir, snapshotSubdir)
 	var snapLSN uint64
+	var listed chan []uint64
 	if _, err := os.Stat(snapDir); err == nil {
+		// The snapshots kept (for the log's retention floor) are listed,
+		// which reads and verifies each one whole, while the state is
+		// rebuilt.
+		if !r.readOnly {
+			listed = make(chan []uint64, 1)
+			go func() {
+				var lsns []uint64
+				if infos, err := persistence.ListSnapshots(snapDir); err == nil {
+					for _, in := range infos {
+						if in.Valid && in.LSN <= logLast {
+							lsns = append(lsns, in.LSN)
+						}
+					}
+				}
+				listed <- lsns
+			}()
+		}
 		lsn, body, skipped, err := persistence.ReadNewestSnapshot(snapDir, logLast)
 		if err != nil {
 			return &Error{Code: CodeInternal, Msg: "read snapshot", Err: err}
@@ -165,15 +183,6 @@ func (r *Runtime) openData() error {
 			snapLSN = lsn
 			st.SnapshotLSN = lsn
 		}
-		if !r.readOnly {
-			if infos, err := persistence.ListSnapshots(snapDir); err == nil {
-				for _, in := range infos {
-					if in.Valid && in.LSN <= logLast {
-						r.snapLSNs = append(r.snapLSNs, in.LSN)
-					}
-				}
-			}
-		}
 	}
 	lc.lastLSN = snapLSN
 	// Log suffix.
@@ -184,6 +193,9 @@ func (r *Runtime) openData() error {
 		r.replaying.Store(true)
 		rp := replayer{r: r}
 		err := lg.Replay(snapLSN+1, rp.record)
+		if ferr := rp.finish(err == nil); ferr != nil {
+			err = ferr
+		}
 		r.replaying.Store(false)
 		if fn := r.cfg.progress; fn != nil && err == nil && r.lastProgress > 0 {
 			fn(r.lastProgress, r.lastProgress) // the reader's total counts preallocated space
@@ -203,6 +215,9 @@ func (r *Runtime) openData() error {
 	}
 	st.LastLSN = lc.lastLSN
 	r.lastSnap = snapLSN
+	if listed != nil {
+		r.snapLSNs = <-listed
+	}
 	if !r.readOnly && len(r.snapLSNs) > 0 {
 		r.protectLog()
 	}
@@ -404,10 +419,17 @@ type replayer struct {
 	mutations int64
 	lastLSN   uint64
 	lastTS    uint64
-	// one-entry cache of the last table looked up
+	// one-entry cache of the last table looked up, and its stage
 	lastMod, lastTable []byte
 	lastT              *table
+	lastS              *stage
 	key                []byte
+
+	// Mutations waiting for their table's flush (see replay.go), by
+	// table and in the order the tables were first mutated.
+	stages map[*table]*stage
+	order  []*stage
+	fault  *replayFault // the first mutation found not to apply
 }
 
 func replayErr(lsn uint64, module, tbl, col string, format string, args ...any) *Error {
@@ -431,10 +453,14 @@ func (p *replayer) record(rec persistence.Record) (err error) {
 		}
 		mr := &moduleRecord{Name: string(mrt.Name()), Version: string(mrt.Version()),
 			Schema: bytes.Clone(mrt.SchemaBytes()), WasmSHA256: bytes.Clone(mrt.WasmSha256Bytes())}
+		// An upgrade reads the module's rows: apply what is staged.
+		p.lastT, p.lastS = nil, nil
+		if err := p.flushModule(mr.Name); err != nil {
+			return err
+		}
 		if err := p.r.replayModuleLoad(lsn, mr); err != nil {
 			return err
 		}
-		p.lastT = nil
 	case fb.TxKindReducer:
 	default:
 		return replayErr(lsn, string(t.Module()), "", "", "unknown transaction kind %d", t.Kind())
@@ -444,7 +470,7 @@ func (p *replayer) record(rec persistence.Record) (err error) {
 		if !t.Mutations(&p.mu, i) {
 			return replayErr(lsn, "", "", "", "mutation %d unreadable", i)
 		}
-		if err := p.apply(lsn, &p.mu); err != nil {
+		if err := p.apply(lsn, i, &p.mu); err != nil {
 			return err
 		}
 	}
@@ -455,10 +481,11 @@ func (p *replayer) record(rec persistence.Record) (err error) {
 	return nil
 }
 
-// apply applies one mutation, checking it against the schema in force.
-func (p *replayer) apply(lsn uint64, mu *fb.Mutation) error {
+// apply checks one mutation against the schema in force and stages it
+// for its table (the row copied out of the mapped log: one allocation).
+func (p *replayer) apply(lsn uint64, idx int, mu *fb.Mutation) error {
 	modName, tblName := mu.Module(), mu.TableName()
-	tb := p.lastT
+	tb, s := p.lastT, p.lastS
 	if tb == nil || !bytes.Equal(modName, p.lastMod) || !bytes.Equal(tblName, p.lastTable) {
 		m := p.r.modules[string(modName)]
 		if m == nil {
@@ -468,50 +495,93 @@ func (p *replayer) apply(lsn uint64, mu *fb.Mutation) error {
 		if tb == nil {
 			return replayErr(lsn, string(modName), string(tblName), "", "module %s version %s has no such table at this lsn", m.info.Name, m.info.Version)
 		}
+		s = p.stageOf(tb)
 		// Copies: the payload is only valid during this record (mapped).
-		p.lastT = tb
+		p.lastT, p.lastS = tb, s
 		p.lastMod = append(p.lastMod[:0], modName...)
 		p.lastTable = append(p.lastTable[:0], tblName...)
 	}
-	check := func(buf []byte, what string) error {
-		if buf == nil {
-			return replayErr(lsn, tb.mod.info.Name, tb.name, "", "%s %s has no %s", Op(mu.Op()), what, what)
-		}
-		if err := row.Check(buf, tb.types); err != nil {
-			col := ""
-			var ve *row.ValueError
-			if errors.As(err, &ve) && ve.Index < len(tb.names) {
-				col = tb.names[ve.Index]
-			}
-			return replayErr(lsn, tb.mod.info.Name, tb.name, col, "%s does not match schema version %s: %v", what, tb.mod.info.Version, err)
-		}
-		return nil
-	}
-	switch mu.Op() {
+	op := mu.Op()
+	var buf []byte
+	what := "row"
+	switch op {
 	case fb.OpInsert, fb.OpUpdate:
-		buf := mu.RowBytes()
-		if err := check(buf, "row"); err != nil {
-			return err
-		}
-		p.key = appendKey(p.key[:0], buf, tb.pk)
-		_, replaced := tb.tree.ReplaceOrInsert(newEntry(p.key, buf))
-		if replaced != (mu.Op() == fb.OpUpdate) {
-			if replaced {
-				return replayErr(lsn, tb.mod.info.Name, tb.name, tb.pkField, "insert of a key that exists (a transaction applied twice?)")
-			}
-			return replayErr(lsn, tb.mod.info.Name, tb.name, tb.pkField, "update of a key that does not exist")
-		}
+		buf = mu.RowBytes()
 	case fb.OpDelete:
-		buf := mu.OldRowBytes()
-		if err := check(buf, "old_row"); err != nil {
-			return err
-		}
-		p.key = appendKey(p.key[:0], buf, tb.pk)
-		if _, found := tb.tree.Delete(entry{key: viewKey(p.key)}); !found {
-			return replayErr(lsn, tb.mod.info.Name, tb.name, tb.pkField, "delete of a key that does not exist")
-		}
+		buf, what = mu.OldRowBytes(), "old_row"
 	default:
-		return replayErr(lsn, tb.mod.info.Name, tb.name, "", "unknown op %d", mu.Op())
+		return replayErr(lsn, tb.mod.info.Name, tb.name, "", "unknown op %d", op)
+	}
+	if buf == nil {
+		return replayErr(lsn, tb.mod.info.Name, tb.name, "", "%s %s has no %s", Op(op), what, what)
+	}
+	if err := row.Check(buf, tb.types); err != nil {
+		col := ""
+		var ve *row.ValueError
+		if errors.As(err, &ve) && ve.Index < len(tb.names) {
+			col = tb.names[ve.Index]
+		}
+		return replayErr(lsn, tb.mod.info.Name, tb.name, col, "%s does not match schema version %s: %v", what, tb.mod.info.Version, err)
+	}
+	p.key = appendKey(p.key[:0], buf, tb.pk)
+	switch op {
+	case fb.OpInsert:
+		s.insert(p.key, buf, lsn, uint32(idx))
+	case fb.OpUpdate:
+		s.add(newStagedOp(newEntry(p.key, buf), lsn, uint32(idx), op))
+	default:
+		s.add(newStagedOp(entry{key: ownedKey(p.key)}, lsn, uint32(idx), op))
+	}
+	return nil
+}
+
+func (p *replayer) stageOf(t *table) *stage {
+	s := p.stages[t]
+	if s == nil {
+		if p.stages == nil {
+			p.stages = map[*table]*stage{}
+		}
+		s = &stage{t: t, sorted: true}
+		p.stages[t] = s
+		p.order = append(p.order, s)
+	}
+	return s
+}
+
+// flushModule applies the staged mutations of module name's tables.
+func (p *replayer) flushModule(name string) error {
+	kept := p.order[:0]
+	for _, s := range p.order {
+		if s.t.mod.info.Name != name {
+			kept = append(kept, s)
+			continue
+		}
+		delete(p.stages, s.t)
+		if f := s.flush(p.fault == nil); f != nil && f.before(p.fault) {
+			p.fault = f
+		}
+	}
+	clear(p.order[len(kept):])
+	p.order = kept
+	if p.fault != nil {
+		return p.fault.err
+	}
+	return nil
+}
+
+// finish applies every table's staged mutations (only checks them when
+// build is false: the replay failed) and returns the first mutation, in
+// log order, that did not apply. It comes before wherever the replay
+// stopped, so it is the error to report.
+func (p *replayer) finish(build bool) error {
+	for _, s := range p.order {
+		if f := s.flush(build && p.fault == nil); f != nil && f.before(p.fault) {
+			p.fault = f
+		}
+	}
+	p.order, p.stages, p.lastT, p.lastS = nil, nil, nil, nil
+	if p.fault != nil {
+		return p.fault.err
 	}
 	return nil
 }
@@ -585,6 +655,13 @@ func (r *Runtime) loadSnapshot(lsn uint64, body []byte) (err error) {
 		if tb == nil {
 			return &Error{Code: CodeInternal, Module: modName, Table: tblName, Msg: fmt.Sprintf("snapshot at lsn %d: rows of an unknown table", lsn)}
 		}
+		// Rows are written in key order: append them to the tree's right
+		// edge (appender). Out of order (never from Snapshot), or for a
+		// table listed twice, they are inserted one by one.
+		var app *appender
+		if tb.tree.Len() == 0 {
+			app = newAppender(tb.tree)
+		}
 		for j := 0; j < ts.RowsLength(); j++ {
 			ts.Rows(&rb, j)
 			buf := rb.DataBytes()
@@ -597,10 +674,21 @@ func (r *Runtime) loadSnapshot(lsn uint64, body []byte) (err error) {
 				return &Error{Code: CodeInternal, Module: modName, Table: tblName, Column: col, Msg: fmt.Sprintf("snapshot at lsn %d: row %d", lsn, j), Err: err}
 			}
 			key = appendKey(key[:0], buf, tb.pk)
-			if _, dup := tb.tree.ReplaceOrInsert(newEntry(key, buf)); dup {
-				return &Error{Code: CodeInternal, Module: modName, Table: tblName, Msg: fmt.Sprintf("snapshot at lsn %d: duplicate key in row %d", lsn, j)}
+			if app != nil && (tb.tree.Len() == 0 || viewKey(key) > app.last) {
+				app.append(newEntry(key, buf))
+			} else {
+				if app != nil {
+					app.finish()
+					app = nil
+				}
+				if _, dup := tb.tree.ReplaceOrInsert(newEntry(key, buf)); dup {
+					return &Error{Code: CodeInternal, Module: modName, Table: tblName, Msg: fmt.Sprintf("snapshot at lsn %d: duplicate key in row %d", lsn, j)}
+				}
 			}
 			r.replayStats.SnapshotRows++
+		}
+		if app != nil {
+			app.finish()
 		}
 	}
 	lc := r.commit.(*logCommitter)

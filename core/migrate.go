@@ -119,6 +119,7 @@ func (r *Runtime) subscriberOf(owner *module, t *table) string {
 // (deterministic: the same rows and defaults give the same bytes).
 func rewriteRows(t *table, defaults []any) (*btree.BTreeG[entry], error) {
 	tree := btree.NewG[entry](btreeDegree, lessEntry)
+	rows := make([]entry, 0, t.tree.Len())
 	var err error
 	t.tree.Ascend(func(e entry) bool {
 		var vals []any
@@ -129,10 +130,14 @@ func rewriteRows(t *table, defaults []any) (*btree.BTreeG[entry], error) {
 		if buf, err = row.Encode(append(vals, defaults...)); err != nil {
 			return false
 		}
-		tree.ReplaceOrInsert(newEntry([]byte(e.key), buf))
+		rows = append(rows, newEntry([]byte(e.key), buf))
 		return true
 	})
-	return tree, err
+	if err != nil {
+		return nil, err
+	}
+	bulkLoad(tree, rows) // in key order, as Ascend gave them
+	return tree, nil
 }
 
 // installUpgradeLocked puts a planned upgrade in force (stateMu held for

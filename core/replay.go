@@ -1,0 +1,289 @@
+package core
+
+import (
+	"cmp"
+	"encoding/binary"
+	"math"
+	"slices"
+	"strings"
+	"unsafe"
+
+	"github.com/interstice/interstice/fbs/fb"
+)
+
+// Replay applies a table's mutations in batches instead of one B-tree
+// operation each. Nothing reads the tables while Open replays, so the
+// replayer checks every mutation against the schema in force at its LSN,
+// copies its row out of the mapped log, and stages it per table:
+//
+//   - inserts of ascending keys above every key present (an auto-increment
+//     key, a snapshot's rows, a new table filling up) cannot fail; while a
+//     stage holds nothing else they are appended to the tree's right edge
+//     directly (appender, bulk.go), with no key comparison;
+//   - anything else is kept, in log order, until the table is flushed: when
+//     the replay ends, or before a ModuleLoad record of its module (an
+//     upgrade reads and rewrites the rows). A flush sorts the mutations by
+//     key (log order among equal keys; usually they are sorted already),
+//     replays each key's sequence against the row present before it, and
+//     then rebuilds the tree by bulk-loading the merged rows or, when the
+//     changes are few against a large tree (a short log after a
+//     snapshot), applies them in place.
+//
+// The result is the state that applying the mutations one by one gives,
+// and so are the errors: a mutation that does not apply (an insert of a
+// key present, an update or a delete of a key absent) fails the replay
+// naming its LSN. Such a fault is found only at the flush, so when the
+// replay stops (at a fault, a schema mismatch or a damaged record), every
+// stage is checked and the first fault in log order wins: it comes before
+// the point where the replay stopped, as one-by-one application would
+// have reported it first.
+
+// stagedOp is one mutation read from the log, waiting for its table's flush.
+type stagedOp struct {
+	e   entry  // the new row and its key; for a delete, the key only
+	lsn uint64 // its record
+	pfx uint64 // keyPrefix(e.key): most comparisons need not read the key
+	idx uint32 // index of the mutation in its record
+	op  fb.Op
+}
+
+func newStagedOp(e entry, lsn uint64, idx uint32, op fb.Op) stagedOp {
+	return stagedOp{e: e, lsn: lsn, pfx: keyPrefix(e.key), idx: idx, op: op}
+}
+
+// sameKey reports whether a and b have the same key.
+func sameKey(a, b *stagedOp) bool { return a.pfx == b.pfx && a.e.key == b.e.key }
+
+// stage holds the mutations of one table read since its last flush.
+type stage struct {
+	t      *table
+	app    *appender  // while the stage holds only inserts appended to the tree
+	ops    []stagedOp // in log order
+	sorted bool       // ops are in key order so far (ties are in log order)
+}
+
+// insert stages an insert of row buf with key (a scratch buffer), copying
+// both into one allocation.
+func (s *stage) insert(key, buf []byte, lsn uint64, idx uint32) {
+	if len(s.ops) == 0 {
+		k := viewKey(key)
+		if s.app == nil {
+			if max, ok := s.t.tree.Max(); !ok || k > max.key {
+				s.app = newAppender(s.t.tree)
+			}
+		} else if k <= s.app.last {
+			s.closeApp()
+		}
+		if s.app != nil {
+			s.app.append(newEntry(key, buf))
+			return
+		}
+	}
+	s.add(newStagedOp(newEntry(key, buf), lsn, idx, fb.OpInsert))
+}
+
+func (s *stage) closeApp() {
+	if s.app != nil {
+		s.app.finish()
+		s.app = nil
+	}
+}
+
+// add stages a mutation that is not appended.
+func (s *stage) add(op stagedOp) {
+	s.closeApp()
+	if n := len(s.ops); n > 0 && s.sorted {
+		if last := &s.ops[n-1]; op.pfx < last.pfx || (op.pfx == last.pfx && op.e.key < last.e.key) {
+			s.sorted = false
+		}
+	}
+	s.ops = append(s.ops, op)
+}
+
+// replayFault is the first staged mutation, in log order, that did not
+// apply.
+type replayFault struct {
+	lsn uint64
+	idx uint32
+	err *Error
+}
+
+func (f *replayFault) before(g *replayFault) bool {
+	return g == nil || f.lsn < g.lsn || (f.lsn == g.lsn && f.idx < g.idx)
+}
+
+// rebuildRatio: a flush rebuilds the tree (merge and bulk load, linear in
+// the table size) when the staged mutations are at least 1/rebuildRatio
+// of the rows present; fewer are applied in place (a B-tree operation
+// each). Either way a mutation costs O(rebuildRatio) row copies at most.
+const rebuildRatio = 8
+
+// sortStaged sorts ops by key, keeping log order among equal keys. It
+// sorts 16-byte (key prefix, position) pairs, comparing whole keys only
+// when their first 8 bytes are equal, then moves the ops in place.
+func sortStaged(ops []stagedOp) {
+	type sk struct {
+		pfx uint64
+		i   uint32
+	}
+	perm := make([]sk, len(ops))
+	for i := range ops {
+		perm[i] = sk{ops[i].pfx, uint32(i)}
+	}
+	slices.SortFunc(perm, func(a, b sk) int {
+		if a.pfx != b.pfx {
+			return cmp.Compare(a.pfx, b.pfx)
+		}
+		if c := strings.Compare(ops[a.i].e.key, ops[b.i].e.key); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.i, b.i)
+	})
+	// ops[j] must become the old ops[perm[j].i]: follow each cycle once.
+	const done = math.MaxUint32
+	for i := range perm {
+		if perm[i].i == done {
+			continue
+		}
+		tmp, j := ops[i], i
+		for {
+			k := int(perm[j].i)
+			perm[j].i = done
+			if k == i {
+				ops[j] = tmp
+				break
+			}
+			ops[j], j = ops[k], k
+		}
+	}
+}
+
+// keyPrefix is the first 8 bytes of key, big-endian, zero-padded: it
+// orders keys as their bytes do, up to ties.
+func keyPrefix(key string) uint64 {
+	if len(key) >= 8 {
+		return binary.BigEndian.Uint64(unsafe.Slice(unsafe.StringData(key), 8))
+	}
+	var b [8]byte
+	copy(b[:], key)
+	return binary.BigEndian.Uint64(b[:])
+}
+
+// flush applies the staged mutations to the table's tree and empties the
+// stage. It returns the first mutation that does not apply; the tree is
+// then left in an unspecified state (the replay fails). With build false
+// it only checks, leaving the tree as it was.
+func (s *stage) flush(build bool) *replayFault {
+	s.closeApp()
+	ops, sorted := s.ops, s.sorted
+	s.ops, s.sorted = nil, true
+	if len(ops) == 0 {
+		return nil
+	}
+	if !sorted {
+		sortStaged(ops)
+	}
+	t := s.t
+	var fault *replayFault
+	note := func(op *stagedOp, msg string) {
+		f := &replayFault{lsn: op.lsn, idx: op.idx}
+		if f.before(fault) {
+			f.err = replayErr(op.lsn, t.mod.info.Name, t.name, t.pkField, "%s", msg)
+			fault = f
+		}
+		build = false
+	}
+	n := t.tree.Len()
+	if n > 0 && len(ops) < n/rebuildRatio {
+		for i := 0; i < len(ops); {
+			j := groupEnd(ops, i)
+			cur, existed := t.tree.Get(entry{key: ops[i].e.key})
+			exists := existed
+			if op, msg := applyKeyOps(ops[i:j], &cur, &exists); op != nil {
+				note(op, msg)
+			}
+			if build {
+				if exists {
+					t.tree.ReplaceOrInsert(cur)
+				} else if existed {
+					t.tree.Delete(entry{key: ops[i].e.key})
+				}
+			}
+			i = j
+		}
+		return fault
+	}
+	var base []entry
+	if n > 0 {
+		base = make([]entry, 0, n)
+		t.tree.Ascend(func(e entry) bool {
+			base = append(base, e)
+			return true
+		})
+	}
+	out := make([]entry, 0, len(base)+len(ops))
+	b := 0
+	for i := 0; i < len(ops); {
+		j := groupEnd(ops, i)
+		key := ops[i].e.key
+		for b < len(base) && base[b].key < key {
+			out = append(out, base[b])
+			b++
+		}
+		var cur entry
+		exists := false
+		if b < len(base) && base[b].key == key {
+			cur, exists = base[b], true
+			b++
+		}
+		if op, msg := applyKeyOps(ops[i:j], &cur, &exists); op != nil {
+			note(op, msg)
+		}
+		if exists {
+			out = append(out, cur)
+		}
+		i = j
+	}
+	out = append(out, base[b:]...)
+	if build {
+		t.tree.Clear(false)
+		bulkLoad(t.tree, out)
+	}
+	return fault
+}
+
+// groupEnd returns the end of the run of ops with the key of ops[i].
+func groupEnd(ops []stagedOp, i int) int {
+	j := i + 1
+	for j < len(ops) && sameKey(&ops[j], &ops[i]) {
+		j++
+	}
+	return j
+}
+
+// applyKeyOps applies the mutations of one key, in log order, to the row
+// present before them (cur, if exists). It returns the first one that does
+// not apply, with the reason.
+func applyKeyOps(ops []stagedOp, cur *entry, exists *bool) (*stagedOp, string) {
+	for k := range ops {
+		op := &ops[k]
+		switch op.op {
+		case fb.OpInsert:
+			if *exists {
+				return op, "insert of a key that exists (a transaction applied twice?)"
+			}
+			*cur, *exists = op.e, true
+		case fb.OpUpdate:
+			if !*exists {
+				return op, "update of a key that does not exist"
+			}
+			*cur = op.e
+		default: // fb.OpDelete (apply accepts no other op)
+			if !*exists {
+				return op, "delete of a key that does not exist"
+			}
+			*cur, *exists = entry{}, false
+		}
+	}
+	return nil, ""
+}
