@@ -483,8 +483,7 @@ func (r reader) check(t int, typ Type, depth int) error {
 	case fb.ValueTypeString, fb.ValueTypeBytes, fb.ValueTypeList:
 		// validated below
 	default:
-		_, err := r.value(t, depth) // scalars: range checks, no allocation
-		return err
+		return r.checkScalar(t, k)
 	}
 	switch k {
 	case fb.ValueTypeString:
@@ -514,4 +513,33 @@ func (r reader) check(t int, typ Type, depth int) error {
 		}
 	}
 	return nil
+}
+
+// checkScalar reads and range-checks the scalar of value table t without
+// boxing it (Check runs on every row written and replayed).
+func (r reader) checkScalar(t int, k fb.ValueType) error {
+	switch k {
+	case fb.ValueTypeBool:
+		_, err := r.scalar(t, slotB, 1)
+		return err
+	case fb.ValueTypeU32, fb.ValueTypeU64:
+		v, err := r.scalar(t, slotU, 8)
+		if err == nil && k == fb.ValueTypeU32 && v > math.MaxUint32 {
+			err = fmt.Errorf("%w: u32 value %d out of range", ErrMalformed, v)
+		}
+		return err
+	case fb.ValueTypeI32, fb.ValueTypeI64:
+		v, err := r.scalar(t, slotI, 8)
+		if err == nil && k == fb.ValueTypeI32 && (int64(v) < math.MinInt32 || int64(v) > math.MaxInt32) {
+			err = fmt.Errorf("%w: i32 value %d out of range", ErrMalformed, int64(v))
+		}
+		return err
+	case fb.ValueTypeF32, fb.ValueTypeF64:
+		v, err := r.scalar(t, slotF, 8)
+		if f := math.Float64frombits(v); err == nil && k == fb.ValueTypeF32 && float64(float32(f)) != f && !math.IsNaN(f) {
+			err = fmt.Errorf("%w: f32 value %v not representable", ErrMalformed, f)
+		}
+		return err
+	}
+	return fmt.Errorf("%w: unknown value type %d", ErrMalformed, k)
 }

@@ -201,3 +201,28 @@ func TestTypeStringParse(t *testing.T) {
 		t.Error("null type accepted as column type")
 	}
 }
+
+func TestCheckAllocatesNothingForScalars(t *testing.T) {
+	types := []Type{mustType(t, "u64"), mustType(t, "i64"), mustType(t, "f64"), mustType(t, "bool"), mustType(t, "u32")}
+	buf := MustEncode(uint64(1<<40), int64(-1<<40), 2.5, true, uint32(7))
+	if n := testing.AllocsPerRun(100, func() {
+		if err := Check(buf, types); err != nil {
+			t.Fatal(err)
+		}
+	}); n != 0 {
+		t.Fatalf("Check allocates %v times per row", n)
+	}
+}
+
+func TestCheckRangeErrors(t *testing.T) {
+	// A u32 column holding a value above 2^32 can only come from a forged
+	// buffer: build one by encoding a u64 and relabelling its type.
+	buf := MustEncode(uint64(1 << 33))
+	r, _ := open(buf)
+	v, _ := r.vectorTable(r.root, slotValues, 0)
+	p, _ := r.field(v, slotType, 1)
+	buf[p] = byte(fb.ValueTypeU32)
+	if err := Check(buf, []Type{mustType(t, "u32")}); !errors.Is(err, ErrMalformed) {
+		t.Fatalf("Check = %v, want ErrMalformed", err)
+	}
+}
