@@ -195,9 +195,19 @@ func benchCNoop(cfg config) []Result {
 		}
 	}
 	goNs := float64(time.Since(start).Nanoseconds()) / float64(calls)
+	n := 2000
+	if cfg.quick {
+		n = 400
+	}
 	return []Result{{Name: "noop reducer call from C vs from Go (target: C ≤ 1.5x Go)",
 		Ours: Figure{Name: "interstice_call from C", Value: c["c_noop_call"], Unit: "ns/op"},
-		Peer: Figure{Name: "core.Runtime.Call from Go", Value: goNs, Unit: "ns/op"}, Target: 1 / 1.5}}
+		Peer: Figure{Name: "core.Runtime.Call from Go", Value: goNs, Unit: "ns/op"}, Target: 1 / 1.5},
+		{Name: "durable calls from C, 1 thread vs SQLite WAL FULL",
+			Ours: Figure{Name: "interstice_call, data dir, sync=always", Value: c["c_durable_call_1thread"], Unit: "ops/s"},
+			Peer: sqliteDurable(cfg.dir, n, 1), Target: 1.0},
+		{Name: "durable calls from C, 8 threads vs SQLite WAL FULL 8 writers",
+			Ours: Figure{Name: "interstice_call, data dir, sync=always", Value: c["c_durable_call_8threads"], Unit: "ops/s"},
+			Peer: sqliteDurable(cfg.dir, n, 8), Target: 5.0}}
 }
 
 func mustAbs(p string) string {
