@@ -274,8 +274,8 @@ func bytesOrNil(b []byte) any {
 }
 
 // callCtx is the context every guest call runs under when the watchdog
-// enforces deadlines: it has no Done channel, so wazero starts no
-// per-call watcher for it.
+// enforces deadlines (wazero ignores contexts: modules are compiled
+// without its termination checks; the watchdog uses the interrupt flag).
 var callCtx = context.Background()
 
 func timeoutMsg(code uint32, d time.Duration) string {
@@ -298,9 +298,6 @@ func (r *Runtime) invoke(ctx context.Context, red *reducer, args []byte, x *tx) 
 		inst, err := r.instantiate(m)
 		if err != nil {
 			return err
-		}
-		if r.wd != nil {
-			skipCallWatcher(inst.mod)
 		}
 		m.inst = inst
 	}
@@ -351,14 +348,13 @@ func (r *Runtime) invoke(ctx context.Context, red *reducer, args []byte, x *tx) 
 	note := inst.stderrNote()
 	inst.mod.Close(context.Background())
 	m.inst = nil
+	// A kill by the watchdog is an `unreachable` trap at an interrupt
+	// check; execute reports it as CodeTimeout (the watchdog's record
+	// decides, not the trap).
 	e := &Error{Code: CodeTrap, Module: m.info.Name, Reducer: red.name, Msg: firstLine(err) + note}
-	var exit *sys.ExitError
 	switch {
 	case f.aborted:
 		e.Code, e.Msg = CodeReducerFailed, f.failMsg
-	case errors.As(err, &exit) && (exit.ExitCode() == sys.ExitCodeDeadlineExceeded || exit.ExitCode() == sys.ExitCodeContextCanceled):
-		e.Code = CodeTimeout
-		e.Msg = fmt.Sprintf("call exceeded its deadline (%v) or was cancelled", r.cfg.callDeadline)
 	case r.nearMemoryLimit(inst):
 		e.Code = CodeLimit
 		e.Msg = fmt.Sprintf("memory limit of %d pages reached: %s", r.cfg.memoryPages, e.Msg)

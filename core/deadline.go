@@ -2,13 +2,10 @@ package core
 
 import (
 	"context"
-	"reflect"
 	"sync"
 	"sync/atomic"
 	"time"
-	"unsafe"
 
-	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/sys"
 )
 
@@ -22,10 +19,11 @@ import (
 // too (setRunning). The watchdog wakes every watchdogTick while calls are
 // being made, and parks after watchdogIdle without one; arm wakes it. When
 // the running transaction's deadline passed or its caller context is done,
-// the watchdog closes the running instance with an exit code, which makes
-// the guest's next loop-header termination check (compiled in by
-// wazero's WithCloseOnContextDone) unwind the call. mu makes "check and
-// close" atomic with respect to disarm, so a kill never hits the next call.
+// the watchdog sets the running instance's interrupt global (see package
+// core/internal/interrupt), which makes the guest trap at its next poll
+// (within 1024 loop iterations or function entries). mu makes "check and set" atomic with
+// respect to disarm, so a kill never hits the next call: disarm clears the
+// flag of every instance the watchdog set that did not trap.
 type watchdog struct {
 	mu      sync.Mutex
 	d       time.Duration
@@ -34,6 +32,7 @@ type watchdog struct {
 	running atomic.Pointer[instance]
 	fired   atomic.Uint64 // generation killed by the watchdog
 	reason  atomic.Uint32 // sys exit code of the kill
+	flagged []*instance   // instances whose interrupt flag was set (mu)
 	parked  atomic.Bool
 	wake    chan struct{}
 	stop    chan struct{}
@@ -83,6 +82,19 @@ func (w *watchdog) disarm(g uint64) uint32 {
 	w.mu.Lock()
 	w.gen.Store(g + 1) // even: idle
 	w.running.Store(nil)
+	if len(w.flagged) > 0 {
+		// An instance that trapped on its flag is closed and rebuilt on
+		// its next call; one that returned before its next check is
+		// consistent and keeps running, so its flag is cleared. Under mu,
+		// after the generation moved on: no tick can set it again.
+		for i, inst := range w.flagged {
+			if !inst.mod.IsClosed() {
+				inst.intr.Set(0)
+			}
+			w.flagged[i] = nil
+		}
+		w.flagged = w.flagged[:0]
+	}
 	w.mu.Unlock()
 	if w.caller.Load() != nil {
 		w.caller.Store(nil)
@@ -125,8 +137,11 @@ func (w *watchdog) loop() {
 		select {
 		case <-w.stop:
 			return
-		case now := <-t.C:
-			w.check(now)
+		case <-t.C:
+			// Not the tick's own time: a tick read late would date a
+			// transaction armed meanwhile before it started, and cut its
+			// budget short.
+			w.check(time.Now())
 		}
 		if w.idleTick >= watchdogIdle {
 			w.parked.Store(true)
@@ -175,47 +190,28 @@ func (w *watchdog) check(now time.Time) {
 		w.reason.Store(code)
 		w.fired.Store(g)
 	}
-	if i := w.running.Load(); i != nil && i.mod != nil {
-		// Later ticks close the next running frame (a caller continuing
+	if i := w.running.Load(); i != nil && i.intr != nil {
+		// Later ticks flag the next running frame (a caller continuing
 		// after its callee was killed) until the transaction ends.
-		_ = i.mod.CloseWithExitCode(context.Background(), code)
+		//
+		// This is a plain store into the instance's globals (an aligned
+		// 64-bit word in wazero's module context, of which the guest's
+		// i32 global.get reads the low half) racing with the guest's
+		// loads on the executor goroutine. That is sound on the 64-bit
+		// targets wazero compiles for (amd64, arm64): an aligned store is
+		// single-copy atomic and cache coherence makes it visible to the
+		// guest's next load, which the compiled code performs at every
+		// poll (the instrumentation's $poll function, reached every 1024
+		// loop iterations or function entries; wazero does not cache a
+		// global across calls). No ordering with other memory is needed:
+		// the flag carries no data, and everything the executor does
+		// after the trap is ordered by mu and the atomics here. The guest
+		// stops within 1024 checks of seeing the store: a best-effort
+		// bound in time, a strict one in work. The instance was published
+		// through running (an atomic), so i.intr is safe to read here.
+		i.intr.Set(1)
+		if n := len(w.flagged); n == 0 || w.flagged[n-1] != i {
+			w.flagged = append(w.flagged, i)
+		}
 	}
-}
-
-// skipCallWatcher turns off wazero's per-call watcher goroutine for the
-// compiled module behind mod while keeping the termination checks compiled
-// into its loops. wazero 1.12 starts that goroutine on every top-level call
-// of a module compiled with WithCloseOnContextDone, whatever the context
-// (call_engine.go: `if ensureTermination { m.CloseModuleOnCanceledOrTimeout(ctx) }`),
-// so a Done-less context alone does not avoid it. The flag lives in the
-// engine's compiledModule, reached by reflection; if wazero's layout
-// changes the lookup fails, the function returns false and calls keep the
-// (slower but correct) per-call goroutine. TestWatchdogFastPath fails then.
-func skipCallWatcher(mod api.Module) bool {
-	defer func() { _ = recover() }()
-	v := reflect.ValueOf(mod)
-	if v.Kind() != reflect.Pointer || v.IsNil() {
-		return false
-	}
-	eng := v.Elem().FieldByName("Engine")
-	if !eng.IsValid() || eng.Kind() != reflect.Interface || eng.IsNil() {
-		return false
-	}
-	me := eng.Elem()
-	if me.Kind() != reflect.Pointer || me.IsNil() {
-		return false
-	}
-	parent := me.Elem().FieldByName("parent")
-	if !parent.IsValid() || parent.Kind() != reflect.Pointer || parent.IsNil() {
-		return false
-	}
-	flag := parent.Elem().FieldByName("ensureTermination")
-	if !flag.IsValid() || flag.Kind() != reflect.Bool || !flag.CanAddr() {
-		return false
-	}
-	p := (*bool)(unsafe.Pointer(flag.UnsafeAddr()))
-	if *p {
-		*p = false
-	}
-	return true
 }

@@ -6,18 +6,21 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/google/btree"
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 
+	"github.com/interstice/interstice/core/internal/interrupt"
 	"github.com/interstice/interstice/fbs/fb"
 	"github.com/interstice/interstice/persistence"
 	"github.com/interstice/interstice/row"
@@ -59,9 +62,6 @@ type Runtime struct {
 	queue    []pending
 	keyBuf   []byte
 	hookMu   sync.Mutex
-	// fastCalls reports that guest calls skip wazero's per-call watcher
-	// (skipCallWatcher worked); tests check it.
-	fastCalls atomic.Bool
 }
 
 // module is a loaded module.
@@ -103,6 +103,7 @@ type instance struct {
 	mem     api.Memory
 	fnCall  api.Function
 	fnAlloc api.Function
+	intr    api.MutableGlobal // interrupt flag (nil without a call deadline)
 	argPtr  uint32
 	argCap  uint32
 	stack   [3]uint64
@@ -156,8 +157,11 @@ func Open(cfg Config) (*Runtime, error) {
 		return nil, err
 	}
 	ctx := context.Background()
+	// No wazero termination checks: with a call deadline, modules are
+	// instrumented with their own (compile, RATIONALE.md "Why an
+	// interrupt flag compiled into the guest?").
 	rc := wazero.NewRuntimeConfig().
-		WithCloseOnContextDone(cfg.callDeadline > 0).
+		WithCloseOnContextDone(false).
 		WithMemoryLimitPages(cfg.memoryPages).
 		WithCompilationCache(cache)
 	r := &Runtime{
@@ -286,11 +290,6 @@ func (r *Runtime) LoadModule(wasm []byte) (*ModuleInfo, error) {
 	if err != nil {
 		return fail(err)
 	}
-	if r.wd != nil {
-		// _initialize and describe ran under wazero's own per-call
-		// deadline; reducer calls run under the watchdog.
-		r.fastCalls.Store(skipCallWatcher(inst.mod))
-	}
 	info.WasmSHA256 = sum
 	m.info, m.schema, m.inst = info, schema, inst
 	m.build()
@@ -349,8 +348,21 @@ func (r *Runtime) LoadModule(wasm []byte) (*ModuleInfo, error) {
 	return info, nil
 }
 
-// compile compiles wasm and checks its exports and imports.
+// compile compiles wasm and checks its exports and imports. Under a call
+// deadline it compiles the module instrumented with an interrupt flag
+// (package interrupt); a module the instrumentation cannot walk is
+// refused as invalid.
 func (r *Runtime) compile(wasm []byte) (wazero.CompiledModule, error) {
+	if r.cfg.callDeadline > 0 {
+		var err error
+		if wasm, err = interrupt.Instrument(wasm); err != nil {
+			msg := "the module cannot be instrumented for call deadlines"
+			if errors.Is(err, interrupt.ErrInstrumented) {
+				msg = "the module exports the reserved name " + interrupt.ExportName
+			}
+			return nil, &Error{Code: CodeInvalidWasm, Msg: msg, Err: err}
+		}
+	}
 	compiled, err := r.wz.CompileModule(context.Background(), wasm)
 	if err != nil {
 		if strings.Contains(err.Error(), "over limit") {
@@ -518,16 +530,18 @@ type initCtx struct {
 // initializing: the Go runtime refuses a zero clock), random bytes come from ChaCha8 seeded from the LSN (a
 // fixed seed while initializing), and there is no filesystem, environment,
 // arguments or network. Stdout and stderr go to the log sink.
+//
+// _initialize is called after instantiation rather than as a start
+// function, so that it runs with the instance's interrupt flag reachable:
+// it gets the call deadline as its own budget (bounded), at load and when
+// an instance is rebuilt after a trap. So does a start section's function,
+// which the instrumentation exports as interrupt.StartExport instead.
 func (r *Runtime) instantiate(m *module) (*instance, error) {
 	r.guestEntries.Add(1)
 	inst := &instance{m: m, sink: r.cfg.logSink, rng: rand.NewChaCha8([32]byte{}), clock: 1}
-	start := []string{}
-	if _, ok := m.compiled.ExportedFunctions()["_initialize"]; ok {
-		start = append(start, "_initialize")
-	}
 	cfg := wazero.NewModuleConfig().
 		WithName("").
-		WithStartFunctions(start...).
+		WithStartFunctions().
 		WithWalltime(inst.walltime, 1).
 		WithNanotime(inst.nanotime, 1).
 		WithNanosleep(func(int64) {}).
@@ -535,39 +549,85 @@ func (r *Runtime) instantiate(m *module) (*instance, error) {
 		WithRandSource(inst).
 		WithStdout(logWriter{inst, LogInfo}).
 		WithStderr(logWriter{inst, LogWarn})
-	ctx, cancel := r.initContext()
-	defer cancel()
-	f := &frame{mod: m, inst: inst}
-	mod, err := r.wz.InstantiateModule(&initCtx{ctx, f}, m.compiled, cfg)
+	ctx := &initCtx{context.Background(), &frame{mod: m, inst: inst}}
+	name := ""
+	if m.info != nil {
+		name = m.info.Name
+	}
+	mod, err := r.wz.InstantiateModule(ctx, m.compiled, cfg)
 	if err != nil {
-		name := ""
-		if m.info != nil {
-			name = m.info.Name
-		}
-		if ctx.Err() != nil {
-			return nil, &Error{Code: CodeTimeout, Module: name, Msg: "instantiation (_initialize) exceeded the call deadline", Err: err}
-		}
 		return nil, &Error{Code: CodeTrap, Module: name, Msg: "instantiation failed" + inst.stderrNote(), Err: err}
 	}
 	inst.mod = mod
 	inst.mem = mod.Memory()
 	inst.fnCall = mod.ExportedFunction("interstice_call")
 	inst.fnAlloc = mod.ExportedFunction("interstice_alloc")
+	if r.cfg.callDeadline > 0 {
+		g, ok := mod.ExportedGlobal(interrupt.ExportName).(api.MutableGlobal)
+		if !ok {
+			mod.Close(context.Background())
+			return nil, &Error{Code: CodeInternal, Module: name, Msg: "instrumented module has no interrupt global"}
+		}
+		inst.intr = g
+	}
+	// The start function (moved out of the start section by the
+	// instrumentation, so that it runs bounded), then _initialize.
+	for _, export := range []string{interrupt.StartExport, "_initialize"} {
+		fn := mod.ExportedFunction(export)
+		if fn == nil || (export == interrupt.StartExport && inst.intr == nil) {
+			continue
+		}
+		if timedOut, err := r.bounded(inst, func() error { _, err := fn.Call(ctx); return err }); err != nil {
+			mod.Close(context.Background())
+			if timedOut {
+				return nil, &Error{Code: CodeTimeout, Module: name, Msg: "instantiation (" + export + ") exceeded the call deadline", Err: err}
+			}
+			return nil, &Error{Code: CodeTrap, Module: name, Msg: "instantiation failed" + inst.stderrNote(), Err: err}
+		}
+	}
 	return inst, nil
 }
 
-func (r *Runtime) initContext() (context.Context, context.CancelFunc) {
-	if r.cfg.callDeadline == 0 {
-		return context.Background(), func() {}
+// bounded runs fn, a call into inst outside any transaction (_initialize,
+// describe), with the call deadline as its budget: a timer sets the
+// instance's interrupt flag when it expires. It reports whether the timer
+// fired. If fn returned before reaching a check, the flag is cleared and
+// the instance stays usable.
+func (r *Runtime) bounded(inst *instance, fn func() error) (timedOut bool, err error) {
+	if inst.intr == nil {
+		return false, fn()
 	}
-	return context.WithTimeout(context.Background(), r.cfg.callDeadline)
+	var mu sync.Mutex
+	done := false
+	t := time.AfterFunc(r.cfg.callDeadline, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if !done {
+			timedOut = true
+			inst.intr.Set(1)
+		}
+	})
+	err = fn()
+	t.Stop()
+	mu.Lock()
+	defer mu.Unlock()
+	done = true
+	if timedOut && err == nil {
+		inst.intr.Set(0)
+	}
+	return timedOut, err
 }
 
 func (r *Runtime) describe(inst *instance) ([]byte, error) {
-	ctx, cancel := r.initContext()
-	defer cancel()
-	res, err := inst.mod.ExportedFunction("interstice_describe").Call(&initCtx{ctx, &frame{mod: inst.m, inst: inst}})
+	var res []uint64
+	timedOut, err := r.bounded(inst, func() (err error) {
+		res, err = inst.mod.ExportedFunction("interstice_describe").Call(&initCtx{context.Background(), &frame{mod: inst.m, inst: inst}})
+		return err
+	})
 	if err != nil {
+		if timedOut {
+			return nil, &Error{Code: CodeTimeout, Msg: "interstice_describe exceeded the call deadline", Err: err}
+		}
 		return nil, &Error{Code: CodeMalformed, Msg: "interstice_describe trapped" + inst.stderrNote(), Err: err}
 	}
 	ptr, n := uint32(res[0]>>32), uint32(res[0])

@@ -12,8 +12,8 @@ import (
 )
 
 // Reducer calls of Go SDK guests on the real host (core, in memory), with
-// the default config (5 s deadline: wazero's termination checks compiled
-// in) and with WithCallDeadline(0). Run with
+// the default config (5 s deadline: core's interrupt checks compiled in)
+// and with WithCallDeadline(0). Run with
 //
 //	go test ./sdk/go/ -run '^$' -bench 'Core' -benchtime 200000x
 //
