@@ -108,7 +108,10 @@ func main() {
 
 func printResult(w *os.File, r Result) {
 	status := "ok"
-	if r.Ratio() < r.Target {
+	switch {
+	case r.Target == 0:
+		status = "(informative)"
+	case r.Ratio() < r.Target:
 		status = "BELOW TARGET"
 	}
 	fmt.Fprintf(w, "%-58s ours %12s %-7s peer %12s %-7s ratio %6.2fx (target ≥ %.2fx) %s\n",
@@ -137,12 +140,15 @@ func writeReport(path string, rs []Result, took time.Duration) error {
 	fmt.Fprintf(&b, "Each row is measured side by side in the same run. The ratio is computed so that > 1 means Interstice is better.\n\n")
 	fmt.Fprintf(&b, "| benchmark | Interstice | peer | ratio | target | |\n|---|---|---|---|---|---|\n")
 	for _, r := range rs {
-		status := "met"
-		if r.Ratio() < r.Target {
+		status, target := "met", fmt.Sprintf("≥ %.2fx", r.Target)
+		switch {
+		case r.Target == 0:
+			status, target = "informative", "none"
+		case r.Ratio() < r.Target:
 			status = "**below target**"
 		}
-		fmt.Fprintf(&b, "| %s | %s %s (%s) | %s %s (%s) | %.2fx | ≥ %.2fx | %s |\n", r.Name,
-			fmtNum(r.Ours.Value), r.Ours.Unit, r.Ours.Name, fmtNum(r.Peer.Value), r.Peer.Unit, r.Peer.Name, r.Ratio(), r.Target, status)
+		fmt.Fprintf(&b, "| %s | %s %s (%s) | %s %s (%s) | %.2fx | %s | %s |\n", r.Name,
+			fmtNum(r.Ours.Value), r.Ours.Unit, r.Ours.Name, fmtNum(r.Peer.Value), r.Peer.Unit, r.Peer.Name, r.Ratio(), target, status)
 	}
 	notes := ""
 	for _, r := range rs {
