@@ -244,18 +244,24 @@ func (r *Runtime) keyArg(f *frame, t *table, ptr, n uint32) ([]byte, int32) {
 	return r.keyBuf, stOK
 }
 
-func (r *Runtime) hInsert(ctx context.Context, m api.Module, stack []uint64) {
+// rowWrite decodes the (table, row_ptr, row_len) arguments shared by insert
+// and update: the current frame, a table the caller may write, and the
+// verified row.
+func (r *Runtime) rowWrite(ctx context.Context, m api.Module, stack []uint64) (*frame, *table, []byte, int32) {
 	f := r.cur(ctx, m)
 	if f == nil {
-		ret(stack, stBadArgument)
-		return
+		return nil, nil, nil, stBadArgument
 	}
 	t, st := r.writable(f, uint32(stack[0]))
 	if st != stOK {
-		ret(stack, st)
-		return
+		return nil, nil, nil, st
 	}
 	buf, st := r.rowArg(f, t, uint32(stack[1]), uint32(stack[2]))
+	return f, t, buf, st
+}
+
+func (r *Runtime) hInsert(ctx context.Context, m api.Module, stack []uint64) {
+	f, t, buf, st := r.rowWrite(ctx, m, stack)
 	if st != stOK {
 		ret(stack, st)
 		return
@@ -271,17 +277,7 @@ func (r *Runtime) hInsert(ctx context.Context, m api.Module, stack []uint64) {
 }
 
 func (r *Runtime) hUpdate(ctx context.Context, m api.Module, stack []uint64) {
-	f := r.cur(ctx, m)
-	if f == nil {
-		ret(stack, stBadArgument)
-		return
-	}
-	t, st := r.writable(f, uint32(stack[0]))
-	if st != stOK {
-		ret(stack, st)
-		return
-	}
-	buf, st := r.rowArg(f, t, uint32(stack[1]), uint32(stack[2]))
+	f, t, buf, st := r.rowWrite(ctx, m, stack)
 	if st != stOK {
 		ret(stack, st)
 		return
