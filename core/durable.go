@@ -484,7 +484,8 @@ func (p *replayer) record(rec persistence.Record) (err error) {
 // apply checks one mutation against the schema in force and stages it
 // for its table (the row copied out of the mapped log: one allocation).
 func (p *replayer) apply(lsn uint64, idx int, mu *fb.Mutation) error {
-	modName, tblName := mu.Module(), mu.TableName()
+	mt := mutTable(mu)
+	modName, tblName := mt.bytes(6), mt.bytes(8) // Mutation.module, .table_name
 	tb, s := p.lastT, p.lastS
 	if tb == nil || !bytes.Equal(modName, p.lastMod) || !bytes.Equal(tblName, p.lastTable) {
 		m := p.r.modules[string(modName)]
@@ -501,21 +502,22 @@ func (p *replayer) apply(lsn uint64, idx int, mu *fb.Mutation) error {
 		p.lastMod = append(p.lastMod[:0], modName...)
 		p.lastTable = append(p.lastTable[:0], tblName...)
 	}
-	op := mu.Op()
+	op := mt.op()
 	var buf []byte
 	what := "row"
 	switch op {
 	case fb.OpInsert, fb.OpUpdate:
-		buf = mu.RowBytes()
+		buf = mt.bytes(10) // Mutation.row
 	case fb.OpDelete:
-		buf, what = mu.OldRowBytes(), "old_row"
+		buf, what = mt.bytes(12), "old_row" // Mutation.old_row
 	default:
 		return replayErr(lsn, tb.mod.info.Name, tb.name, "", "unknown op %d", op)
 	}
 	if buf == nil {
 		return replayErr(lsn, tb.mod.info.Name, tb.name, "", "%s %s has no %s", Op(op), what, what)
 	}
-	if err := row.Check(buf, tb.types); err != nil {
+	key, err := row.CheckKey(p.key[:0], buf, tb.types, tb.pk)
+	if err != nil {
 		col := ""
 		var ve *row.ValueError
 		if errors.As(err, &ve) && ve.Index < len(tb.names) {
@@ -523,7 +525,7 @@ func (p *replayer) apply(lsn uint64, idx int, mu *fb.Mutation) error {
 		}
 		return replayErr(lsn, tb.mod.info.Name, tb.name, col, "%s does not match schema version %s: %v", what, tb.mod.info.Version, err)
 	}
-	p.key = appendKey(p.key[:0], buf, tb.pk)
+	p.key = key
 	switch op {
 	case fb.OpInsert:
 		s.insert(p.key, buf, lsn, uint32(idx))
@@ -533,6 +535,53 @@ func (p *replayer) apply(lsn uint64, idx int, mu *fb.Mutation) error {
 		s.add(newStagedOp(entry{key: ownedKey(p.key)}, lsn, uint32(idx), op))
 	}
 	return nil
+}
+
+// mutFields reads a Mutation's fields as its generated accessors do
+// (fbs/fb/Mutation.go, flatbuffers.Table.Offset and ByteVector: the same
+// reads, in the same order, with the same uint32 arithmetic, so a
+// malformed record panics where they would), locating the vtable once
+// instead of once per field.
+type mutFields struct {
+	buf    []byte
+	pos    flatbuffers.UOffsetT
+	vtable flatbuffers.UOffsetT
+	vlen   flatbuffers.VOffsetT
+}
+
+func mutTable(mu *fb.Mutation) mutFields {
+	t := mu.Table()
+	vt := flatbuffers.UOffsetT(flatbuffers.SOffsetT(t.Pos) - t.GetSOffsetT(t.Pos))
+	return mutFields{buf: t.Bytes, pos: t.Pos, vtable: vt, vlen: t.GetVOffsetT(vt)}
+}
+
+// offset is flatbuffers.Table.Offset(slot).
+func (m *mutFields) offset(slot flatbuffers.VOffsetT) flatbuffers.UOffsetT {
+	if slot < m.vlen {
+		return flatbuffers.UOffsetT(flatbuffers.GetVOffsetT(m.buf[m.vtable+flatbuffers.UOffsetT(slot):]))
+	}
+	return 0
+}
+
+// bytes is the [ubyte] or string field at slot (nil if absent).
+func (m *mutFields) bytes(slot flatbuffers.VOffsetT) []byte {
+	o := m.offset(slot)
+	if o == 0 {
+		return nil
+	}
+	off := o + m.pos
+	off += flatbuffers.GetUOffsetT(m.buf[off:])
+	start := off + flatbuffers.UOffsetT(flatbuffers.SizeUOffsetT)
+	length := flatbuffers.GetUOffsetT(m.buf[off:])
+	return m.buf[start : start+length]
+}
+
+// op is Mutation.op.
+func (m *mutFields) op() fb.Op {
+	if o := m.offset(4); o != 0 {
+		return fb.Op(flatbuffers.GetByte(m.buf[o+m.pos:]))
+	}
+	return 0
 }
 
 func (p *replayer) stageOf(t *table) *stage {

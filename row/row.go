@@ -15,6 +15,7 @@
 package row
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
@@ -542,4 +543,68 @@ func (r reader) checkScalar(t int, k fb.ValueType) error {
 		return err
 	}
 	return fmt.Errorf("%w: unknown value type %d", ErrMalformed, k)
+}
+
+// CheckKey is Check(buf, types) and the Key of value pk appended to dst, in
+// one verified pass over buf: the hot path of every replayed row. On error
+// it returns dst unchanged; the error is Check's.
+func CheckKey(dst, buf []byte, types []Type, pk int) ([]byte, error) {
+	r, err := open(buf)
+	if err != nil {
+		return dst, err
+	}
+	start, n, err := r.vector(r.root, slotValues, 4)
+	if err != nil {
+		return dst, err
+	}
+	if n != len(types) {
+		return dst, fmt.Errorf("%w: %d values for %d columns", ErrType, n, len(types))
+	}
+	key := dst
+	for i := range types {
+		e, err := r.uoffset(start + 4*i)
+		if err == nil {
+			err = r.table(e)
+		}
+		if err != nil {
+			return dst, err
+		}
+		if err := r.check(e, types[i], 0); err != nil {
+			return dst, &ValueError{Index: i, Err: err}
+		}
+		if i == pk {
+			key = r.appendKey(key, e)
+		}
+	}
+	return key, nil
+}
+
+// appendKey appends the Key encoding of the (checked) value table t.
+// Null, float and list values append nothing: they are never key types.
+func (r reader) appendKey(dst []byte, t int) []byte {
+	k, _ := r.kind(t)
+	switch k {
+	case fb.ValueTypeBool:
+		v, _ := r.scalar(t, slotB, 1)
+		return append(dst, byte(min(v, 1)))
+	case fb.ValueTypeU32:
+		v, _ := r.scalar(t, slotU, 8)
+		return binary.BigEndian.AppendUint32(dst, uint32(v))
+	case fb.ValueTypeU64:
+		v, _ := r.scalar(t, slotU, 8)
+		return binary.BigEndian.AppendUint64(dst, v)
+	case fb.ValueTypeI32:
+		v, _ := r.scalar(t, slotI, 8)
+		return binary.BigEndian.AppendUint32(dst, uint32(int32(v))^(1<<31))
+	case fb.ValueTypeI64:
+		v, _ := r.scalar(t, slotI, 8)
+		return binary.BigEndian.AppendUint64(dst, v^(1<<63))
+	case fb.ValueTypeString:
+		b, _, _ := r.bytesField(t, slotS)
+		return append(dst, b...)
+	case fb.ValueTypeBytes:
+		b, _, _ := r.bytesField(t, slotBytes)
+		return append(dst, b...)
+	}
+	return dst
 }

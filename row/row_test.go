@@ -226,3 +226,46 @@ func TestCheckRangeErrors(t *testing.T) {
 		t.Fatalf("Check = %v, want ErrMalformed", err)
 	}
 }
+
+func TestCheckKeyMatchesCheckAndKey(t *testing.T) {
+	tests := []struct {
+		name  string
+		types []string
+		vals  []any
+		pk    int
+	}{
+		{"u64 key", []string{"u64", "string", "i64"}, []any{uint64(1 << 40), "x", int64(-3)}, 0},
+		{"string key last", []string{"list<u32>", "f64", "string"}, []any{[]any{uint32(1)}, 2.5, "héllo"}, 2},
+		{"i32 key", []string{"i32", "bytes?"}, []any{int32(-7), nil}, 0},
+		{"bool key", []string{"bool"}, []any{true}, 0},
+		{"bytes key", []string{"bytes", "u32"}, []any{[]byte{0, 1}, uint32(9)}, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			types := make([]Type, len(tc.types))
+			for i, s := range tc.types {
+				types[i] = mustType(t, s)
+			}
+			buf := MustEncode(tc.vals...)
+			got, err := CheckKey([]byte("prefix"), buf, types, tc.pk)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, _ := Key(tc.vals[tc.pk])
+			if string(got) != "prefix"+want {
+				t.Fatalf("CheckKey = %q, want %q", got, "prefix"+want)
+			}
+			// Every corruption Check rejects, CheckKey rejects too.
+			rng := rand.New(rand.NewSource(int64(len(buf))))
+			for i := 0; i < 2000; i++ {
+				b := append([]byte{}, buf...)
+				b[rng.Intn(len(b))] ^= byte(1 << rng.Intn(8))
+				_, e1 := CheckKey(nil, b, types, tc.pk)
+				e2 := Check(b, types)
+				if (e1 == nil) != (e2 == nil) {
+					t.Fatalf("CheckKey error %v, Check error %v", e1, e2)
+				}
+			}
+		})
+	}
+}
