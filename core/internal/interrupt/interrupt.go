@@ -373,6 +373,16 @@ func parse(b []byte) (*module, error) {
 				if err := m.parseImports(&sr); err != nil {
 					return nil, err
 				}
+			case secDataCount:
+				// Exactly one u32. An empty section is invalid; wazero
+				// would read its count from the next section's bytes,
+				// which our inserted sections then change.
+				if _, err := sr.u32(); err != nil {
+					return nil, err
+				}
+				if sr.off != s.end {
+					return nil, errAt(sr.off, "data count section has trailing bytes")
+				}
 			case secStart:
 				if m.start, err = sr.u32(); err != nil {
 					return nil, err
