@@ -155,6 +155,7 @@ func (o *rtObj) reentrant() bool {
 type runtimeOptions struct {
 	dataDir       string
 	sync          int32
+	syncInterval  time.Duration
 	recovery      int32
 	segmentSize   int64
 	snapTxns      int
@@ -193,10 +194,7 @@ func readRuntimeOptions(o *C.ist_crtopts) (runtimeOptions, error) {
 	if o.sync < C.INTERSTICE_SYNC_ALWAYS || o.sync > C.INTERSTICE_SYNC_NONE {
 		return r, fmt.Errorf("interstice: runtime options: unknown sync policy %d", o.sync)
 	}
-	if o.sync_interval_ms != 0 {
-		// core.Config has no sync interval: the log uses its default.
-		return r, errUnsupportedInterval
-	}
+	r.syncInterval = time.Duration(o.sync_interval_ms) * time.Millisecond
 	if o.recovery < C.INTERSTICE_RECOVER_TRUNCATE_TAIL || o.recovery > C.INTERSTICE_RECOVER_READ_ONLY {
 		return r, fmt.Errorf("interstice: runtime options: unknown recovery mode %d", o.recovery)
 	}
@@ -246,8 +244,6 @@ func readRuntimeOptions(o *C.ist_crtopts) (runtimeOptions, error) {
 	return r, nil
 }
 
-var errUnsupportedInterval = fmt.Errorf("interstice: runtime options: sync_interval_ms must be 0 (the log's 100 ms): the runtime has no sync-interval setting yet")
-
 // openRuntime maps the options onto core.Config and opens the runtime:
 // in memory without a data directory, else durable (the state is rebuilt
 // from the directory's snapshots and log before Open returns).
@@ -258,6 +254,7 @@ func openRuntime(o runtimeOptions) (*core.Runtime, error) {
 		WithCompilationCacheDir(o.compileCache).
 		WithDataDir(o.dataDir).
 		WithSync(persistence.SyncPolicy(o.sync)).
+		WithSyncInterval(o.syncInterval).
 		WithRecovery(persistence.RecoveryMode(o.recovery)).
 		WithSegmentSize(o.segmentSize).
 		WithSnapshotEvery(o.snapTxns, o.snapBytes).
@@ -282,9 +279,6 @@ func interstice_runtime_open(opts *C.ist_crtopts, out **C.interstice_runtime, er
 	}
 	*out = nil
 	o, e := readRuntimeOptions(opts)
-	if e == errUnsupportedInterval {
-		return C.int(setErr(err, eUnsupported, e.Error()))
-	}
 	if e != nil {
 		return C.int(setErr(err, eBadArgument, e.Error()))
 	}

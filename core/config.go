@@ -51,6 +51,7 @@ type Config struct {
 	// Persistence (durable.go).
 	dataDir        string
 	syncPolicy     persistence.SyncPolicy
+	syncInterval   time.Duration
 	recovery       persistence.RecoveryMode
 	segmentSize    int64
 	snapTxns       int
@@ -95,6 +96,10 @@ func (c Config) WithDataDir(dir string) Config { c.dataDir = dir; return c }
 // persistence.SyncAlways: a call returns only after its record is
 // fdatasynced; concurrent callers share fdatasyncs).
 func (c Config) WithSync(p persistence.SyncPolicy) Config { c.syncPolicy = p; return c }
+
+// WithSyncInterval returns a copy with the fdatasync period of the
+// persistence.SyncInterval policy (0, the default, is the log's 100 ms).
+func (c Config) WithSyncInterval(d time.Duration) Config { c.syncInterval = d; return c }
 
 // WithRecovery returns a copy with the recovery mode of Open:
 // persistence.RecoverTruncateTail (the default: a torn last record is cut
@@ -198,6 +203,8 @@ func (c Config) validate() error {
 	switch {
 	case !c.valid:
 		return errf(CodeBadArgument, "config: use core.NewConfig() to start a Config")
+	case c.syncInterval < 0:
+		return errf(CodeBadArgument, "config: sync interval %v is negative", c.syncInterval)
 	case c.callDeadline < 0:
 		return errf(CodeBadArgument, "config: call deadline %v is negative", c.callDeadline)
 	case c.memoryPages == 0 || c.memoryPages > 65536:

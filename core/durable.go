@@ -102,6 +102,7 @@ func (r *Runtime) logOptions() persistence.Options {
 	o := persistence.Options{
 		SegmentSize:    r.cfg.segmentSize,
 		Sync:           r.cfg.syncPolicy,
+		SyncInterval:   r.cfg.syncInterval,
 		Recovery:       r.cfg.recovery,
 		RetainSegments: r.cfg.retainSegments,
 	}

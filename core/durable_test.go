@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/interstice/interstice/fbs/fb"
 	"github.com/interstice/interstice/persistence"
@@ -457,3 +458,20 @@ func TestDurableModuleLoadIsATransaction(t *testing.T) {
 
 var _ = errors.Is
 var _ = context.Background
+
+// TestSyncIntervalPolicy: under SyncInterval a call returns before its
+// fdatasync, the background sync covers it, and a reopen holds every call.
+func TestSyncIntervalPolicy(t *testing.T) {
+	dir := t.TempDir()
+	cfg := durConfig(t, dir).WithSync(persistence.SyncInterval).WithSyncInterval(5 * time.Millisecond)
+	rt := openDur(t, cfg, durV1(t))
+	for i := 1; i <= 20; i++ {
+		mustCall(t, rt, "dur", "batch", uint64(i))
+	}
+	want := dump(t, rt)
+	time.Sleep(20 * time.Millisecond) // a few sync periods
+	rt.Close()
+	rt = openDur(t, cfg)
+	defer rt.Close()
+	sameState(t, "sync interval", dump(t, rt), want)
+}

@@ -272,6 +272,7 @@ func TestConfigErrors(t *testing.T) {
 	}{
 		{"zero config", Config{}},
 		{"negative deadline", NewConfig().WithCallDeadline(-1)},
+		{"negative sync interval", NewConfig().WithSyncInterval(-1)},
 		{"zero pages", NewConfig().WithMemoryLimitPages(0)},
 		{"tiny rows", NewConfig().WithMaxRowSize(1)},
 		{"negative depth", NewConfig().WithMaxCascadeDepth(-1)},

@@ -558,8 +558,8 @@ typedef struct interstice_runtime_options {
                                       log/ (the transaction log), snapshots/, modules/ */
     int32_t sync;                  /* durable: INTERSTICE_SYNC_*; default ALWAYS (a call returns
                                       after its record is fdatasynced; group commit) */
-    uint32_t sync_interval_ms;     /* must be 0 (the log's 100 ms period under SYNC_INTERVAL);
-                                      any other value returns INTERSTICE_E_UNSUPPORTED */
+    uint32_t sync_interval_ms;     /* fdatasync period under INTERSTICE_SYNC_INTERVAL;
+                                      0 = 100 ms */
     int32_t recovery;              /* durable: INTERSTICE_RECOVER_*; default TRUNCATE_TAIL.
                                       READ_ONLY: the state is rebuilt and readable; calls,
                                       loads and snapshots return INTERSTICE_E_READ_ONLY;
@@ -608,7 +608,6 @@ void interstice_runtime_options_init(interstice_runtime_options *opts);
  *             BAD_ARGUMENT (NULL out, a bad option or options version, the
  *               snapshot policy without a data_dir, a data_dir that cannot
  *               be created);
- *             UNSUPPORTED (sync_interval_ms not 0);
  *             LOCKED (another durable runtime or writable log has the
  *               directory open, in this or another process);
  *             NOT_FOUND (READ_ONLY and no such data_dir);

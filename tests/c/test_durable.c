@@ -305,8 +305,11 @@ int main(void) {
     ro.snapshot_every_bytes = 1 << 20;
     RC(INTERSTICE_E_BAD_ARGUMENT, interstice_runtime_open(&ro, &rt, &err));
     interstice_runtime_options_init(&ro);
-    ro.sync_interval_ms = 50;
-    RCMSG(INTERSTICE_E_UNSUPPORTED, "sync_interval_ms", interstice_runtime_open(&ro, &rt, &err));
+    ro.sync_interval_ms = 50; /* accepted: the SYNC_INTERVAL period */
+    ro.sync = INTERSTICE_SYNC_INTERVAL;
+    RC(INTERSTICE_OK, interstice_runtime_open(&ro, &rt, &err));
+    RC(INTERSTICE_OK, interstice_runtime_close(rt, &err));
+    rt = NULL;
     interstice_runtime_options_init(&ro);
     ro.recovery = 3;
     RC(INTERSTICE_E_BAD_ARGUMENT, interstice_runtime_open(&ro, &rt, &err));
