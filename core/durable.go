@@ -715,7 +715,8 @@ func (r *Runtime) loadSnapshot(lsn uint64, body []byte) (err error) {
 		for j := 0; j < ts.RowsLength(); j++ {
 			ts.Rows(&rb, j)
 			buf := rb.DataBytes()
-			if err := row.Check(buf, tb.types); err != nil {
+			k, err := row.CheckKey(key[:0], buf, tb.types, tb.pk)
+			if err != nil {
 				col := ""
 				var ve *row.ValueError
 				if errors.As(err, &ve) && ve.Index < len(tb.names) {
@@ -723,7 +724,7 @@ func (r *Runtime) loadSnapshot(lsn uint64, body []byte) (err error) {
 				}
 				return &Error{Code: CodeInternal, Module: modName, Table: tblName, Column: col, Msg: fmt.Sprintf("snapshot at lsn %d: row %d", lsn, j), Err: err}
 			}
-			key = appendKey(key[:0], buf, tb.pk)
+			key = k
 			if app != nil && (tb.tree.Len() == 0 || viewKey(key) > app.last) {
 				app.append(newEntry(key, buf))
 			} else {

@@ -213,7 +213,8 @@ func (r *Runtime) writable(f *frame, h uint32) (*table, int32) {
 	return hd.t, stOK
 }
 
-// rowArg reads and checks a row for table t.
+// rowArg reads and checks a row for table t and leaves its primary key in
+// r.keyBuf.
 func (r *Runtime) rowArg(f *frame, t *table, ptr, n uint32) ([]byte, int32) {
 	if int64(n) > int64(r.cfg.maxRowSize) {
 		return nil, f.fail(stLimit, t, "", "row of %d bytes exceeds the limit of %d", n, r.cfg.maxRowSize)
@@ -222,9 +223,11 @@ func (r *Runtime) rowArg(f *frame, t *table, ptr, n uint32) ([]byte, int32) {
 	if !ok {
 		return nil, f.fail(stBadArgument, t, "", "row pointer %d length %d outside memory", ptr, n)
 	}
-	if err := row.Check(buf, t.types); err != nil {
+	key, err := row.CheckKey(r.keyBuf[:0], buf, t.types, t.pk)
+	if err != nil {
 		return nil, f.rowErr(err, t, t.names, "row")
 	}
+	r.keyBuf = key
 	return buf, stOK
 }
 
@@ -237,16 +240,17 @@ func (r *Runtime) keyArg(f *frame, t *table, ptr, n uint32) ([]byte, int32) {
 	if !ok {
 		return nil, f.fail(stBadArgument, t, t.pkField, "key pointer %d length %d outside memory", ptr, n)
 	}
-	if err := row.Check(buf, []row.Type{t.pkType}); err != nil {
+	key, err := row.CheckKey(r.keyBuf[:0], buf, []row.Type{t.pkType}, 0)
+	if err != nil {
 		return nil, f.rowErr(err, t, []string{t.pkField}, "key")
 	}
-	r.keyBuf = appendKey(r.keyBuf[:0], buf, 0)
+	r.keyBuf = key
 	return r.keyBuf, stOK
 }
 
 // rowWrite decodes the (table, row_ptr, row_len) arguments shared by insert
 // and update: the current frame, a table the caller may write, and the
-// verified row.
+// verified row (its primary key is left in r.keyBuf).
 func (r *Runtime) rowWrite(ctx context.Context, m api.Module, stack []uint64) (*frame, *table, []byte, int32) {
 	f := r.cur(ctx, m)
 	if f == nil {
@@ -266,7 +270,6 @@ func (r *Runtime) hInsert(ctx context.Context, m api.Module, stack []uint64) {
 		ret(stack, st)
 		return
 	}
-	r.keyBuf = appendKey(r.keyBuf[:0], buf, t.pk)
 	if _, found := f.tx.get(t, viewKey(r.keyBuf)); found {
 		ret(stack, f.fail(stDuplicateKey, t, t.pkField, "a row with this primary key exists"))
 		return
@@ -282,7 +285,6 @@ func (r *Runtime) hUpdate(ctx context.Context, m api.Module, stack []uint64) {
 		ret(stack, st)
 		return
 	}
-	r.keyBuf = appendKey(r.keyBuf[:0], buf, t.pk)
 	old, found := f.tx.get(t, viewKey(r.keyBuf))
 	if !found {
 		ret(stack, f.fail(stNotFound, t, t.pkField, "update: no row with this primary key"))

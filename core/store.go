@@ -1,12 +1,10 @@
 package core
 
 import (
-	"encoding/binary"
 	"unsafe"
 
 	"github.com/google/btree"
 
-	"github.com/interstice/interstice/fbs/fb"
 	"github.com/interstice/interstice/row"
 )
 
@@ -70,36 +68,6 @@ func viewKey(key []byte) string {
 		return ""
 	}
 	return unsafe.String(&key[0], len(key))
-}
-
-// appendKey appends the row.Key encoding of value col of the verified Row
-// buf to dst, without allocating. buf must have passed row.Check.
-func appendKey(dst, buf []byte, col int) []byte {
-	r := fb.GetRootAsRow(buf, 0)
-	var v fb.Value
-	if !r.Values(&v, col) {
-		return dst
-	}
-	switch v.Type() {
-	case fb.ValueTypeBool:
-		if v.B() {
-			return append(dst, 1)
-		}
-		return append(dst, 0)
-	case fb.ValueTypeU32:
-		return binary.BigEndian.AppendUint32(dst, uint32(v.U()))
-	case fb.ValueTypeU64:
-		return binary.BigEndian.AppendUint64(dst, v.U())
-	case fb.ValueTypeI32:
-		return binary.BigEndian.AppendUint32(dst, uint32(int32(v.I()))^(1<<31))
-	case fb.ValueTypeI64:
-		return binary.BigEndian.AppendUint64(dst, uint64(v.I())^(1<<63))
-	case fb.ValueTypeString:
-		return append(dst, v.S()...)
-	case fb.ValueTypeBytes:
-		return append(dst, v.BytesBytes()...)
-	}
-	return dst
 }
 
 // overlay is a transaction's pending writes to one table, in key order.
