@@ -148,6 +148,9 @@ func BenchmarkDurableCall(b *testing.B) {
 				wg.Wait()
 			}
 			b.ReportMetric(float64(next.Load())/b.Elapsed().Seconds(), "calls/s")
+			if st := rt.LogStats(); st.Writes > 0 {
+				b.ReportMetric(float64(st.Records)/float64(st.Writes), "recs/write")
+			}
 		})
 	}
 }

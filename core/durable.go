@@ -64,6 +64,15 @@ type ReplayStats struct {
 // in-memory runtime).
 func (r *Runtime) ReplayStats() ReplayStats { return r.replayStats }
 
+// LogStats returns the transaction log's write counters since Open (zero
+// for an in-memory runtime): Records/Writes is the mean group-commit batch.
+func (r *Runtime) LogStats() persistence.Stats {
+	if r.log == nil {
+		return persistence.Stats{}
+	}
+	return r.log.Stats()
+}
+
 // SchemaVersion is one version of a module's schema in the registry: the
 // LSN of the ModuleLoad record that put it in force, and its identity.
 type SchemaVersion struct {

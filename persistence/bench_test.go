@@ -69,6 +69,14 @@ func BenchmarkAppendSyncAlways8(b *testing.B) {
 			}
 		}
 	})
+	reportBatch(b, l)
+}
+
+// reportBatch reports the mean group-commit batch of l's writes.
+func reportBatch(b *testing.B, l *Log) {
+	if st := l.Stats(); st.Writes > 0 {
+		b.ReportMetric(float64(st.Records)/float64(st.Writes), "recs/write")
+	}
 }
 
 func BenchmarkAppendSyncNone(b *testing.B) {

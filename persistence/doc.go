@@ -17,10 +17,14 @@
 // no write is in flight leads one: it writes every frame queued so far
 // with one pwrite and makes them durable with one fdatasync; the others
 // wait for it and the next leader drains whatever was queued meanwhile. So
-// N callers share fdatasyncs even though they execute one at a time (with
-// N callers each holding one record in flight, batches settle at about
-// N/2 records per fdatasync: half the callers are queued behind a sync
-// while the other half are being woken). Wait never returns nil before the
+// N callers share fdatasyncs even though they execute one at a time. Under
+// SyncAlways a leader first waits for its group: if fewer records are
+// queued than the previous write acknowledged plus those queued behind it,
+// it waits until they are, at most half the last fdatasync's duration (and
+// never over 1 ms). N callers each holding one record in flight then share
+// each fdatasync N at a time rather than alternating between one and N-1;
+// a lone writer's group is one record and it never waits. Stats counts
+// writes, fdatasyncs, records and gathers. Wait never returns nil before the
 // record's bytes are durable under the sync policy; a failed write or
 // fdatasync fails every waiter of that batch and of every record queued
 // behind it, and every later Enqueue returns ErrPoisoned. Records already
