@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -202,6 +203,7 @@ func (r *Runtime) openData() error {
 		}
 		r.replaying.Store(true)
 		rp := replayer{r: r}
+		rp.start()
 		err := lg.Replay(snapLSN+1, rp.record)
 		if ferr := rp.finish(err == nil); ferr != nil {
 			err = ferr
@@ -433,13 +435,14 @@ type replayer struct {
 	lastMod, lastTable []byte
 	lastT              *table
 	lastS              *stage
-	key                []byte
 
 	// Mutations waiting for their table's flush (see replay.go), by
 	// table and in the order the tables were first mutated.
 	stages map[*table]*stage
 	order  []*stage
 	fault  *replayFault // the first mutation found not to apply
+
+	pipe replayPipe // replay_pipe.go
 }
 
 func replayErr(lsn uint64, module, tbl, col string, format string, args ...any) *Error {
@@ -465,6 +468,9 @@ func (p *replayer) record(rec persistence.Record) (err error) {
 			Schema: bytes.Clone(mrt.SchemaBytes()), WasmSHA256: bytes.Clone(mrt.WasmSha256Bytes())}
 		// An upgrade reads the module's rows: apply what is staged.
 		p.lastT, p.lastS = nil, nil
+		if err := p.drain(); err != nil {
+			return err
+		}
 		if err := p.flushModule(mr.Name); err != nil {
 			return err
 		}
@@ -491,8 +497,8 @@ func (p *replayer) record(rec persistence.Record) (err error) {
 	return nil
 }
 
-// apply checks one mutation against the schema in force and stages it
-// for its table (the row copied out of the mapped log: one allocation).
+// apply finds one mutation's table in the schema in force and sends its
+// row to the stager, which checks and stages it (replay_pipe.go).
 func (p *replayer) apply(lsn uint64, idx int, mu *fb.Mutation) error {
 	mt := mutTable(mu)
 	modName, tblName := mt.bytes(6), mt.bytes(8) // Mutation.module, .table_name
@@ -526,25 +532,9 @@ func (p *replayer) apply(lsn uint64, idx int, mu *fb.Mutation) error {
 	if buf == nil {
 		return replayErr(lsn, tb.mod.info.Name, tb.name, "", "%s %s has no %s", Op(op), what, what)
 	}
-	key, err := row.CheckKey(p.key[:0], buf, tb.types, tb.pk)
-	if err != nil {
-		col := ""
-		var ve *row.ValueError
-		if errors.As(err, &ve) && ve.Index < len(tb.names) {
-			col = tb.names[ve.Index]
-		}
-		return replayErr(lsn, tb.mod.info.Name, tb.name, col, "%s does not match schema version %s: %v", what, tb.mod.info.Version, err)
-	}
-	p.key = key
-	switch op {
-	case fb.OpInsert:
-		s.insert(p.key, buf, lsn, uint32(idx))
-	case fb.OpUpdate:
-		s.add(newStagedOp(newEntry(p.key, buf), lsn, uint32(idx), op))
-	default:
-		s.add(newStagedOp(entry{key: ownedKey(p.key)}, lsn, uint32(idx), op))
-	}
-	return nil
+	// The stager goroutine checks the row against the schema and stages
+	// it (replay_pipe.go).
+	return p.send(s, op, lsn, uint32(idx), buf)
 }
 
 // mutFields reads a Mutation's fields as its generated accessors do
@@ -633,6 +623,9 @@ func (p *replayer) flushModule(name string) error {
 // log order, that did not apply. It comes before wherever the replay
 // stopped, so it is the error to report.
 func (p *replayer) finish(build bool) error {
+	if f := p.stop(); f != nil && f.before(p.fault) {
+		p.fault = f
+	}
 	for _, s := range p.order {
 		if f := s.flush(build && p.fault == nil); f != nil && f.before(p.fault) {
 			p.fault = f
@@ -643,6 +636,60 @@ func (p *replayer) finish(build bool) error {
 		return p.fault.err
 	}
 	return nil
+}
+
+// snapshotChunk is how many snapshot rows are checked in parallel before
+// they are added to their table.
+const snapshotChunk = 1 << 14
+
+// checkSnapshotRows checks rows lo.. of ts against tb's schema and copies
+// each, with its key, into es (one entry per row), on up to GOMAXPROCS
+// goroutines (at most 4): checking and copying are most of a snapshot's
+// load. On failure it returns the index of the first bad row and its
+// error.
+func checkSnapshotRows(ts *fb.TableSnapshot, lo int, tb *table, es []entry) (int, error) {
+	workers := min(runtime.GOMAXPROCS(0), 4, max(len(es)/1024, 1))
+	bad := make([]int, workers)
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	per := (len(es) + workers - 1) / workers
+	for w := range workers {
+		from, to := w*per, min((w+1)*per, len(es))
+		work := func() {
+			defer func() {
+				if x := recover(); x != nil {
+					errs[w] = fmt.Errorf("malformed body: %v", x)
+				}
+			}()
+			var rb fb.RowBytes
+			var key []byte
+			for j := from; j < to; j++ {
+				bad[w] = lo + j
+				ts.Rows(&rb, lo+j)
+				buf := rb.DataBytes()
+				k, err := row.CheckKey(key[:0], buf, tb.types, tb.pk)
+				if err != nil {
+					errs[w] = err
+					return
+				}
+				key = k
+				es[j] = newEntry(key, buf)
+			}
+		}
+		if w == workers-1 {
+			work()
+			continue
+		}
+		wg.Add(1)
+		go func() { defer wg.Done(); work() }()
+	}
+	wg.Wait()
+	for w, err := range errs {
+		if err != nil {
+			return bad[w], err
+		}
+	}
+	return 0, nil
 }
 
 // replayModuleLoad applies a ModuleLoad record's schema: a new module, or
@@ -701,8 +748,6 @@ func (r *Runtime) loadSnapshot(lsn uint64, body []byte) (err error) {
 		r.addModuleLocked(m, lsn)
 	}
 	var ts fb.TableSnapshot
-	var rb fb.RowBytes
-	var key []byte
 	for i := 0; i < s.TablesLength(); i++ {
 		s.Tables(&ts, i)
 		modName, tblName := string(ts.Module()), string(ts.TableName())
@@ -716,16 +761,18 @@ func (r *Runtime) loadSnapshot(lsn uint64, body []byte) (err error) {
 		}
 		// Rows are written in key order: append them to the tree's right
 		// edge (appender). Out of order (never from Snapshot), or for a
-		// table listed twice, they are inserted one by one.
+		// table listed twice, they are inserted one by one. Rows are
+		// checked and copied in parallel, a chunk at a time
+		// (checkSnapshotRows), and added in order.
 		var app *appender
 		if tb.tree.Len() == 0 {
 			app = newAppender(tb.tree)
 		}
-		for j := 0; j < ts.RowsLength(); j++ {
-			ts.Rows(&rb, j)
-			buf := rb.DataBytes()
-			k, err := row.CheckKey(key[:0], buf, tb.types, tb.pk)
-			if err != nil {
+		n := ts.RowsLength()
+		es := make([]entry, min(n, snapshotChunk))
+		for lo := 0; lo < n; lo += snapshotChunk {
+			chunk := es[:min(n-lo, snapshotChunk)]
+			if j, err := checkSnapshotRows(&ts, lo, tb, chunk); err != nil {
 				col := ""
 				var ve *row.ValueError
 				if errors.As(err, &ve) && ve.Index < len(tb.names) {
@@ -733,19 +780,21 @@ func (r *Runtime) loadSnapshot(lsn uint64, body []byte) (err error) {
 				}
 				return &Error{Code: CodeInternal, Module: modName, Table: tblName, Column: col, Msg: fmt.Sprintf("snapshot at lsn %d: row %d", lsn, j), Err: err}
 			}
-			key = k
-			if app != nil && (tb.tree.Len() == 0 || viewKey(key) > app.last) {
-				app.append(newEntry(key, buf))
-			} else {
-				if app != nil {
-					app.finish()
-					app = nil
-				}
-				if _, dup := tb.tree.ReplaceOrInsert(newEntry(key, buf)); dup {
-					return &Error{Code: CodeInternal, Module: modName, Table: tblName, Msg: fmt.Sprintf("snapshot at lsn %d: duplicate key in row %d", lsn, j)}
+			for i, e := range chunk {
+				if app != nil && (tb.tree.Len() == 0 || e.key > app.last) {
+					app.append(e)
+				} else {
+					if app != nil {
+						app.finish()
+						app = nil
+					}
+					if _, dup := tb.tree.ReplaceOrInsert(e); dup {
+						return &Error{Code: CodeInternal, Module: modName, Table: tblName, Msg: fmt.Sprintf("snapshot at lsn %d: duplicate key in row %d", lsn, lo+i)}
+					}
 				}
 			}
-			r.replayStats.SnapshotRows++
+			r.replayStats.SnapshotRows += int64(len(chunk))
+			clear(chunk)
 		}
 		if app != nil {
 			app.finish()

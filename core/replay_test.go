@@ -62,6 +62,21 @@ func del(vals ...any) persistence.Mutation {
 	return persistence.Mutation{Op: fb.OpDelete, Module: "dur", Table: "items", OldRow: row.MustEncode(vals...)}
 }
 
+// ghost is an insert into a table module dur does not have.
+func ghost() persistence.Mutation {
+	return persistence.Mutation{Op: fb.OpInsert, Module: "dur", Table: "ghost", Row: row.MustEncode(uint64(1), "x")}
+}
+
+// manyInserts is n records of one valid insert each (keys 1000...),
+// enough to fill several replay batches.
+func manyInserts(n int) [][]persistence.Mutation {
+	recs := make([][]persistence.Mutation, n)
+	for i := range recs {
+		recs[i] = []persistence.Mutation{ins(uint64(1000+i), "x")}
+	}
+	return recs
+}
+
 // itemsModel is the expected content of dur.items (v1 rows: id, name).
 type itemsModel map[uint64]string
 
@@ -195,6 +210,11 @@ func TestReplayFaults(t *testing.T) {
 		{"order within a record", false, [][]persistence.Mutation{{ins(uint64(100), "a"), ins(uint64(100), "again"), del(uint64(1), "x")}}, 0, "insert of a key that exists"},
 		{"fault before a schema mismatch", false, [][]persistence.Mutation{{upd(uint64(900), "x")}, {ins(uint64(77), int64(5))}}, 0, "update of a key that does not exist"},
 		{"schema mismatch before a fault", false, [][]persistence.Mutation{{ins(uint64(77), int64(5))}, {upd(uint64(900), "x")}}, 0, "does not match schema"},
+		// The row check runs on the stager goroutine, the table lookup on
+		// the log's: whichever finds its error first, log order decides.
+		{"schema mismatch before an unknown table", false, [][]persistence.Mutation{{ins(uint64(77), int64(5))}, {ghost()}}, 0, "does not match schema"},
+		{"schema mismatch, then more records", false, append([][]persistence.Mutation{{ins(uint64(77), int64(5))}}, manyInserts(3000)...), 0, "does not match schema"},
+		{"schema mismatch within a record, then an unknown table", false, [][]persistence.Mutation{{ins(uint64(77), "ok"), ins(uint64(78), true), ghost()}}, 0, "value 1"},
 		{"after a snapshot: insert", true, [][]persistence.Mutation{{ins(uint64(200), "a")}, {ins(uint64(6), "dup")}}, 1, "insert of a key that exists"},
 		{"after a snapshot: delete", true, [][]persistence.Mutation{{del(uint64(500), "x")}}, 0, "delete of a key that does not exist"},
 		{"after a snapshot: rebuild", true, [][]persistence.Mutation{
