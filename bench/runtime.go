@@ -72,6 +72,19 @@ func benchRuntimeMemory(cfg config) []Result {
 	insert := Figure{Name: "core.Runtime.Call, 1-insert reducer (Go SDK guest)", Value: rate(n, time.Since(start)), Unit: "ops/s"}
 	sqlMem := sqliteMemoryInsert(n)
 
+	// The same calls to a minimal WAT guest (watguest.go): the runtime's
+	// share of the Go SDK figure.
+	wrt := openNoop(watInsertGuest(cfg.dir))
+	start = time.Now()
+	for i := 0; i < n; i++ {
+		if _, err := wrt.Call(ctx, "watkv", "insert", args[i]); err != nil {
+			fatal(err)
+		}
+	}
+	watInsert := Figure{Name: "core.Runtime.Call, 1-insert reducer (minimal WAT guest)", Value: rate(n, time.Since(start)), Unit: "ops/s"}
+	wrt.Close()
+	sqlMem2 := sqliteMemoryInsert(n)
+
 	// Noop reducer call latency.
 	empty := row.MustEncode()
 	calls := n
@@ -90,6 +103,7 @@ func benchRuntimeMemory(cfg config) []Result {
 
 	return []Result{
 		{Name: "reducer call in memory (1 insert) vs SQLite :memory: insert", Ours: insert, Peer: sqlMem, Target: 1.0},
+		{Name: "reducer call in memory (1 insert), minimal WAT guest vs SQLite :memory: insert", Ours: watInsert, Peer: sqlMem2, Target: 1.0},
 		{Name: "noop reducer call from Go vs bare wazero call (floor)", Ours: noop, Peer: bare, Target: 0},
 		{Name: "resident memory per row vs 2x encoded + 64 B bound", Ours: Figure{Name: "heap bytes per row", Value: perRow, Unit: "B/row",
 			Note: fmt.Sprintf("%d rows of %d encoded bytes", n, encoded)},
