@@ -52,12 +52,14 @@ test: check-generated vet test-go test-fuzz test-c
 test-go:
 	$(GO) test -p 2 -timeout 15m -count=1 ./...
 
-# Short fuzz smoke runs of the two decoders the issues name (the committed
+# Short fuzz smoke runs of the two decoders the issues name, and of the
+# row check's one-pass fast path against the general one (the committed
 # corpora of every fuzz target, FuzzInstrument's included, also run as plain
 # tests in test-go; run FuzzInstrument by hand: it explores far more).
 test-fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeSegment$$' -fuzztime $(FUZZ_SEGMENT_EXECS) ./persistence/
 	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZ_ROW_EXECS) ./row/
+	$(GO) test -run '^$$' -fuzz '^FuzzCheckKey$$' -fuzztime $(FUZZ_ROW_EXECS) ./row/
 
 demo: all
 	bash examples/demo.sh

@@ -287,57 +287,77 @@ func (r reader) uoffset(at int) (int, error) {
 
 // table checks that a table starting at t has a vtable inside the buffer.
 func (r reader) table(t int) error {
+	_, err := r.checkedTab(t)
+	return err
+}
+
+// tab is a table located once: its position, its vtable's and the two
+// sizes the vtable starts with. Field reads through a tab need not find
+// the vtable again (the hot path of CheckKey).
+type tab struct{ t, vt, vlen, tlen int }
+
+// checkedTab locates table t and checks that its vtable and its inline
+// part lie inside the buffer.
+func (r reader) checkedTab(t int) (tab, error) {
 	if t < 0 || t+4 > len(r.buf) {
-		return fmt.Errorf("%w: table at %d out of bounds", ErrMalformed, t)
+		return tab{}, fmt.Errorf("%w: table at %d out of bounds", ErrMalformed, t)
 	}
 	vt := t - int(int32(flatbuffers.GetUint32(r.buf[t:])))
 	if vt < 0 || vt+4 > len(r.buf) {
-		return fmt.Errorf("%w: vtable of table %d out of bounds", ErrMalformed, t)
+		return tab{}, fmt.Errorf("%w: vtable of table %d out of bounds", ErrMalformed, t)
 	}
-	vlen := int(flatbuffers.GetUint16(r.buf[vt:]))
-	tlen := int(flatbuffers.GetUint16(r.buf[vt+2:]))
-	if vlen < 4 || vlen%2 != 0 || vt+vlen > len(r.buf) || t+tlen > len(r.buf) {
-		return fmt.Errorf("%w: vtable of table %d has bad sizes", ErrMalformed, t)
+	v := tab{t: t, vt: vt, vlen: int(flatbuffers.GetUint16(r.buf[vt:])), tlen: int(flatbuffers.GetUint16(r.buf[vt+2:]))}
+	if v.vlen < 4 || v.vlen%2 != 0 || vt+v.vlen > len(r.buf) || t+v.tlen > len(r.buf) {
+		return tab{}, fmt.Errorf("%w: vtable of table %d has bad sizes", ErrMalformed, t)
 	}
-	return nil
+	return v, nil
+}
+
+// tabAt locates table t, already checked by table or checkedTab.
+func (r reader) tabAt(t int) tab {
+	vt := t - int(int32(flatbuffers.GetUint32(r.buf[t:])))
+	return tab{t: t, vt: vt, vlen: int(flatbuffers.GetUint16(r.buf[vt:])), tlen: int(flatbuffers.GetUint16(r.buf[vt+2:]))}
 }
 
 // field returns the position of a field inside table t, or 0 if absent; it
 // checks that size bytes of the field lie inside the table.
-func (r reader) field(t, slot, size int) (int, error) {
-	vt := t - int(int32(flatbuffers.GetUint32(r.buf[t:])))
-	vlen := int(flatbuffers.GetUint16(r.buf[vt:]))
-	if slot+2 > vlen {
+func (r reader) field(t, slot, size int) (int, error) { return r.tfield(r.tabAt(t), slot, size) }
+
+func (r reader) tfield(v tab, slot, size int) (int, error) {
+	if slot+2 > v.vlen {
 		return 0, nil
 	}
-	off := int(flatbuffers.GetUint16(r.buf[vt+slot:]))
+	off := int(flatbuffers.GetUint16(r.buf[v.vt+slot:]))
 	if off == 0 {
 		return 0, nil
 	}
-	tlen := int(flatbuffers.GetUint16(r.buf[vt+2:]))
-	if off+size > tlen {
-		return 0, fmt.Errorf("%w: field %d of table %d overruns the table", ErrMalformed, slot, t)
+	if off+size > v.tlen {
+		return 0, fmt.Errorf("%w: field %d of table %d overruns the table", ErrMalformed, slot, v.t)
 	}
-	return t + off, nil
+	return v.t + off, nil
 }
 
 func (r reader) vector(t, slot, elem int) (start, n int, err error) {
-	p, err := r.field(t, slot, 4)
+	return r.tvector(r.tabAt(t), slot, elem)
+}
+
+func (r reader) tvector(v tab, slot, elem int) (start, n int, err error) {
+	p, err := r.tfield(v, slot, 4)
 	if err != nil || p == 0 {
 		return 0, 0, err
 	}
-	v, err := r.uoffset(p)
+	at, err := r.uoffset(p)
 	if err != nil {
 		return 0, 0, err
 	}
-	ln, err := r.u32(v)
+	ln, err := r.u32(at)
 	if err != nil {
 		return 0, 0, err
 	}
-	if uint64(ln)*uint64(elem) > uint64(len(r.buf)-v-4) {
-		return 0, 0, fmt.Errorf("%w: vector at %d longer than the buffer", ErrMalformed, v)
+	if uint64(ln)*uint64(elem) > uint64(len(r.buf)-at-4) {
+		return 0, 0, fmt.Errorf("%w: vector at %d longer than the buffer", ErrMalformed, at)
 	}
-	return v + 4, int(ln), nil
+	return at + 4, int(ln), nil
 }
 
 func (r reader) vectorLen(t, slot int) (int, error) {
@@ -516,33 +536,51 @@ func (r reader) check(t int, typ Type, depth int) error {
 	return nil
 }
 
+// scalarSlot is the field of value tables of scalar kind k, and its size.
+func scalarSlot(k fb.ValueType) (slot, size int) {
+	switch k {
+	case fb.ValueTypeBool:
+		return slotB, 1
+	case fb.ValueTypeU32, fb.ValueTypeU64:
+		return slotU, 8
+	case fb.ValueTypeI32, fb.ValueTypeI64:
+		return slotI, 8
+	}
+	return slotF, 8
+}
+
 // checkScalar reads and range-checks the scalar of value table t without
 // boxing it (Check runs on every row written and replayed).
 func (r reader) checkScalar(t int, k fb.ValueType) error {
-	switch k {
-	case fb.ValueTypeBool:
-		_, err := r.scalar(t, slotB, 1)
-		return err
-	case fb.ValueTypeU32, fb.ValueTypeU64:
-		v, err := r.scalar(t, slotU, 8)
-		if err == nil && k == fb.ValueTypeU32 && v > math.MaxUint32 {
-			err = fmt.Errorf("%w: u32 value %d out of range", ErrMalformed, v)
-		}
-		return err
-	case fb.ValueTypeI32, fb.ValueTypeI64:
-		v, err := r.scalar(t, slotI, 8)
-		if err == nil && k == fb.ValueTypeI32 && (int64(v) < math.MinInt32 || int64(v) > math.MaxInt32) {
-			err = fmt.Errorf("%w: i32 value %d out of range", ErrMalformed, int64(v))
-		}
-		return err
-	case fb.ValueTypeF32, fb.ValueTypeF64:
-		v, err := r.scalar(t, slotF, 8)
-		if f := math.Float64frombits(v); err == nil && k == fb.ValueTypeF32 && float64(float32(f)) != f && !math.IsNaN(f) {
-			err = fmt.Errorf("%w: f32 value %v not representable", ErrMalformed, f)
-		}
+	if k == fb.ValueTypeNull || k > fb.ValueTypeF64 {
+		return fmt.Errorf("%w: unknown value type %d", ErrMalformed, k)
+	}
+	slot, size := scalarSlot(k)
+	x, err := r.scalar(t, slot, size)
+	if err != nil {
 		return err
 	}
-	return fmt.Errorf("%w: unknown value type %d", ErrMalformed, k)
+	return scalarRange(k, x)
+}
+
+// scalarRange checks that x, the raw field of a scalar of kind k, is in
+// the range of k.
+func scalarRange(k fb.ValueType, x uint64) error {
+	switch k {
+	case fb.ValueTypeU32:
+		if x > math.MaxUint32 {
+			return fmt.Errorf("%w: u32 value %d out of range", ErrMalformed, x)
+		}
+	case fb.ValueTypeI32:
+		if int64(x) < math.MinInt32 || int64(x) > math.MaxInt32 {
+			return fmt.Errorf("%w: i32 value %d out of range", ErrMalformed, int64(x))
+		}
+	case fb.ValueTypeF32:
+		if f := math.Float64frombits(x); float64(float32(f)) != f && !math.IsNaN(f) {
+			return fmt.Errorf("%w: f32 value %v not representable", ErrMalformed, f)
+		}
+	}
+	return nil
 }
 
 // CheckKey is Check(buf, types) and the Key of value pk appended to dst, in
@@ -563,20 +601,85 @@ func CheckKey(dst, buf []byte, types []Type, pk int) ([]byte, error) {
 	key := dst
 	for i := range types {
 		e, err := r.uoffset(start + 4*i)
+		var v tab
 		if err == nil {
-			err = r.table(e)
+			v, err = r.checkedTab(e)
 		}
 		if err != nil {
 			return dst, err
 		}
-		if err := r.check(e, types[i], 0); err != nil {
+		if key, err = r.checkKeyValue(key, v, types[i], i == pk); err != nil {
 			return dst, &ValueError{Index: i, Err: err}
-		}
-		if i == pk {
-			key = r.appendKey(key, e)
 		}
 	}
 	return key, nil
+}
+
+// checkKeyValue is check(v.t, typ, 0), and appendKey when isKey, reading
+// each field once through the located vtable v. Lists take the general
+// path (they are never keys).
+func (r reader) checkKeyValue(dst []byte, v tab, typ Type, isKey bool) ([]byte, error) {
+	p, err := r.tfield(v, slotType, 1)
+	if err != nil {
+		return dst, err
+	}
+	var k fb.ValueType
+	if p != 0 {
+		k = fb.ValueType(r.buf[p])
+	}
+	switch {
+	case k > fb.ValueTypeList:
+		return dst, fmt.Errorf("%w: unknown value type %d", ErrMalformed, k)
+	case k == fb.ValueTypeNull:
+		if !typ.Optional {
+			return dst, fmt.Errorf("%w: null for non-optional %s", ErrType, typ)
+		}
+		return dst, nil
+	case k != typ.Kind:
+		return dst, fmt.Errorf("%w: %s value for %s", ErrType, kindName(k), typ)
+	}
+	var slot, size int
+	switch k {
+	case fb.ValueTypeString, fb.ValueTypeBytes:
+		slot = slotS
+		if k == fb.ValueTypeBytes {
+			slot = slotBytes
+		}
+		start, n, err := r.tvector(v, slot, 1)
+		if err != nil {
+			return dst, err
+		}
+		b := r.buf[start : start+n]
+		if k == fb.ValueTypeString && !utf8.Valid(b) {
+			return dst, fmt.Errorf("%w: string is not valid UTF-8", ErrMalformed)
+		}
+		if isKey {
+			dst = append(dst, b...)
+		}
+		return dst, nil
+	case fb.ValueTypeList:
+		return dst, r.check(v.t, typ, 0)
+	}
+	slot, size = scalarSlot(k)
+	p, err = r.tfield(v, slot, size)
+	if err != nil {
+		return dst, err
+	}
+	var x uint64
+	if p != 0 {
+		if size == 1 {
+			x = uint64(r.buf[p])
+		} else {
+			x = flatbuffers.GetUint64(r.buf[p:])
+		}
+	}
+	if err := scalarRange(k, x); err != nil {
+		return dst, err
+	}
+	if isKey {
+		dst = appendScalarKey(dst, k, x)
+	}
+	return dst, nil
 }
 
 // appendKey appends the Key encoding of the (checked) value table t.
@@ -584,27 +687,34 @@ func CheckKey(dst, buf []byte, types []Type, pk int) ([]byte, error) {
 func (r reader) appendKey(dst []byte, t int) []byte {
 	k, _ := r.kind(t)
 	switch k {
-	case fb.ValueTypeBool:
-		v, _ := r.scalar(t, slotB, 1)
-		return append(dst, byte(min(v, 1)))
-	case fb.ValueTypeU32:
-		v, _ := r.scalar(t, slotU, 8)
-		return binary.BigEndian.AppendUint32(dst, uint32(v))
-	case fb.ValueTypeU64:
-		v, _ := r.scalar(t, slotU, 8)
-		return binary.BigEndian.AppendUint64(dst, v)
-	case fb.ValueTypeI32:
-		v, _ := r.scalar(t, slotI, 8)
-		return binary.BigEndian.AppendUint32(dst, uint32(int32(v))^(1<<31))
-	case fb.ValueTypeI64:
-		v, _ := r.scalar(t, slotI, 8)
-		return binary.BigEndian.AppendUint64(dst, v^(1<<63))
 	case fb.ValueTypeString:
 		b, _, _ := r.bytesField(t, slotS)
 		return append(dst, b...)
 	case fb.ValueTypeBytes:
 		b, _, _ := r.bytesField(t, slotBytes)
 		return append(dst, b...)
+	case fb.ValueTypeNull, fb.ValueTypeList:
+		return dst
+	}
+	slot, size := scalarSlot(k)
+	x, _ := r.scalar(t, slot, size)
+	return appendScalarKey(dst, k, x)
+}
+
+// appendScalarKey appends the Key encoding of a scalar of kind k whose raw
+// field is x (nothing for floats, never key types).
+func appendScalarKey(dst []byte, k fb.ValueType, x uint64) []byte {
+	switch k {
+	case fb.ValueTypeBool:
+		return append(dst, byte(min(x, 1)))
+	case fb.ValueTypeU32:
+		return binary.BigEndian.AppendUint32(dst, uint32(x))
+	case fb.ValueTypeU64:
+		return binary.BigEndian.AppendUint64(dst, x)
+	case fb.ValueTypeI32:
+		return binary.BigEndian.AppendUint32(dst, uint32(int32(x))^(1<<31))
+	case fb.ValueTypeI64:
+		return binary.BigEndian.AppendUint64(dst, x^(1<<63))
 	}
 	return dst
 }

@@ -269,3 +269,66 @@ func TestCheckKeyMatchesCheckAndKey(t *testing.T) {
 		})
 	}
 }
+
+// FuzzCheckKey: CheckKey's one-pass check (checkKeyValue) accepts exactly
+// what Check accepts, with the same error, and returns the Key of the
+// primary-key value.
+func FuzzCheckKey(f *testing.F) {
+	schemas := [][]string{
+		{"u64", "string", "i64"},
+		{"string", "bytes?", "list<u32>"},
+		{"i32", "bool", "f32", "f64"},
+		{"bytes", "u32?", "list<list<string>>"},
+		{"bool", "i64?", "string?"},
+	}
+	f.Add(MustEncode(uint64(1), "a", int64(-2)), uint8(0))
+	f.Add(MustEncode("k", nil, []any{uint32(3)}), uint8(1))
+	f.Add(MustEncode(int32(-7), true, float32(1.5), 2.25), uint8(2))
+	f.Add(MustEncode([]byte{1, 2}, uint32(5), []any{[]any{"x"}}), uint8(3))
+	f.Add(MustEncode(false, nil, "s"), uint8(4))
+	f.Fuzz(func(t *testing.T, buf []byte, sel uint8) {
+		names := schemas[int(sel)%len(schemas)]
+		types := make([]Type, len(names))
+		for i, s := range names {
+			types[i] = mustType(t, s)
+		}
+		key, err := CheckKey([]byte("p"), buf, types, 0)
+		cerr := Check(buf, types)
+		if (err == nil) != (cerr == nil) || (err != nil && err.Error() != cerr.Error()) {
+			t.Fatalf("CheckKey error %v, Check error %v", err, cerr)
+		}
+		if err != nil {
+			if string(key) != "p" {
+				t.Fatalf("CheckKey changed dst on error: %q", key)
+			}
+			return
+		}
+		v, ferr := Field(buf, 0)
+		if ferr != nil {
+			t.Fatalf("Check accepted a row whose value 0 does not decode: %v", ferr)
+		}
+		want := ""
+		if v != nil {
+			want, _ = Key(v)
+		}
+		if string(key) != "p"+want {
+			t.Fatalf("CheckKey key %q, want %q", key, "p"+want)
+		}
+	})
+}
+
+// BenchmarkCheckKey is the per-row check of replay and of every row write:
+// a u64 key, a string and an i64.
+func BenchmarkCheckKey(b *testing.B) {
+	types := []Type{{Kind: fb.ValueTypeU64}, {Kind: fb.ValueTypeString}, {Kind: fb.ValueTypeI64}}
+	buf := MustEncode(uint64(1<<40), "player", int64(-3))
+	var key []byte
+	b.ReportAllocs()
+	for b.Loop() {
+		k, err := CheckKey(key[:0], buf, types, 0)
+		if err != nil {
+			b.Fatal(err)
+		}
+		key = k
+	}
+}
