@@ -16,6 +16,7 @@ EXAMPLES := $(notdir $(wildcard examples/*/main.go examples/*/*.go))
 # unfixed in Go 1.26). Roughly 10 s each on the 2-core CI machine.
 FUZZ_SEGMENT_EXECS ?= 150000x
 FUZZ_ROW_EXECS ?= 400000x
+FUZZ_SDK_EXECS ?= 50000x
 
 .PHONY: all cli wasm demo test test-go test-fuzz check-generated vet generate bench clean
 
@@ -60,6 +61,7 @@ test-fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeSegment$$' -fuzztime $(FUZZ_SEGMENT_EXECS) ./persistence/
 	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZ_ROW_EXECS) ./row/
 	$(GO) test -run '^$$' -fuzz '^FuzzCheckKey$$' -fuzztime $(FUZZ_ROW_EXECS) ./row/
+	$(GO) test -run '^$$' -fuzz '^FuzzEncodeMatchesRowBuild$$' -fuzztime $(FUZZ_SDK_EXECS) ./sdk/go/
 
 demo: all
 	bash examples/demo.sh

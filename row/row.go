@@ -1,7 +1,8 @@
 // Package row is the one Go codec for Interstice values, rows and argument
-// lists (fbs/value.fbs). The host, the guest SDK, the CLI and the C ABI all
-// use it; it is built on the generated package fbs/fb and the official
-// FlatBuffers runtime.
+// lists (fbs/value.fbs). The host, the CLI and the C ABI all use it, and
+// the guest SDK for types and conversions (its row writer, sdk/go/encode.go,
+// is tested byte for byte against Encode); it is built on the generated
+// package fbs/fb and the official FlatBuffers runtime.
 //
 // A value is held in Go as one of these types:
 //
@@ -72,6 +73,13 @@ func Build(b *flatbuffers.Builder, values []any) error {
 	fb.RowAddValues(b, vec)
 	b.Finish(fb.RowEnd(b))
 	return nil
+}
+
+// BuildValue writes one value as a Value table into b (which it does not
+// finish), for a Value embedded in another table, such as a column default
+// in a schema.
+func BuildValue(b *flatbuffers.Builder, v any) (flatbuffers.UOffsetT, error) {
+	return buildValue(b, v, 0)
 }
 
 func buildValue(b *flatbuffers.Builder, v any, depth int) (flatbuffers.UOffsetT, error) {

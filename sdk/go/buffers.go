@@ -1,32 +1,18 @@
 package sdk
 
-import (
-	flatbuffers "github.com/google/flatbuffers/go"
-
-	"github.com/interstice/interstice/row"
-)
-
 // Guest-side buffers. A module instance runs one reducer at a time (the host
 // never re-enters a module that is on the call stack), so one of each is
 // enough. They are package variables: the Go garbage collector never moves
 // objects and never frees one that a variable references, so the host may
 // write into them between calls.
+//
+// Rows, keys and arguments are encoded into the row writer's buffer (wr,
+// encode.go), also one per instance.
 var (
-	builder = flatbuffers.NewBuilder(256) // encodes rows, keys and arguments
-	readBuf = make([]byte, 1024)          // get / scan_next output; grows
-	readLen uint32                        // out_len_ptr target
-	argsBuf []byte                        // interstice_alloc; grows
+	readBuf = make([]byte, 1024) // get / scan_next output; grows
+	readLen uint32               // out_len_ptr target
+	argsBuf []byte               // interstice_alloc; grows
 )
-
-// encode returns the Row encoding of vals in the shared builder. The bytes
-// are valid until the next encode.
-func encode(vals []any) ([]byte, error) {
-	builder.Reset()
-	if err := row.Build(builder, vals); err != nil {
-		return nil, err
-	}
-	return builder.FinishedBytes(), nil
-}
 
 // readInto runs a get/scan_next style host call, growing readBuf while the
 // host answers ERR_BUFFER_TOO_SMALL, and returns the bytes written. The

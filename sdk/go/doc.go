@@ -37,8 +37,10 @@
 // The package implements the guest side of docs/ABI.md, including its
 // exports (interstice_describe, interstice_alloc, interstice_call), so a
 // module has no //go:wasmexport of its own. Rows and arguments are
-// FlatBuffers Row buffers built with the generated code of fbs/fb, byte for
-// byte as package row encodes them.
+// FlatBuffers Row buffers: the SDK reads them with the generated accessors
+// of fbs/fb, and writes them with its own row writer (encode.go), which
+// produces byte for byte what package row's Builder-based encoder does
+// (README.md, "Encoding rows").
 //
 // Outside WebAssembly the package compiles with host calls that fail with
 // ErrNotInHost, so a module's schema can be checked by a native test with

@@ -38,8 +38,7 @@ func (t *DynamicTable) Insert(values ...any) error {
 	if err != nil {
 		return err
 	}
-	_, err = t.ref.do("insert", func(h int32) int32 { return hostInsert(h, buf) })
-	return err
+	return t.ref.insert(buf)
 }
 
 // Update replaces the row with the same primary key.
@@ -48,8 +47,7 @@ func (t *DynamicTable) Update(values ...any) error {
 	if err != nil {
 		return err
 	}
-	_, err = t.ref.do("update", func(h int32) int32 { return hostUpdate(h, buf) })
-	return err
+	return t.ref.update(buf)
 }
 
 // Delete deletes the row with primary key key (of the key column's exact
@@ -59,8 +57,7 @@ func (t *DynamicTable) Delete(key any) error {
 	if err != nil {
 		return err
 	}
-	_, err = t.ref.do("delete", func(h int32) int32 { return hostDelete(h, buf) })
-	return err
+	return t.ref.remove(buf)
 }
 
 // Get returns the values of the row with primary key key.

@@ -16,6 +16,9 @@ import (
 	"testing"
 	"unsafe"
 
+	flatbuffers "github.com/google/flatbuffers/go"
+
+	"github.com/interstice/interstice/fbs/fb"
 	"github.com/interstice/interstice/row"
 )
 
@@ -84,9 +87,22 @@ func BenchmarkGuestEncodeRow(b *testing.B) {
 	}
 }
 
-// BenchmarkGuestRowBuild is package row's general encoder on the same row,
-// for reference.
+// BenchmarkGuestRowBuild is package row's general encoder, the official
+// Builder, on the same row, for reference.
 func BenchmarkGuestRowBuild(b *testing.B) {
+	vals := []any{uint64(1), "name", int64(2)}
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		builder.Reset()
+		if err := row.Build(builder, vals); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkGuestEncodeAny is the row writer's encoder of []any values
+// (Ctx.Call arguments, DynamicTable rows) on the same row.
+func BenchmarkGuestEncodeAny(b *testing.B) {
 	vals := []any{uint64(1), "name", int64(2)}
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
@@ -163,16 +179,35 @@ func BenchmarkGuestLoop1000(b *testing.B) {
 	}
 }
 
+// builder is a Builder for the reference benchmarks below.
+var builder = flatbuffers.NewBuilder(256)
+
 func BenchmarkGuestBuilderReset(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		builder.Reset()
 	}
 }
 
+// BenchmarkGuestBuilderValueU is one u64 Value table with the Builder and
+// the generated builders (as row.Build writes it), for reference.
 func BenchmarkGuestBuilderValueU(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		builder.Reset()
-		buildU(builder, 3, uint64(i))
+		fb.ValueStart(builder)
+		fb.ValueAddType(builder, fb.ValueTypeU64)
+		fb.ValueAddU(builder, uint64(i))
+		fb.ValueEnd(builder)
+	}
+}
+
+// BenchmarkGuestWriterValueU is the same Value table with the row writer.
+func BenchmarkGuestWriterValueU(b *testing.B) {
+	c, _ := codecFor(reflect.TypeFor[uint64]())
+	x := uint64(0)
+	for i := 0; i < b.N; i++ {
+		x = uint64(i)
+		wr.start()
+		c.enc(&wr, c, unsafe.Pointer(&x))
 	}
 }
 
@@ -188,4 +223,48 @@ func BenchmarkGuestBuilderPrep(b *testing.B) {
 		builder.Reset()
 		builder.Prep(4, 0)
 	}
+}
+
+// BenchmarkGuestDecodeArgs3 is decodeArgs alone (no dispatch) on the
+// arguments of DispatchArgs3.
+func BenchmarkGuestDecodeArgs3(b *testing.B) {
+	args := row.MustEncode(uint64(1), "name", int64(2))
+	var (
+		id    uint64
+		name  string
+		value int64
+	)
+	cs := make([]*codec, 3)
+	for i, t := range []reflect.Type{reflect.TypeFor[uint64](), reflect.TypeFor[string](), reflect.TypeFor[int64]()} {
+		cs[i], _ = codecFor(t)
+	}
+	ptrs := []unsafe.Pointer{unsafe.Pointer(&id), unsafe.Pointer(&name), unsafe.Pointer(&value)}
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		if err := decodeArgs("bench", args, cs, ptrs); err != nil {
+			b.Fatal(err)
+		}
+	}
+	sink = name
+}
+
+// BenchmarkGuestAccessors3 is the generated accessors' part of decoding
+// the same arguments: ValuesLength, then Values, Type and the payload of
+// each value (no string copy).
+func BenchmarkGuestAccessors3(b *testing.B) {
+	args := row.MustEncode(uint64(1), "name", int64(2))
+	var r fb.Row
+	var v fb.Value
+	x := 0
+	for i := 0; i < b.N; i++ {
+		r.Init(args, flatbuffers.GetUOffsetT(args))
+		x += r.ValuesLength()
+		r.Values(&v, 0)
+		x += int(v.Type()) + int(v.U())
+		r.Values(&v, 1)
+		x += int(v.Type()) + len(v.S())
+		r.Values(&v, 2)
+		x += int(v.Type()) + int(v.I())
+	}
+	sink = x
 }

@@ -209,17 +209,19 @@ func buildSchema() []byte {
 	return b.FinishedBytes()
 }
 
-// buildDefault writes a column's default value as a Value table: decoded
-// from its one-value Row into a Go value of the field's type, then encoded
-// by the column's codec like any row value.
+// buildDefault writes a column's default value (a one-value Row, checked
+// by planFor) as a Value table of the schema. The schema is built once per
+// module, so this uses the Builder, in the order row.Build uses.
 func buildDefault(b *flatbuffers.Builder, c *column) flatbuffers.UOffsetT {
-	v := reflect.New(c.typ)
-	openRow(c.def)
-	decRow.Values(&decVal, 0)
-	if err := c.c.dec(&decVal, v.UnsafePointer()); err != nil {
-		panic("sdk: default of column " + c.name + ": " + err.Error()) // checked by planFor
+	vals, err := row.Decode(c.def)
+	if err != nil || len(vals) != 1 {
+		panic(fmt.Sprintf("sdk: default of column %s: %v", c.name, err)) // encoded by row.Encode
 	}
-	return c.c.enc(b, v.UnsafePointer())
+	o, err := row.BuildValue(b, vals[0])
+	if err != nil {
+		panic(fmt.Sprintf("sdk: default of column %s: %v", c.name, err))
+	}
+	return o
 }
 
 // Migration declares the module's migration reducer: fn runs in the same

@@ -108,37 +108,25 @@ func (p *rowPlan) types() []row.Type {
 	return ts
 }
 
-// encode writes the struct at ptr as a Row with the shared builder and
+// encode writes the struct at ptr as a Row with the shared row writer and
 // returns the bytes (valid until the next encode).
 func (p *rowPlan) encode(ptr unsafe.Pointer) []byte {
-	b := builder
-	b.Reset()
-	base := len(offStack)
+	w := &wr
+	w.start()
 	for i := range p.cols {
 		c := &p.cols[i]
-		o := c.c.enc(b, unsafe.Add(ptr, c.off))
-		offStack = append(offStack, o)
+		w.offs = append(w.offs, c.c.enc(w, c.c, unsafe.Add(ptr, c.off)))
 	}
-	vec := endOffsets(b, base)
-	fb.RowStart(b)
-	fb.RowAddValues(b, vec)
-	b.Finish(fb.RowEnd(b))
-	return b.FinishedBytes()
+	return w.finishRow(0)
 }
 
-// encodeOne writes a Row holding the one value at p with the shared
-// builder.
+// encodeOne writes a Row holding the one value at p with the shared row
+// writer.
 func encodeOne(c *codec, p unsafe.Pointer) []byte {
-	b := builder
-	b.Reset()
-	base := len(offStack)
-	o := c.enc(b, p)
-	offStack = append(offStack, o)
-	vec := endOffsets(b, base)
-	fb.RowStart(b)
-	fb.RowAddValues(b, vec)
-	b.Finish(fb.RowEnd(b))
-	return b.FinishedBytes()
+	w := &wr
+	w.start()
+	w.offs = append(w.offs, c.enc(w, c, p))
+	return w.finishRow(0)
 }
 
 // The Row and Value being decoded: package variables, so decoding does not
@@ -155,20 +143,25 @@ var (
 // generated accessors of fbs/fb read them directly; row.Decode's verifying
 // walk into []any costs several microseconds per row in a wasm guest.
 // Should a buffer still be malformed, the accessors' bounds-check panic is
-// turned into an error by the callers' recover.
+// turned into an error by a recover: p.decode's own, and dispatch's for
+// decodeArgs.
 func openRow(buf []byte) int {
 	if len(buf) < 8 {
-		panic(fmt.Sprintf("%d bytes is shorter than a Row", len(buf)))
+		shortRow(len(buf))
 	}
 	decRow.Init(buf, flatbuffers.GetUOffsetT(buf))
 	return decRow.ValuesLength()
 }
 
+func shortRow(n int) { panic(fmt.Sprintf("%d bytes is shorter than a Row", n)) }
+
 func recoverMalformed(err *error) {
 	if r := recover(); r != nil {
-		*err = fmt.Errorf("%w: %v", row.ErrMalformed, r)
+		*err = malformed(r)
 	}
 }
+
+func malformed(r any) error { return fmt.Errorf("%w: %v", row.ErrMalformed, r) }
 
 // decode decodes a Row that the host wrote into the struct at ptr. Values
 // beyond the struct's columns (columns a newer version of another module
@@ -181,26 +174,48 @@ func (p *rowPlan) decode(buf []byte, ptr unsafe.Pointer) (err error) {
 	for i := range p.cols {
 		c := &p.cols[i]
 		decRow.Values(&decVal, i)
-		if err := c.c.dec(&decVal, unsafe.Add(ptr, c.off)); err != nil {
+		if err := c.c.dec(c.c, &decVal, unsafe.Add(ptr, c.off)); err != nil {
 			return fmt.Errorf("column %s: %w", c.name, err)
 		}
 	}
 	return nil
 }
 
-// decodeArgs decodes an argument Row into the Go variables at ptrs.
-func decodeArgs(args []byte, codecs []*codec, ptrs []unsafe.Pointer) (err error) {
-	defer recoverMalformed(&err)
-	if n := openRow(args); n != len(codecs) {
-		return fmt.Errorf("%w: %d arguments, want %d", ErrType, n, len(codecs))
+// decodingArgs is set while decodeArgs runs. decodeArgs has no deferred
+// recover of its own (in a wasm guest a defer and recover cost about as
+// much as decoding a scalar): it runs under dispatch, whose recover turns
+// a malformed buffer's panic into the error decodeArgs would return
+// (argsPanicErr).
+var decodingArgs bool
+
+// decodeArgs decodes the argument Row of reducer into the Go variables at
+// ptrs.
+func decodeArgs(reducer string, args []byte, codecs []*codec, ptrs []unsafe.Pointer) error {
+	decodingArgs = true
+	// openRow, inlined.
+	if len(args) < 8 {
+		shortRow(len(args))
+	}
+	decRow.Init(args, flatbuffers.GetUOffsetT(args))
+	if n := decRow.ValuesLength(); n != len(codecs) {
+		decodingArgs = false
+		return fmt.Errorf("reducer %s: %w: %d arguments, want %d", reducer, ErrType, n, len(codecs))
 	}
 	for i, c := range codecs {
 		decRow.Values(&decVal, i)
-		if err := c.dec(&decVal, ptrs[i]); err != nil {
-			return fmt.Errorf("argument %d: %w", i, err)
+		if err := c.dec(c, &decVal, ptrs[i]); err != nil {
+			decodingArgs = false
+			return fmt.Errorf("reducer %s: argument %d: %w", reducer, i, err)
 		}
 	}
+	decodingArgs = false
 	return nil
+}
+
+// argsPanicErr is the error for a panic r while decoding the arguments of
+// reducer.
+func argsPanicErr(reducer string, r any) error {
+	return fmt.Errorf("reducer %s: %w", reducer, malformed(r))
 }
 
 // snakeCase turns a Go field name into a column name: "PlayerID" ->

@@ -159,8 +159,10 @@ func values(a allKinds) []any {
 		a.U32, a.U64, a.F32, a.F64, a.S, bs, opt(a.OptS), optI, list, nested, optList, listOpt}
 }
 
-// TestEncodeMatchesRowBuild checks that the codecs' builder calls give
-// exactly the bytes of row.Encode, the one reference encoder.
+// TestEncodeMatchesRowBuild checks that the row writer gives exactly the
+// bytes of row.Encode, the one reference encoder, for random rows of every
+// column type (encode_test.go has the cases, random shapes and the fuzz
+// test).
 func TestEncodeMatchesRowBuild(t *testing.T) {
 	p, err := planFor(reflect.TypeFor[allKinds]())
 	if err != nil {
@@ -176,8 +178,8 @@ func TestEncodeMatchesRowBuild(t *testing.T) {
 		if got := p.encode(unsafe.Pointer(&a)); !bytes.Equal(got, want) {
 			t.Fatalf("row %d: encode differs from row.Encode\n%+v", i, a)
 		}
-		if len(offStack) != 0 {
-			t.Fatalf("offStack not popped: %d", len(offStack))
+		if len(wr.offs) != 0 {
+			t.Fatalf("offset stack not popped: %d", len(wr.offs))
 		}
 	}
 }
@@ -496,6 +498,16 @@ func TestInvokeDecodesArguments(t *testing.T) {
 		if st := dispatch(4, row.MustEncode()); st == 0 {
 			t.Fatal("unknown reducer index succeeded")
 		}
+		// Malformed argument buffers fail the call as an error (status
+		// 1), like a decoding error, not as a panic (status 2).
+		for _, bad := range [][]byte{nil, {1, 2, 3}, {0xff, 0xff, 0xff, 0x7f, 1, 2, 3, 4, 5}} {
+			if st := dispatch(0, bad); st != 1 || decodingArgs {
+				t.Fatalf("malformed arguments %x: status %d, decodingArgs %v", bad, st, decodingArgs)
+			}
+		}
+		if st := dispatch(0, row.MustEncode(uint64(1), "s", int64(-2))); st != 0 {
+			t.Fatalf("status %d after malformed arguments", st)
+		}
 	})
 }
 
@@ -517,6 +529,30 @@ func TestHostErrors(t *testing.T) {
 	// Natively there is no host.
 	if _, err := (&DynamicTable{ref: tableRef{name: "t"}}).Count(); !errors.Is(err, ErrNotInHost) {
 		t.Fatalf("native count: %v", err)
+	}
+}
+
+// TestTableWrites checks the status handling of the row writes natively,
+// where every host call fails with ErrNotInHost.
+func TestTableWrites(t *testing.T) {
+	r := &tableRef{name: "t", handle: 3, ok: true}
+	calls := 0
+	f := func(h int32, _ []byte) int32 { calls++; return 0 }
+	if err := r.writeFailed("insert", f, nil, statusDuplicateKey); !errors.Is(err, ErrDuplicateKey) || calls != 0 || !r.ok {
+		t.Fatalf("duplicate key: %v, %d calls, ok %v", err, calls, r.ok)
+	}
+	// ERR_NO_TABLE resolves the handle again (which fails natively) before
+	// retrying.
+	if err := r.writeFailed("insert", f, nil, statusNoTable); !errors.Is(err, ErrNotInHost) || calls != 0 || r.ok {
+		t.Fatalf("no table: %v, %d calls, ok %v", err, calls, r.ok)
+	}
+	for _, ok := range []bool{true, false} {
+		r.ok = ok
+		for name, write := range map[string]func([]byte) error{"insert": r.insert, "update": r.update, "upsert": r.upsert, "delete": r.remove} {
+			if err := write(nil); !errors.Is(err, ErrNotInHost) {
+				t.Errorf("%s with resolved handle %v: %v", name, ok, err)
+			}
+		}
 	}
 }
 

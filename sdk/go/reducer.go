@@ -80,12 +80,6 @@ func invoker(name string, fn any, fv reflect.Value, codecs []*codec) func(*Ctx, 
 		v := reflect.New(ft.In(i + 1))
 		store[i], vals[i] = v.UnsafePointer(), v.Elem()
 	}
-	decode := func(args []byte) error {
-		if err := decodeArgs(args, codecs, store); err != nil {
-			return fmt.Errorf("reducer %s: %w", name, err)
-		}
-		return nil
-	}
 	switch f := fn.(type) {
 	case func(*Ctx) error:
 		return func(ctx *Ctx, _ []byte) error { return f(ctx) }
@@ -93,35 +87,35 @@ func invoker(name string, fn any, fv reflect.Value, codecs []*codec) func(*Ctx, 
 		return func(ctx *Ctx, _ []byte) error { f(ctx); return nil }
 	case func(*Ctx, string) error:
 		return func(ctx *Ctx, args []byte) error {
-			if err := decode(args); err != nil {
+			if err := decodeArgs(name, args, codecs, store); err != nil {
 				return err
 			}
 			return f(ctx, *(*string)(store[0]))
 		}
 	case func(*Ctx, uint64) error:
 		return func(ctx *Ctx, args []byte) error {
-			if err := decode(args); err != nil {
+			if err := decodeArgs(name, args, codecs, store); err != nil {
 				return err
 			}
 			return f(ctx, *(*uint64)(store[0]))
 		}
 	case func(*Ctx, int64) error:
 		return func(ctx *Ctx, args []byte) error {
-			if err := decode(args); err != nil {
+			if err := decodeArgs(name, args, codecs, store); err != nil {
 				return err
 			}
 			return f(ctx, *(*int64)(store[0]))
 		}
 	case func(*Ctx, string, int64) error:
 		return func(ctx *Ctx, args []byte) error {
-			if err := decode(args); err != nil {
+			if err := decodeArgs(name, args, codecs, store); err != nil {
 				return err
 			}
 			return f(ctx, *(*string)(store[0]), *(*int64)(store[1]))
 		}
 	case func(*Ctx, uint64, string, int64) error:
 		return func(ctx *Ctx, args []byte) error {
-			if err := decode(args); err != nil {
+			if err := decodeArgs(name, args, codecs, store); err != nil {
 				return err
 			}
 			return f(ctx, *(*uint64)(store[0]), *(*string)(store[1]), *(*int64)(store[2]))
@@ -133,7 +127,7 @@ func invoker(name string, fn any, fv reflect.Value, codecs []*codec) func(*Ctx, 
 	in := make([]reflect.Value, 1+len(codecs))
 	copy(in[1:], vals)
 	return func(ctx *Ctx, args []byte) error {
-		if err := decode(args); err != nil {
+		if err := decodeArgs(name, args, codecs, store); err != nil {
 			return err
 		}
 		in[0] = reflect.ValueOf(ctx)
@@ -199,8 +193,8 @@ func subscribe[T any](module, table string, ev fb.Event, fn func(ctx *Ctx, old, 
 	var raw [2]*[]byte
 	store := []unsafe.Pointer{unsafe.Pointer(&raw[0]), unsafe.Pointer(&raw[1])}
 	invoke := func(ctx *Ctx, args []byte) error {
-		if err := decodeArgs(args, codecs, store); err != nil {
-			return fmt.Errorf("reducer %s: %w", name, err)
+		if err := decodeArgs(name, args, codecs, store); err != nil {
+			return err
 		}
 		var rows [2]*T
 		for i, want := range []bool{wantOld, wantNew} {
@@ -230,8 +224,17 @@ func dispatch(idx int32, args []byte) (status int32) {
 	r := reg.reducers[idx]
 	ctx := &theCtx
 	ctx.reset(r.name)
+	decodingArgs = false
 	defer func() {
 		if p := recover(); p != nil {
+			if decodingArgs {
+				// A malformed argument buffer: the error decodeArgs
+				// would return (see decodingArgs).
+				decodingArgs = false
+				hostFail(argsPanicErr(r.name, p).Error())
+				status = 1
+				return
+			}
 			hostFail(fmt.Sprintf("panic: %v", p))
 			status = 2
 		}

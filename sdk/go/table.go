@@ -62,6 +62,87 @@ func (r *tableRef) do(op string, f func(h int32) int32) (int32, error) {
 	return st, nil
 }
 
+// insert, update, upsert and remove run a row write of buf. With a
+// resolved handle they make the import call at once (in a wasm guest each
+// Go call around it costs about as much as writing a column); the rest is
+// in writeFailed and writeSlow.
+
+func (r *tableRef) insert(buf []byte) error {
+	if r.ok {
+		if st := hostInsert(r.handle, buf); st < 0 {
+			return r.writeFailed("insert", hostInsert, buf, st)
+		}
+		return nil
+	}
+	return r.writeSlow("insert", hostInsert, buf)
+}
+
+func (r *tableRef) update(buf []byte) error {
+	if r.ok {
+		if st := hostUpdate(r.handle, buf); st < 0 {
+			return r.writeFailed("update", hostUpdate, buf, st)
+		}
+		return nil
+	}
+	return r.writeSlow("update", hostUpdate, buf)
+}
+
+func (r *tableRef) upsert(buf []byte) error {
+	if r.ok {
+		if st := upsert(r.handle, buf); st < 0 {
+			return r.writeFailed("update", upsert, buf, st)
+		}
+		return nil
+	}
+	return r.writeSlow("update", upsert, buf)
+}
+
+func (r *tableRef) remove(buf []byte) error {
+	if r.ok {
+		if st := hostDelete(r.handle, buf); st < 0 {
+			return r.writeFailed("delete", hostDelete, buf, st)
+		}
+		return nil
+	}
+	return r.writeSlow("delete", hostDelete, buf)
+}
+
+// writeFailed handles status st < 0 of a write (host call f) with a
+// resolved handle. As in do, ERR_NO_TABLE resolves the handle again and
+// retries once.
+func (r *tableRef) writeFailed(op string, f func(h int32, buf []byte) int32, buf []byte, st int32) error {
+	if st != statusNoTable {
+		return hostErr(op, r.name, st)
+	}
+	r.ok = false
+	h, err := r.get()
+	if err != nil {
+		return err
+	}
+	return hostErr(op, r.name, f(h, buf))
+}
+
+// writeSlow runs a write through do, which resolves the handle.
+func (r *tableRef) writeSlow(op string, f func(h int32, buf []byte) int32, buf []byte) error {
+	_, err := r.do(op, func(h int32) int32 { return f(h, buf) })
+	return err
+}
+
+// undeclared is the error of a handle whose declaration failed.
+func (r *tableRef) undeclared() error {
+	return fmt.Errorf("%w: table %s was not declared correctly", ErrBadArgument, r.name)
+}
+
+// upsert is the host calls of Upsert: update, then insert if there was no
+// such row.
+func upsert(h int32, buf []byte) int32 {
+	st := hostUpdate(h, buf)
+	if st == statusNotFound {
+		st = hostInsert(h, buf)
+	}
+	return st
+}
+
 // ReadOnlyTable is a typed handle on a table that this module can read: the
 // read half of every TableHandle, and what ExternalTable returns for another
 // module's public table.
@@ -179,45 +260,30 @@ func (t *ReadOnlyTable[T]) Name() string { return t.ref.name }
 // Insert adds a row. It fails with ErrDuplicateKey if the primary key is
 // taken.
 func (t *TableHandle[T]) Insert(r T) error {
-	t.scratch = r
-	buf, err := t.encodeRow(&t.scratch)
-	t.scratch = t.zero
+	buf, err := t.encodeRow(r)
 	if err != nil {
 		return err
 	}
-	_, err = t.ref.do("insert", func(h int32) int32 { return hostInsert(h, buf) })
-	return err
+	return t.ref.insert(buf)
 }
 
 // Update replaces the row with the same primary key. It fails with
 // ErrNotFound if there is none.
 func (t *TableHandle[T]) Update(r T) error {
-	t.scratch = r
-	buf, err := t.encodeRow(&t.scratch)
-	t.scratch = t.zero
+	buf, err := t.encodeRow(r)
 	if err != nil {
 		return err
 	}
-	_, err = t.ref.do("update", func(h int32) int32 { return hostUpdate(h, buf) })
-	return err
+	return t.ref.update(buf)
 }
 
 // Upsert updates the row with the same primary key, or inserts it.
 func (t *TableHandle[T]) Upsert(r T) error {
-	t.scratch = r
-	buf, err := t.encodeRow(&t.scratch)
-	t.scratch = t.zero
+	buf, err := t.encodeRow(r)
 	if err != nil {
 		return err
 	}
-	_, err = t.ref.do("update", func(h int32) int32 {
-		st := hostUpdate(h, buf)
-		if st == statusNotFound {
-			st = hostInsert(h, buf)
-		}
-		return st
-	})
-	return err
+	return t.ref.upsert(buf)
 }
 
 // Delete removes the row with primary key key. It fails with ErrNotFound if
@@ -228,8 +294,7 @@ func (t *TableHandle[T]) Delete(key any) error {
 	if err != nil {
 		return err
 	}
-	_, err = t.ref.do("delete", func(h int32) int32 { return hostDelete(h, buf) })
-	return err
+	return t.ref.remove(buf)
 }
 
 // Get returns the row with primary key key; ok is false if there is none.
@@ -327,16 +392,21 @@ func (t *ReadOnlyTable[T]) All() iter.Seq2[T, error] {
 	}
 }
 
-func (t *ReadOnlyTable[T]) encodeRow(r *T) ([]byte, error) {
+// encodeRow encodes r with the shared row writer. The bytes are valid
+// until the next encode.
+func (t *ReadOnlyTable[T]) encodeRow(r T) ([]byte, error) {
 	if t.plan == nil {
-		return nil, fmt.Errorf("%w: table %s was not declared correctly", ErrBadArgument, t.ref.name)
+		return nil, t.ref.undeclared()
 	}
-	return t.plan.encode(unsafe.Pointer(r)), nil
+	t.scratch = r
+	buf := t.plan.encode(unsafe.Pointer(&t.scratch))
+	t.scratch = t.zero
+	return buf, nil
 }
 
 func (t *ReadOnlyTable[T]) encodeKey(key any) ([]byte, error) {
 	if t.plan == nil {
-		return nil, fmt.Errorf("%w: table %s was not declared correctly", ErrBadArgument, t.ref.name)
+		return nil, t.ref.undeclared()
 	}
 	pk := &t.plan.cols[t.plan.pk]
 	if reflect.TypeOf(key) == pk.typ {

@@ -7,8 +7,6 @@ import (
 	"sync"
 	"unsafe"
 
-	flatbuffers "github.com/google/flatbuffers/go"
-
 	"github.com/interstice/interstice/fbs/fb"
 	"github.com/interstice/interstice/row"
 )
@@ -16,26 +14,59 @@ import (
 // codec maps one Go type to one Interstice type. Codecs are built once per
 // Go type, with reflect, and then work on raw pointers to the Go value, so
 // a reducer call does no reflection and, for scalar and string columns, no
-// allocation (in a wasm guest each allocation costs about as much as
+// allocation (in a wasm guest an allocation costs about a third of
 // encoding a whole row).
+//
+// Values are encoded by the row writer (encode.go), not by the FlatBuffers
+// Builder, into the same bytes as row.Encode; they are decoded with the
+// generated accessors of fbs/fb. enc and dec are the top-level functions
+// for the codec's op, so that a column costs one indirect call and no
+// switch (in a wasm guest every taken branch is an indirect jump).
 type codec struct {
 	typ row.Type
+	// op says how the Go value is laid out in memory: the load and store
+	// of the exact Go type (int8 ... uint64, float32, float64, bool,
+	// string, []byte), an optional (*T, elem is T's codec) or a list ([]T,
+	// elem is T's codec, esize the size of a T).
+	op codecOp
+	// enc writes the Go value at p as a Value table (encFor); dec reads a
+	// Value into it (decFor).
+	enc   encFunc
+	dec   decFunc
+	elem  *codec
+	esize uintptr
+	// rtype is the Go type.
+	rtype reflect.Type
+	// lo, hi and uhi are the range of a Go integer type narrower than its
+	// Interstice type (int8, uint16, ...), for values from the host.
+	lo, hi int64
+	uhi    uint64
 	// get returns the Go value at p as a value of package row (bool,
 	// uint32, ..., string, []byte, []any, nil): the slow, general path, for
 	// Ctx.Call arguments and keys.
 	get func(p unsafe.Pointer) any
-	// enc writes the Go value at p as a FlatBuffers Value with the
-	// generated builders of fbs/fb, in exactly the order row.Build uses, so
-	// the bytes are identical (TestEncodeMatchesRowBuild).
-	enc func(b *flatbuffers.Builder, p unsafe.Pointer) flatbuffers.UOffsetT
-	// dec stores the Value v (from a host buffer) into the Go value at p,
-	// checking its type tag.
-	dec func(v *fb.Value, p unsafe.Pointer) error
 }
 
-func tagErr(v *fb.Value, t row.Type) error {
-	return fmt.Errorf("%w: %s value for %s", ErrType, v.Type(), t)
-}
+// codecOp is the memory layout of a codec's Go type.
+type codecOp uint8
+
+const (
+	opBool codecOp = iota + 1
+	opI8
+	opI16
+	opI32
+	opI64
+	opU8
+	opU16
+	opU32
+	opU64
+	opF32
+	opF64
+	opString
+	opBytes
+	opOpt
+	opList
+)
 
 var (
 	codecMu    sync.Mutex
@@ -73,114 +104,18 @@ func codecDepth(t reflect.Type, depth int) (*codec, error) {
 	if err != nil {
 		return nil, err
 	}
+	c.enc, c.dec = encFor(c.op), decFor(c.op)
 	codecCache[t] = c
 	return c, nil
 }
 
 func scalar(k fb.ValueType) row.Type { return row.Type{Kind: k} }
 
-// Value table builders, each one the same sequence of builder calls as the
-// matching case of row.Build.
-
-func buildNull(b *flatbuffers.Builder) flatbuffers.UOffsetT {
-	fb.ValueStart(b)
-	fb.ValueAddType(b, fb.ValueTypeNull)
-	return fb.ValueEnd(b)
-}
-
-// Value slots (fbs/value.fbs field order), for the builds below that call
-// the Builder's Prepend/Slot directly: fb.ValueAddX(b, x) is
-// b.PrependXSlot(slot, x, 0), which is "if x != 0 { b.PrependX(x);
-// b.Slot(slot) }". Skipping the two wrapper calls saves two non-inlined
-// calls per value (each a termination check under a call deadline) and
-// writes the same bytes (TestEncodeMatchesRowBuild).
-const (
-	slotType = 0
-	slotU    = 2
-	slotI    = 3
-	slotS    = 5
-)
-
-func buildU(b *flatbuffers.Builder, k fb.ValueType, u uint64) flatbuffers.UOffsetT {
-	fb.ValueStart(b)
-	b.PrependByte(byte(k)) // k is never ValueTypeNull (0) here
-	b.Slot(slotType)
-	if u != 0 {
-		b.PrependUint64(u)
-		b.Slot(slotU)
-	}
-	return b.EndObject()
-}
-
-func buildI(b *flatbuffers.Builder, k fb.ValueType, i int64) flatbuffers.UOffsetT {
-	fb.ValueStart(b)
-	b.PrependByte(byte(k))
-	b.Slot(slotType)
-	if i != 0 {
-		b.PrependInt64(i)
-		b.Slot(slotI)
-	}
-	return b.EndObject()
-}
-
-func buildF(b *flatbuffers.Builder, k fb.ValueType, f float64) flatbuffers.UOffsetT {
-	fb.ValueStart(b)
-	fb.ValueAddType(b, k)
-	fb.ValueAddF(b, f)
-	return fb.ValueEnd(b)
-}
-
-func buildString(b *flatbuffers.Builder, s string) flatbuffers.UOffsetT {
-	child := b.CreateString(s)
-	fb.ValueStart(b)
-	b.PrependByte(byte(fb.ValueTypeString))
-	b.Slot(slotType)
-	b.PrependUOffsetT(child) // child != 0: an offset is never 0
-	b.Slot(slotS)
-	return b.EndObject()
-}
-
-func buildBytes(b *flatbuffers.Builder, x []byte) flatbuffers.UOffsetT {
-	child := b.CreateByteVector(x)
-	fb.ValueStart(b)
-	fb.ValueAddType(b, fb.ValueTypeBytes)
-	fb.ValueAddBytes(b, child)
-	return fb.ValueEnd(b)
-}
-
-// offStack holds Value offsets of rows and lists being built: an element
-// range is pushed, written out as a vector, then popped.
-var offStack = make([]flatbuffers.UOffsetT, 0, 64)
-
-// endOffsets writes offStack[base:] as a vector of offsets and pops it.
-func endOffsets(b *flatbuffers.Builder, base int) flatbuffers.UOffsetT {
-	offs := offStack[base:]
-	b.StartVector(4, len(offs), 4)
-	for i := len(offs) - 1; i >= 0; i-- {
-		b.PrependUOffsetT(offs[i])
-	}
-	offStack = offStack[:base]
-	return b.EndVector(len(offs))
-}
-
 func newCodec(t reflect.Type, depth int) (*codec, error) {
 	switch t.Kind() {
 	case reflect.Bool:
-		c := &codec{typ: scalar(fb.ValueTypeBool)}
+		c := &codec{typ: scalar(fb.ValueTypeBool), op: opBool, rtype: t}
 		c.get = func(p unsafe.Pointer) any { return *(*bool)(p) }
-		c.enc = func(b *flatbuffers.Builder, p unsafe.Pointer) flatbuffers.UOffsetT {
-			fb.ValueStart(b)
-			fb.ValueAddType(b, fb.ValueTypeBool)
-			fb.ValueAddB(b, *(*bool)(p))
-			return fb.ValueEnd(b)
-		}
-		c.dec = func(v *fb.Value, p unsafe.Pointer) error {
-			if v.Type() != fb.ValueTypeBool {
-				return tagErr(v, c.typ)
-			}
-			*(*bool)(p) = v.B()
-			return nil
-		}
 		return c, nil
 	case reflect.Int32, reflect.Int16, reflect.Int8:
 		return intCodec(t, fb.ValueTypeI32), nil
@@ -191,46 +126,16 @@ func newCodec(t reflect.Type, depth int) (*codec, error) {
 	case reflect.Uint64, reflect.Uint:
 		return intCodec(t, fb.ValueTypeU64), nil
 	case reflect.Float32:
-		c := &codec{typ: scalar(fb.ValueTypeF32)}
+		c := &codec{typ: scalar(fb.ValueTypeF32), op: opF32, rtype: t}
 		c.get = func(p unsafe.Pointer) any { return *(*float32)(p) }
-		c.enc = func(b *flatbuffers.Builder, p unsafe.Pointer) flatbuffers.UOffsetT {
-			return buildF(b, fb.ValueTypeF32, float64(*(*float32)(p)))
-		}
-		c.dec = func(v *fb.Value, p unsafe.Pointer) error {
-			if v.Type() != fb.ValueTypeF32 {
-				return tagErr(v, c.typ)
-			}
-			*(*float32)(p) = float32(v.F())
-			return nil
-		}
 		return c, nil
 	case reflect.Float64:
-		c := &codec{typ: scalar(fb.ValueTypeF64)}
+		c := &codec{typ: scalar(fb.ValueTypeF64), op: opF64, rtype: t}
 		c.get = func(p unsafe.Pointer) any { return *(*float64)(p) }
-		c.enc = func(b *flatbuffers.Builder, p unsafe.Pointer) flatbuffers.UOffsetT {
-			return buildF(b, fb.ValueTypeF64, *(*float64)(p))
-		}
-		c.dec = func(v *fb.Value, p unsafe.Pointer) error {
-			if v.Type() != fb.ValueTypeF64 {
-				return tagErr(v, c.typ)
-			}
-			*(*float64)(p) = v.F()
-			return nil
-		}
 		return c, nil
 	case reflect.String:
-		c := &codec{typ: scalar(fb.ValueTypeString)}
+		c := &codec{typ: scalar(fb.ValueTypeString), op: opString, rtype: t}
 		c.get = func(p unsafe.Pointer) any { return *(*string)(p) }
-		c.enc = func(b *flatbuffers.Builder, p unsafe.Pointer) flatbuffers.UOffsetT {
-			return buildString(b, *(*string)(p))
-		}
-		c.dec = func(v *fb.Value, p unsafe.Pointer) error {
-			if v.Type() != fb.ValueTypeString {
-				return tagErr(v, c.typ)
-			}
-			*(*string)(p) = string(v.S())
-			return nil
-		}
 		return c, nil
 	case reflect.Pointer:
 		et := t.Elem()
@@ -244,7 +149,7 @@ func newCodec(t reflect.Type, depth int) (*codec, error) {
 		if ec.typ.Optional {
 			return nil, fmt.Errorf("type %s: optional of optional", t)
 		}
-		c := &codec{typ: ec.typ}
+		c := &codec{typ: ec.typ, op: opOpt, elem: ec, rtype: t}
 		c.typ.Optional = true
 		c.get = func(p unsafe.Pointer) any {
 			q := *(*unsafe.Pointer)(p)
@@ -253,44 +158,15 @@ func newCodec(t reflect.Type, depth int) (*codec, error) {
 			}
 			return ec.get(q)
 		}
-		c.enc = func(b *flatbuffers.Builder, p unsafe.Pointer) flatbuffers.UOffsetT {
-			q := *(*unsafe.Pointer)(p)
-			if q == nil {
-				return buildNull(b)
-			}
-			return ec.enc(b, q)
-		}
-		c.dec = func(v *fb.Value, p unsafe.Pointer) error {
-			if v.Type() == fb.ValueTypeNull {
-				*(*unsafe.Pointer)(p) = nil
-				return nil
-			}
-			q := reflect.New(et).UnsafePointer()
-			if err := ec.dec(v, q); err != nil {
-				return err
-			}
-			*(*unsafe.Pointer)(p) = q
-			return nil
-		}
 		return c, nil
 	case reflect.Slice:
 		if t.Elem().Kind() == reflect.Uint8 {
-			c := &codec{typ: scalar(fb.ValueTypeBytes)}
+			c := &codec{typ: scalar(fb.ValueTypeBytes), op: opBytes, rtype: t}
 			c.get = func(p unsafe.Pointer) any {
 				if b := *(*[]byte)(p); b != nil {
 					return b
 				}
 				return []byte{}
-			}
-			c.enc = func(b *flatbuffers.Builder, p unsafe.Pointer) flatbuffers.UOffsetT {
-				return buildBytes(b, *(*[]byte)(p))
-			}
-			c.dec = func(v *fb.Value, p unsafe.Pointer) error {
-				if v.Type() != fb.ValueTypeBytes {
-					return tagErr(v, c.typ)
-				}
-				*(*[]byte)(p) = append([]byte{}, v.BytesBytes()...)
-				return nil
 			}
 			return c, nil
 		}
@@ -299,7 +175,7 @@ func newCodec(t reflect.Type, depth int) (*codec, error) {
 			return nil, err
 		}
 		elem := ec.typ
-		c := &codec{typ: row.Type{Kind: fb.ValueTypeList, Elem: &elem}}
+		c := &codec{typ: row.Type{Kind: fb.ValueTypeList, Elem: &elem}, op: opList, elem: ec, esize: t.Elem().Size(), rtype: t}
 		c.get = func(p unsafe.Pointer) any {
 			s := reflect.NewAt(t, p).Elem()
 			out := make([]any, s.Len())
@@ -308,149 +184,233 @@ func newCodec(t reflect.Type, depth int) (*codec, error) {
 			}
 			return out
 		}
-		c.enc = func(b *flatbuffers.Builder, p unsafe.Pointer) flatbuffers.UOffsetT {
-			s := reflect.NewAt(t, p).Elem()
-			base := len(offStack)
-			for i := 0; i < s.Len(); i++ {
-				o := ec.enc(b, s.Index(i).Addr().UnsafePointer())
-				offStack = append(offStack, o)
-			}
-			child := endOffsets(b, base)
-			fb.ValueStart(b)
-			fb.ValueAddType(b, fb.ValueTypeList)
-			fb.ValueAddList(b, child)
-			return fb.ValueEnd(b)
-		}
-		c.dec = func(v *fb.Value, p unsafe.Pointer) error {
-			if v.Type() != fb.ValueTypeList {
-				return tagErr(v, c.typ)
-			}
-			n := v.ListLength()
-			s := reflect.MakeSlice(t, n, n)
-			var e fb.Value
-			for i := 0; i < n; i++ {
-				v.List(&e, i)
-				if err := ec.dec(&e, s.Index(i).Addr().UnsafePointer()); err != nil {
-					return fmt.Errorf("element %d: %w", i, err)
-				}
-			}
-			reflect.NewAt(t, p).Elem().Set(s)
-			return nil
-		}
 		return c, nil
 	}
 	return nil, fmt.Errorf("Go type %s has no Interstice type (use bool, [u]int8..64, float32/64, string, []byte, *T or []T)", t)
 }
 
 // intCodec handles every integer kind. The Go size picks the memory access
-// and the Interstice kind the value type; the exact 32- and 64-bit types get
-// code without size switches.
+// (op) and the Interstice kind the value type.
 func intCodec(t reflect.Type, k fb.ValueType) *codec {
-	c := &codec{typ: scalar(k)}
+	c := &codec{typ: scalar(k), rtype: t}
 	size := t.Size()
 	signed := t.Kind() >= reflect.Int && t.Kind() <= reflect.Int64
-	unsigned := k == fb.ValueTypeU32 || k == fb.ValueTypeU64
-	switch {
-	case size == 8 && signed:
-		c.get = func(p unsafe.Pointer) any { return *(*int64)(p) }
-		c.enc = func(b *flatbuffers.Builder, p unsafe.Pointer) flatbuffers.UOffsetT {
-			return buildI(b, k, *(*int64)(p))
-		}
-		c.dec = func(v *fb.Value, p unsafe.Pointer) error {
-			if v.Type() != k {
-				return tagErr(v, c.typ)
-			}
-			*(*int64)(p) = v.I()
-			return nil
-		}
-		return c
-	case size == 8:
-		c.get = func(p unsafe.Pointer) any { return *(*uint64)(p) }
-		c.enc = func(b *flatbuffers.Builder, p unsafe.Pointer) flatbuffers.UOffsetT {
-			return buildU(b, k, *(*uint64)(p))
-		}
-		c.dec = func(v *fb.Value, p unsafe.Pointer) error {
-			if v.Type() != k {
-				return tagErr(v, c.typ)
-			}
-			*(*uint64)(p) = v.U()
-			return nil
-		}
-		return c
-	}
-	load := func(p unsafe.Pointer) uint64 {
-		switch size {
-		case 1:
-			if signed {
-				return uint64(int64(*(*int8)(p)))
-			}
-			return uint64(*(*uint8)(p))
-		case 2:
-			if signed {
-				return uint64(int64(*(*int16)(p)))
-			}
-			return uint64(*(*uint16)(p))
-		}
-		if signed {
-			return uint64(int64(*(*int32)(p)))
-		}
-		return uint64(*(*uint32)(p))
-	}
-	store := func(p unsafe.Pointer, u uint64) {
-		switch size {
-		case 1:
-			*(*uint8)(p) = uint8(u)
-		case 2:
-			*(*uint16)(p) = uint16(u)
-		default:
-			*(*uint32)(p) = uint32(u)
-		}
-	}
 	// Range of the Go type, for values coming from the host.
 	bits := uint(size * 8)
-	lo, hi := int64(-1)<<(bits-1), int64(1)<<(bits-1)-1
-	uhi := uint64(math.MaxUint64) >> (64 - bits)
-	if signed {
+	c.lo, c.hi = int64(-1)<<(bits-1), int64(1)<<(bits-1)-1
+	c.uhi = uint64(math.MaxUint64) >> (64 - bits)
+	switch {
+	case signed && size == 8:
+		c.op = opI64
+		c.get = func(p unsafe.Pointer) any { return *(*int64)(p) }
+	case signed && size == 4:
+		c.op = opI32
 		c.get = func(p unsafe.Pointer) any {
 			if k == fb.ValueTypeI64 { // int on a 32-bit platform
-				return int64(load(p))
+				return int64(*(*int32)(p))
 			}
-			return int32(int64(load(p)))
+			return *(*int32)(p)
 		}
-		c.enc = func(b *flatbuffers.Builder, p unsafe.Pointer) flatbuffers.UOffsetT {
-			return buildI(b, k, int64(load(p)))
-		}
-	} else {
+	case signed && size == 2:
+		c.op = opI16
+		c.get = func(p unsafe.Pointer) any { return int32(*(*int16)(p)) }
+	case signed:
+		c.op = opI8
+		c.get = func(p unsafe.Pointer) any { return int32(*(*int8)(p)) }
+	case size == 8:
+		c.op = opU64
+		c.get = func(p unsafe.Pointer) any { return *(*uint64)(p) }
+	case size == 4:
+		c.op = opU32
 		c.get = func(p unsafe.Pointer) any {
 			if k == fb.ValueTypeU64 { // uint on a 32-bit platform
-				return load(p)
+				return uint64(*(*uint32)(p))
 			}
-			return uint32(load(p))
+			return *(*uint32)(p)
 		}
-		c.enc = func(b *flatbuffers.Builder, p unsafe.Pointer) flatbuffers.UOffsetT {
-			return buildU(b, k, load(p))
-		}
-	}
-	c.dec = func(v *fb.Value, p unsafe.Pointer) error {
-		if v.Type() != k {
-			return tagErr(v, c.typ)
-		}
-		if unsigned {
-			u := v.U()
-			if u > uhi {
-				return fmt.Errorf("%w: %d out of range for Go %s", ErrType, u, t)
-			}
-			store(p, u)
-			return nil
-		}
-		i := v.I()
-		if i < lo || i > hi {
-			return fmt.Errorf("%w: %d out of range for Go %s", ErrType, i, t)
-		}
-		store(p, uint64(i))
-		return nil
+	case size == 2:
+		c.op = opU16
+		c.get = func(p unsafe.Pointer) any { return uint32(*(*uint16)(p)) }
+	default:
+		c.op = opU8
+		c.get = func(p unsafe.Pointer) any { return uint32(*(*uint8)(p)) }
 	}
 	return c
+}
+
+// decFunc stores the Value v (from a host buffer) into the Go value at p
+// of codec c, checking its type tag and, for Go integer types narrower
+// than the Interstice type, its range. It reads v with the generated
+// accessors of fbs/fb, each field once. Each codec has the one for its Go
+// type (decFor): decoding a value is one indirect call to a short
+// function, with no switch.
+type decFunc func(c *codec, v *fb.Value, p unsafe.Pointer) error
+
+// decFor returns the decFunc of codecs with op.
+func decFor(op codecOp) decFunc {
+	switch op {
+	case opBool:
+		return decBool
+	case opI8, opI16, opI32:
+		return decSmallInt
+	case opI64:
+		return decI64
+	case opU8, opU16, opU32:
+		return decSmallUint
+	case opU64:
+		return decU64
+	case opF32:
+		return decF32
+	case opF64:
+		return decF64
+	case opString:
+		return decString
+	case opBytes:
+		return decBytes
+	case opOpt:
+		return decOpt
+	case opList:
+		return decList
+	}
+	panic("sdk: no decoder for codec op")
+}
+
+// typeErr is the error for a value of type t where c's type is wanted.
+func typeErr(c *codec, t fb.ValueType) error {
+	return fmt.Errorf("%w: %s value for %s", ErrType, t, c.typ)
+}
+
+func decU64(c *codec, v *fb.Value, p unsafe.Pointer) error {
+	if t := v.Type(); t != c.typ.Kind {
+		return typeErr(c, t)
+	}
+	*(*uint64)(p) = v.U()
+	return nil
+}
+
+func decI64(c *codec, v *fb.Value, p unsafe.Pointer) error {
+	if t := v.Type(); t != c.typ.Kind {
+		return typeErr(c, t)
+	}
+	*(*int64)(p) = v.I()
+	return nil
+}
+
+func decString(c *codec, v *fb.Value, p unsafe.Pointer) error {
+	if t := v.Type(); t != fb.ValueTypeString {
+		return typeErr(c, t)
+	}
+	*(*string)(p) = string(v.S())
+	return nil
+}
+
+func decBytes(c *codec, v *fb.Value, p unsafe.Pointer) error {
+	if t := v.Type(); t != fb.ValueTypeBytes {
+		return typeErr(c, t)
+	}
+	*(*[]byte)(p) = append([]byte{}, v.BytesBytes()...)
+	return nil
+}
+
+func decBool(c *codec, v *fb.Value, p unsafe.Pointer) error {
+	if t := v.Type(); t != fb.ValueTypeBool {
+		return typeErr(c, t)
+	}
+	*(*bool)(p) = v.B()
+	return nil
+}
+
+func decF64(c *codec, v *fb.Value, p unsafe.Pointer) error {
+	if t := v.Type(); t != fb.ValueTypeF64 {
+		return typeErr(c, t)
+	}
+	*(*float64)(p) = v.F()
+	return nil
+}
+
+func decF32(c *codec, v *fb.Value, p unsafe.Pointer) error {
+	if t := v.Type(); t != fb.ValueTypeF32 {
+		return typeErr(c, t)
+	}
+	*(*float32)(p) = float32(v.F())
+	return nil
+}
+
+// decSmallUint decodes into uint32, uint16 and uint8 (and uint on a 32-bit
+// platform), checking the range of the Go type.
+func decSmallUint(c *codec, v *fb.Value, p unsafe.Pointer) error {
+	if t := v.Type(); t != c.typ.Kind {
+		return typeErr(c, t)
+	}
+	u := v.U()
+	if u > c.uhi {
+		return fmt.Errorf("%w: %d out of range for Go %s", ErrType, u, c.rtype)
+	}
+	switch c.op {
+	case opU32:
+		*(*uint32)(p) = uint32(u)
+	case opU16:
+		*(*uint16)(p) = uint16(u)
+	default:
+		*(*uint8)(p) = uint8(u)
+	}
+	return nil
+}
+
+// decSmallInt decodes into int32, int16 and int8 (and int on a 32-bit
+// platform), checking the range of the Go type.
+func decSmallInt(c *codec, v *fb.Value, p unsafe.Pointer) error {
+	if t := v.Type(); t != c.typ.Kind {
+		return typeErr(c, t)
+	}
+	i := v.I()
+	if i < c.lo || i > c.hi {
+		return fmt.Errorf("%w: %d out of range for Go %s", ErrType, i, c.rtype)
+	}
+	switch c.op {
+	case opI32:
+		*(*int32)(p) = int32(i)
+	case opI16:
+		*(*int16)(p) = int16(i)
+	default:
+		*(*int8)(p) = int8(i)
+	}
+	return nil
+}
+
+// decOpt decodes an optional: nil for Null, else a new element.
+func decOpt(c *codec, v *fb.Value, p unsafe.Pointer) error {
+	if v.Type() == fb.ValueTypeNull {
+		*(*unsafe.Pointer)(p) = nil
+		return nil
+	}
+	e := c.elem
+	q := reflect.New(e.rtype).UnsafePointer()
+	if err := e.dec(e, v, q); err != nil {
+		return err
+	}
+	*(*unsafe.Pointer)(p) = q
+	return nil
+}
+
+// decList decodes a list into a new slice.
+func decList(c *codec, v *fb.Value, p unsafe.Pointer) error {
+	if t := v.Type(); t != fb.ValueTypeList {
+		return typeErr(c, t)
+	}
+	n := v.ListLength()
+	s := reflect.MakeSlice(c.rtype, n, n)
+	data := s.UnsafePointer()
+	e := c.elem
+	var ev fb.Value
+	for i := 0; i < n; i++ {
+		v.List(&ev, i)
+		if err := e.dec(e, &ev, unsafe.Add(data, uintptr(i)*c.esize)); err != nil {
+			return fmt.Errorf("element %d: %w", i, err)
+		}
+	}
+	reflect.NewAt(c.rtype, p).Elem().Set(s)
+	return nil
 }
 
 // toValue converts a Go value of any supported type (see codecFor) to a row
