@@ -120,7 +120,9 @@
 // payload's own lsn field must agree with its frame (a mismatch is
 // ErrCorrupt), which catches a writer bug that framed the wrong payload.
 //
-// The active segment is preallocated with zeros to Options.SegmentSize.
+// The active segment is preallocated with zeros to Options.SegmentSize
+// (fallocate), and written with zeros a MiB ahead of its last frame
+// (zeroFillLocked).
 // The end of the records is a frame position where the length is 0 and
 // every byte from there to the end of the file is 0 (or the end of the
 // file itself). Sealed segments are truncated to their last frame.

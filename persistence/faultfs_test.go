@@ -23,6 +23,7 @@ type faultFS struct {
 	crashAt      int // > 0: the step at which the crash happens
 	failDatasync int // > 0: the n-th fdatasync from now fails with EIO
 	ops          []string
+	writes       [][2]int64 // offset and length of every WriteAt
 }
 
 func (f *faultFS) step(op string) error {
@@ -103,6 +104,9 @@ func (f *faultFile) WriteAt(p []byte, off int64) (int, error) {
 	if err := f.fs.step("write"); err != nil {
 		return 0, err
 	}
+	f.fs.mu.Lock()
+	f.fs.writes = append(f.fs.writes, [2]int64{off, int64(len(p))})
+	f.fs.mu.Unlock()
 	return f.File.WriteAt(p, off)
 }
 

@@ -3,6 +3,7 @@ package persistence
 import (
 	"bytes"
 	"errors"
+	"slices"
 	"testing"
 
 	flatbuffers "github.com/google/flatbuffers/go"
@@ -210,5 +211,67 @@ func TestClosedLogRefusesEverything(t *testing.T) {
 	}
 	if err := l.Close(); !errors.Is(err, ErrClosed) {
 		t.Errorf("Close: %v", err)
+	}
+}
+
+// TestZeroFillAhead: the first write into each MiB of the active segment
+// also writes zeros up to the next MiB boundary (zeroFillLocked), and
+// writes inside the filled region add none; the segment still reads back
+// exactly its records, and a reopened log continues.
+func TestZeroFillAhead(t *testing.T) {
+	dir := t.TempDir()
+	ffs := &faultFS{}
+	l := mustOpen(t, dir, Options{FS: ffs, SegmentSize: 4 << 20})
+	appendN(t, l, 1)
+	ffs.mu.Lock()
+	w := slices.Clone(ffs.writes)
+	ffs.mu.Unlock()
+	if len(w) < 2 {
+		t.Fatalf("writes %v: want the frame, then zeros", w)
+	}
+	frame, zeros := w[len(w)-2], w[len(w)-1]
+	if zeros[0] != frame[0]+frame[1] || zeros[0]+zeros[1] != zeroFillChunk {
+		t.Fatalf("frame at %v, zeros at %v: want zeros from the frame's end to %d", frame, zeros, zeroFillChunk)
+	}
+	n := len(w)
+	appendN(t, l, 10)
+	ffs.mu.Lock()
+	added := len(ffs.writes) - n
+	ffs.mu.Unlock()
+	if added != 10 {
+		t.Fatalf("10 appends inside the filled MiB made %d writes, want 10 (no zeros)", added)
+	}
+	// A batch that crosses the boundary fills the next MiB.
+	big := testTxn(1)
+	big.Mutations[0].Row = make([]byte, 600<<10)
+	for i := 0; i < 2; i++ {
+		if _, err := l.Append(big); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ffs.mu.Lock()
+	last := ffs.writes[len(ffs.writes)-1]
+	ffs.mu.Unlock()
+	if end := last[0] + last[1]; end%zeroFillChunk != 0 || end <= zeroFillChunk {
+		t.Fatalf("last write %v: want zeros up to a MiB boundary past the first", last)
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	l = mustOpen(t, dir, Options{SegmentSize: 4 << 20})
+	defer l.Close()
+	var lsns []uint64
+	if err := l.Replay(0, func(r Record) error {
+		if _, err := r.Txn(); err != nil {
+			return err
+		}
+		lsns = append(lsns, r.LSN)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	checkContiguous(t, lsns, 1, 13)
+	if _, err := l.Append(testTxn(14)); err != nil {
+		t.Fatal(err)
 	}
 }

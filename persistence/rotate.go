@@ -59,7 +59,7 @@ func (l *Log) rotateFlushingLocked() error {
 		return err
 	}
 	l.segs = append(l.segs, segInfo{name: segmentName(next), first: next})
-	l.f, l.writeOff, l.dirty = nf, segHeaderSize, false
+	l.f, l.writeOff, l.filled, l.dirty = nf, segHeaderSize, segHeaderSize, false
 	f.Close()
 	if l.opts.RetainSegments > 0 {
 		l.mu.Unlock()
