@@ -104,10 +104,7 @@ func (r *Runtime) CallJSON(ctx context.Context, module, reducerName string, json
 
 func argsErr(red *reducer, err error) error {
 	e := &Error{Code: CodeType, Module: red.mod.info.Name, Reducer: red.name, Msg: "arguments", Err: err}
-	var ve *row.ValueError
-	if errors.As(err, &ve) && ve.Index < len(red.names) {
-		e.Column = red.names[ve.Index]
-	}
+	e.Column = errColumn(err, red.names)
 	if errors.Is(err, row.ErrMalformed) {
 		e.Code = CodeBadArgument
 	}

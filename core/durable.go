@@ -656,20 +656,20 @@ func checkSnapshotRows(ts *fb.TableSnapshot, lo int, tb *table, es []entry) (int
 	for w := range workers {
 		from, to := w*per, min((w+1)*per, len(es))
 		work := func() {
+			j := from
 			defer func() {
 				if x := recover(); x != nil {
-					errs[w] = fmt.Errorf("malformed body: %v", x)
+					bad[w], errs[w] = lo+j, fmt.Errorf("malformed body: %v", x)
 				}
 			}()
 			var rb fb.RowBytes
 			var key []byte
-			for j := from; j < to; j++ {
-				bad[w] = lo + j
+			for ; j < to; j++ {
 				ts.Rows(&rb, lo+j)
 				buf := rb.DataBytes()
 				k, err := row.CheckKey(key[:0], buf, tb.types, tb.pk)
 				if err != nil {
-					errs[w] = err
+					bad[w], errs[w] = lo+j, err
 					return
 				}
 				key = k
@@ -773,12 +773,7 @@ func (r *Runtime) loadSnapshot(lsn uint64, body []byte) (err error) {
 		for lo := 0; lo < n; lo += snapshotChunk {
 			chunk := es[:min(n-lo, snapshotChunk)]
 			if j, err := checkSnapshotRows(&ts, lo, tb, chunk); err != nil {
-				col := ""
-				var ve *row.ValueError
-				if errors.As(err, &ve) && ve.Index < len(tb.names) {
-					col = tb.names[ve.Index]
-				}
-				return &Error{Code: CodeInternal, Module: modName, Table: tblName, Column: col, Msg: fmt.Sprintf("snapshot at lsn %d: row %d", lsn, j), Err: err}
+				return &Error{Code: CodeInternal, Module: modName, Table: tblName, Column: errColumn(err, tb.names), Msg: fmt.Sprintf("snapshot at lsn %d: row %d", lsn, j), Err: err}
 			}
 			for i, e := range chunk {
 				if app != nil && (tb.tree.Len() == 0 || e.key > app.last) {

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/interstice/interstice/row"
 )
 
 // Code is the stable numeric class of a core error. The C ABI maps each
@@ -218,4 +220,14 @@ func statusCode(st int32) Code {
 		return CodeReducerFailed
 	}
 	return CodeInternal
+}
+
+// errColumn is the name, among names, of the value a row check failed on
+// (a *row.ValueError in err), or "".
+func errColumn(err error, names []string) string {
+	var ve *row.ValueError
+	if errors.As(err, &ve) && ve.Index < len(names) {
+		return names[ve.Index]
+	}
+	return ""
 }

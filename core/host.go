@@ -187,11 +187,7 @@ func (r *Runtime) hTable(ctx context.Context, m api.Module, stack []uint64) {
 
 // rowErr maps a row.Check failure to a status.
 func (f *frame) rowErr(err error, t *table, names []string, what string) int32 {
-	col := ""
-	var ve *row.ValueError
-	if errors.As(err, &ve) && ve.Index < len(names) {
-		col = names[ve.Index]
-	}
+	col := errColumn(err, names)
 	if errors.Is(err, row.ErrMalformed) {
 		return f.fail(stBadArgument, t, col, "%s: %v", what, err)
 	}

@@ -1,7 +1,6 @@
 package core
 
 import (
-	"errors"
 	"sync"
 	"sync/atomic"
 
@@ -162,15 +161,11 @@ func (q *replayPipe) stageBatch(b *replayBatch) (fault *replayFault) {
 		t := o.s.t
 		key, err := row.CheckKey(q.key[:0], buf, t.types, t.pk)
 		if err != nil {
-			what, col := "row", ""
+			what := "row"
 			if o.op == fb.OpDelete {
 				what = "old_row"
 			}
-			var ve *row.ValueError
-			if errors.As(err, &ve) && ve.Index < len(t.names) {
-				col = t.names[ve.Index]
-			}
-			return &replayFault{lsn: o.lsn, idx: o.idx, err: replayErr(o.lsn, t.mod.info.Name, t.name, col, "%s does not match schema version %s: %v", what, t.mod.info.Version, err)}
+			return &replayFault{lsn: o.lsn, idx: o.idx, err: replayErr(o.lsn, t.mod.info.Name, t.name, errColumn(err, t.names), "%s does not match schema version %s: %v", what, t.mod.info.Version, err)}
 		}
 		q.key = key
 		switch o.op {

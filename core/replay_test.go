@@ -368,61 +368,16 @@ func TestLoadSnapshotRowOrder(t *testing.T) {
 		}
 		want := dump(t, rt)
 		rt.Close()
-		snapDir := filepath.Join(dir, "snapshots")
-		lsn, body, _, err := persistence.ReadNewestSnapshot(snapDir, 1<<62)
-		if err != nil {
-			t.Fatal(err)
-		}
-		// Rewrite it: rows 0..99 in order, then the rest reversed (and
-		// row 99 again at the end when dup).
-		s := fb.GetRootAsSnapshot(body, 0)
-		var ts fb.TableSnapshot
-		s.Tables(&ts, 0)
-		var rows [][]byte
-		var rb fb.RowBytes
-		for j := 0; j < ts.RowsLength(); j++ {
-			ts.Rows(&rb, j)
-			rows = append(rows, rb.DataBytes())
-		}
-		slices.Reverse(rows[100:])
-		if dup {
-			rows = append(rows, rows[99])
-		}
-		b := flatbuffers.NewBuilder(1 << 16)
-		var mr fb.ModuleRecord
-		s.Modules(&mr, 0)
-		name, ver := b.CreateString(string(mr.Name())), b.CreateString(string(mr.Version()))
-		sch, sha := b.CreateByteVector(mr.SchemaBytes()), b.CreateByteVector(mr.WasmSha256Bytes())
-		fb.ModuleRecordStart(b)
-		fb.ModuleRecordAddName(b, name)
-		fb.ModuleRecordAddVersion(b, ver)
-		fb.ModuleRecordAddSchema(b, sch)
-		fb.ModuleRecordAddWasmSha256(b, sha)
-		mod := fb.ModuleRecordEnd(b)
-		var offs []flatbuffers.UOffsetT
-		for _, r := range rows {
-			d := b.CreateByteVector(r)
-			fb.RowBytesStart(b)
-			fb.RowBytesAddData(b, d)
-			offs = append(offs, fb.RowBytesEnd(b))
-		}
-		rv := vecOf(b, offs)
-		tm, tn := b.CreateString(string(ts.Module())), b.CreateString(string(ts.TableName()))
-		fb.TableSnapshotStart(b)
-		fb.TableSnapshotAddModule(b, tm)
-		fb.TableSnapshotAddTableName(b, tn)
-		fb.TableSnapshotAddRows(b, rv)
-		tbl := fb.TableSnapshotEnd(b)
-		mv, tv := vecOf(b, []flatbuffers.UOffsetT{mod}), vecOf(b, []flatbuffers.UOffsetT{tbl})
-		fb.SnapshotStart(b)
-		fb.SnapshotAddLsn(b, lsn)
-		fb.SnapshotAddTimestamp(b, s.Timestamp())
-		fb.SnapshotAddModules(b, mv)
-		fb.SnapshotAddTables(b, tv)
-		b.Finish(fb.SnapshotEnd(b))
-		if _, err := persistence.WriteSnapshot(snapDir, lsn, b.FinishedBytes()); err != nil {
-			t.Fatal(err)
-		}
+		rewriteSnapshot(t, dir, func(rows [][]byte) [][]byte {
+			// Rows 0..99 in order, then the rest reversed (and row 99
+			// again at the end when dup).
+			slices.Reverse(rows[100:])
+			if dup {
+				rows = append(rows, rows[99])
+			}
+			return rows
+		})
+		var err error
 		rt, err = Open(cfg)
 		if dup {
 			if err == nil || !strings.Contains(err.Error(), "duplicate key in row 160") {
@@ -435,5 +390,92 @@ func TestLoadSnapshotRowOrder(t *testing.T) {
 		}
 		sameState(t, "reordered snapshot", dump(t, rt), want)
 		rt.Close()
+	}
+}
+
+// rewriteSnapshot replaces the newest snapshot in data directory dir (one
+// module, one table) by one whose rows are edit(its rows).
+func rewriteSnapshot(t *testing.T, dir string, edit func(rows [][]byte) [][]byte) {
+	t.Helper()
+	snapDir := filepath.Join(dir, "snapshots")
+	lsn, body, _, err := persistence.ReadNewestSnapshot(snapDir, 1<<62)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := fb.GetRootAsSnapshot(body, 0)
+	var ts fb.TableSnapshot
+	s.Tables(&ts, 0)
+	var rows [][]byte
+	var rb fb.RowBytes
+	for j := 0; j < ts.RowsLength(); j++ {
+		ts.Rows(&rb, j)
+		rows = append(rows, rb.DataBytes())
+	}
+	rows = edit(rows)
+	b := flatbuffers.NewBuilder(1 << 16)
+	var mr fb.ModuleRecord
+	s.Modules(&mr, 0)
+	name, ver := b.CreateString(string(mr.Name())), b.CreateString(string(mr.Version()))
+	sch, sha := b.CreateByteVector(mr.SchemaBytes()), b.CreateByteVector(mr.WasmSha256Bytes())
+	fb.ModuleRecordStart(b)
+	fb.ModuleRecordAddName(b, name)
+	fb.ModuleRecordAddVersion(b, ver)
+	fb.ModuleRecordAddSchema(b, sch)
+	fb.ModuleRecordAddWasmSha256(b, sha)
+	mod := fb.ModuleRecordEnd(b)
+	var offs []flatbuffers.UOffsetT
+	for _, r := range rows {
+		d := b.CreateByteVector(r)
+		fb.RowBytesStart(b)
+		fb.RowBytesAddData(b, d)
+		offs = append(offs, fb.RowBytesEnd(b))
+	}
+	rv := vecOf(b, offs)
+	tm, tn := b.CreateString(string(ts.Module())), b.CreateString(string(ts.TableName()))
+	fb.TableSnapshotStart(b)
+	fb.TableSnapshotAddModule(b, tm)
+	fb.TableSnapshotAddTableName(b, tn)
+	fb.TableSnapshotAddRows(b, rv)
+	tbl := fb.TableSnapshotEnd(b)
+	mv, tv := vecOf(b, []flatbuffers.UOffsetT{mod}), vecOf(b, []flatbuffers.UOffsetT{tbl})
+	fb.SnapshotStart(b)
+	fb.SnapshotAddLsn(b, lsn)
+	fb.SnapshotAddTimestamp(b, s.Timestamp())
+	fb.SnapshotAddModules(b, mv)
+	fb.SnapshotAddTables(b, tv)
+	b.Finish(fb.SnapshotEnd(b))
+	if _, err := persistence.WriteSnapshot(snapDir, lsn, b.FinishedBytes()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestSnapshotBadRowNamed: snapshot rows are checked on several
+// goroutines, a chunk at a time; a row that does not match its schema is
+// still refused naming its index and column, and the first bad row wins
+// whichever goroutine checked it.
+func TestSnapshotBadRowNamed(t *testing.T) {
+	dir := t.TempDir()
+	cfg := durConfig(t, dir).WithSync(persistence.SyncNone)
+	rt := openDur(t, cfg, durV1(t))
+	for i := 1; i <= 5000; i++ { // 20000 rows: two chunks, several workers each
+		mustCall(t, rt, "dur", "batch", uint64(i))
+	}
+	if _, err := rt.Snapshot(); err != nil {
+		t.Fatal(err)
+	}
+	rt.Close()
+	rewriteSnapshot(t, dir, func(rows [][]byte) [][]byte {
+		rows[19000] = row.MustEncode(uint64(1<<40), int64(5)) // name is an i64
+		rows[17500] = row.MustEncode(uint64(1<<41), true)     // the first bad row
+		return rows
+	})
+	_, err := Open(cfg)
+	if err == nil {
+		t.Fatal("Open accepted a snapshot with bad rows")
+	}
+	for _, w := range []string{"row 17500", "column name", "table items"} {
+		if !strings.Contains(err.Error(), w) {
+			t.Fatalf("%v does not say %q", err, w)
+		}
 	}
 }

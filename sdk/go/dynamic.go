@@ -38,7 +38,7 @@ func (t *DynamicTable) Insert(values ...any) error {
 	if err != nil {
 		return err
 	}
-	return t.ref.insert(buf)
+	return t.ref.write("insert", hostInsert, buf)
 }
 
 // Update replaces the row with the same primary key.
@@ -47,7 +47,7 @@ func (t *DynamicTable) Update(values ...any) error {
 	if err != nil {
 		return err
 	}
-	return t.ref.update(buf)
+	return t.ref.write("update", hostUpdate, buf)
 }
 
 // Delete deletes the row with primary key key (of the key column's exact
@@ -57,7 +57,7 @@ func (t *DynamicTable) Delete(key any) error {
 	if err != nil {
 		return err
 	}
-	return t.ref.remove(buf)
+	return t.ref.write("delete", hostDelete, buf)
 }
 
 // Get returns the values of the row with primary key key.

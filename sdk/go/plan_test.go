@@ -548,8 +548,8 @@ func TestTableWrites(t *testing.T) {
 	}
 	for _, ok := range []bool{true, false} {
 		r.ok = ok
-		for name, write := range map[string]func([]byte) error{"insert": r.insert, "update": r.update, "upsert": r.upsert, "delete": r.remove} {
-			if err := write(nil); !errors.Is(err, ErrNotInHost) {
+		for name, f := range map[string]func(int32, []byte) int32{"insert": hostInsert, "update": hostUpdate, "upsert": upsert, "delete": hostDelete} {
+			if err := r.write(name, f, nil); !errors.Is(err, ErrNotInHost) {
 				t.Errorf("%s with resolved handle %v: %v", name, ok, err)
 			}
 		}

@@ -62,49 +62,18 @@ func (r *tableRef) do(op string, f func(h int32) int32) (int32, error) {
 	return st, nil
 }
 
-// insert, update, upsert and remove run a row write of buf. With a
-// resolved handle they make the import call at once (in a wasm guest each
-// Go call around it costs about as much as writing a column); the rest is
-// in writeFailed and writeSlow.
-
-func (r *tableRef) insert(buf []byte) error {
+// write runs op, a row write of buf through host call f. With a resolved
+// handle it makes the import call at once (in a wasm guest each Go call
+// around it costs about as much as writing a column); the rest is in
+// writeFailed and writeSlow.
+func (r *tableRef) write(op string, f func(h int32, buf []byte) int32, buf []byte) error {
 	if r.ok {
-		if st := hostInsert(r.handle, buf); st < 0 {
-			return r.writeFailed("insert", hostInsert, buf, st)
+		if st := f(r.handle, buf); st < 0 {
+			return r.writeFailed(op, f, buf, st)
 		}
 		return nil
 	}
-	return r.writeSlow("insert", hostInsert, buf)
-}
-
-func (r *tableRef) update(buf []byte) error {
-	if r.ok {
-		if st := hostUpdate(r.handle, buf); st < 0 {
-			return r.writeFailed("update", hostUpdate, buf, st)
-		}
-		return nil
-	}
-	return r.writeSlow("update", hostUpdate, buf)
-}
-
-func (r *tableRef) upsert(buf []byte) error {
-	if r.ok {
-		if st := upsert(r.handle, buf); st < 0 {
-			return r.writeFailed("update", upsert, buf, st)
-		}
-		return nil
-	}
-	return r.writeSlow("update", upsert, buf)
-}
-
-func (r *tableRef) remove(buf []byte) error {
-	if r.ok {
-		if st := hostDelete(r.handle, buf); st < 0 {
-			return r.writeFailed("delete", hostDelete, buf, st)
-		}
-		return nil
-	}
-	return r.writeSlow("delete", hostDelete, buf)
+	return r.writeSlow(op, f, buf)
 }
 
 // writeFailed handles status st < 0 of a write (host call f) with a
@@ -264,7 +233,7 @@ func (t *TableHandle[T]) Insert(r T) error {
 	if err != nil {
 		return err
 	}
-	return t.ref.insert(buf)
+	return t.ref.write("insert", hostInsert, buf)
 }
 
 // Update replaces the row with the same primary key. It fails with
@@ -274,7 +243,7 @@ func (t *TableHandle[T]) Update(r T) error {
 	if err != nil {
 		return err
 	}
-	return t.ref.update(buf)
+	return t.ref.write("update", hostUpdate, buf)
 }
 
 // Upsert updates the row with the same primary key, or inserts it.
@@ -283,7 +252,7 @@ func (t *TableHandle[T]) Upsert(r T) error {
 	if err != nil {
 		return err
 	}
-	return t.ref.upsert(buf)
+	return t.ref.write("update", upsert, buf)
 }
 
 // Delete removes the row with primary key key. It fails with ErrNotFound if
@@ -294,7 +263,7 @@ func (t *TableHandle[T]) Delete(key any) error {
 	if err != nil {
 		return err
 	}
-	return t.ref.remove(buf)
+	return t.ref.write("delete", hostDelete, buf)
 }
 
 // Get returns the row with primary key key; ok is false if there is none.
