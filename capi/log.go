@@ -20,6 +20,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"sync/atomic"
 	"time"
 	"unsafe"
@@ -542,4 +543,34 @@ func interstice_record_to_json(payload *C.ist_cu8, n C.size_t, out **C.char, out
 	}
 	putBytes(unsafe.Pointer(out), outLen, b)
 	return eOK
+}
+
+//export interstice_log_stats
+func interstice_log_stats(lg *C.interstice_log, out **C.char, outLen *C.size_t, err **C.interstice_error) (rc C.int) {
+	defer guard(&rc, err)
+	begin(err)
+	putNone(unsafe.Pointer(out), outLen)
+	o, rc := openLog(lg, err, "log_stats")
+	if rc != eOK {
+		return rc
+	}
+	if out == nil {
+		return bad(err, "log_stats: out is NULL")
+	}
+	putBytes(unsafe.Pointer(out), outLen, appendStatsJSON(nil, o.l.Stats()))
+	return eOK
+}
+
+// appendStatsJSON appends the JSON form of a log's write counters, the
+// answer of interstice_log_stats and interstice_runtime_log_stats.
+func appendStatsJSON(b []byte, st persistence.Stats) []byte {
+	b = append(b, `{"writes":`...)
+	b = strconv.AppendUint(b, st.Writes, 10)
+	b = append(b, `,"fdatasyncs":`...)
+	b = strconv.AppendUint(b, st.Syncs, 10)
+	b = append(b, `,"records":`...)
+	b = strconv.AppendUint(b, st.Records, 10)
+	b = append(b, `,"gathers":`...)
+	b = strconv.AppendUint(b, st.Gathers, 10)
+	return append(b, '}')
 }

@@ -11,6 +11,7 @@ typedef const interstice_runtime_options ist_crtopts;
 
 static inline void ist_call_event(interstice_event_fn fn, void *u, const interstice_event *e) { fn(u, e); }
 static inline void ist_call_progress(interstice_progress_fn fn, void *u, int64_t done, int64_t total) { fn(u, done, total); }
+static inline void ist_call_log(interstice_log_fn fn, void *u, int32_t level, const char *module, const char *msg, size_t len) { fn(u, level, module, msg, len); }
 */
 import "C"
 
@@ -167,6 +168,8 @@ type runtimeOptions struct {
 	compileCache  string
 	progress      C.interstice_progress_fn
 	progressUser  unsafe.Pointer // C memory owned by the application
+	logFn         C.interstice_log_fn
+	logUser       unsafe.Pointer // C memory owned by the application
 }
 
 //export interstice_runtime_options_init
@@ -183,9 +186,10 @@ func readRuntimeOptions(o *C.ist_crtopts) (runtimeOptions, error) {
 	if o == nil {
 		return r, nil
 	}
-	// Version 1 is the layout up to compilation_cache_dir; its fields beyond
-	// that are not read (they are not there).
-	if o.version != 1 && o.version != C.INTERSTICE_RUNTIME_OPTIONS_VERSION {
+	// Version 1 is the layout up to compilation_cache_dir, version 2 up to
+	// progress_user; the fields of later versions are not read (they are
+	// not there).
+	if o.version < 1 || o.version > C.INTERSTICE_RUNTIME_OPTIONS_VERSION {
 		return r, fmt.Errorf("interstice: runtime options version %d, want 1..%d (call interstice_runtime_options_init)", o.version, C.INTERSTICE_RUNTIME_OPTIONS_VERSION)
 	}
 	if o.data_dir != nil {
@@ -241,13 +245,18 @@ func readRuntimeOptions(o *C.ist_crtopts) (runtimeOptions, error) {
 	}
 	r.retainSegs = int(o.retain_segments)
 	r.progress, r.progressUser = o.progress, o.progress_user
+	if o.version < 3 {
+		return r, nil
+	}
+	r.logFn, r.logUser = o.log, o.log_user
 	return r, nil
 }
 
 // openRuntime maps the options onto core.Config and opens the runtime:
 // in memory without a data directory, else durable (the state is rebuilt
-// from the directory's snapshots and log before Open returns).
-func openRuntime(o runtimeOptions) (*core.Runtime, error) {
+// from the directory's snapshots and log before Open returns). obj is the
+// handle's object, which the guest log callback marks as re-entered.
+func openRuntime(o runtimeOptions, obj *rtObj) (*core.Runtime, error) {
 	cfg := core.NewConfig().
 		WithCallDeadline(o.callDeadline).
 		WithMemoryLimitPages(o.memoryPages).
@@ -267,7 +276,32 @@ func openRuntime(o runtimeOptions) (*core.Runtime, error) {
 			C.ist_call_progress(fn, user, C.int64_t(done), C.int64_t(total))
 		})
 	}
+	if o.logFn != nil {
+		cfg = cfg.WithLogSink(obj.logLine)
+	}
 	return core.Open(cfg)
+}
+
+// logLine passes one guest log line to the C log callback. It runs on the
+// goroutine (so the C thread) making the call, inside the call: the
+// thread is marked as in a callback so that calls from it return BUSY.
+func (o *rtObj) logLine(module string, level core.LogLevel, msg string) {
+	n := len(module) + 1 + len(msg) + 1
+	blk := C.malloc(C.size_t(n))
+	if blk == nil {
+		panic("out of memory")
+	}
+	defer C.free(blk)
+	b := unsafe.Slice((*byte)(blk), n)
+	i := copy(b, module)
+	b[i] = 0
+	i++
+	copy(b[i:], msg)
+	b[n-1] = 0
+	prev := o.hookTid.Swap(int64(syscall.Gettid()))
+	defer o.hookTid.Store(prev)
+	C.ist_call_log(o.opts.logFn, o.opts.logUser, C.int32_t(level), (*C.char)(blk),
+		(*C.char)(unsafe.Add(blk, i)), C.size_t(len(msg)))
 }
 
 //export interstice_runtime_open
@@ -282,11 +316,13 @@ func interstice_runtime_open(opts *C.ist_crtopts, out **C.interstice_runtime, er
 	if e != nil {
 		return C.int(setErr(err, eBadArgument, e.Error()))
 	}
-	rt, e := openRuntime(o)
+	obj := &rtObj{opts: o, subs: map[uint64]*subObj{}}
+	rt, e := openRuntime(o, obj)
 	if e != nil {
 		return fail(err, e)
 	}
-	newHandle(unsafe.Pointer(out), &rtObj{rt: rt, opts: o, subs: map[uint64]*subObj{}})
+	obj.rt = rt
+	newHandle(unsafe.Pointer(out), obj)
 	return eOK
 }
 
@@ -421,6 +457,22 @@ func interstice_runtime_replay_stats(p *C.interstice_runtime, out **C.char, outL
 	}
 	b = append(b, '}')
 	putBytes(unsafe.Pointer(out), outLen, b)
+	return eOK
+}
+
+//export interstice_runtime_log_stats
+func interstice_runtime_log_stats(p *C.interstice_runtime, out **C.char, outLen *C.size_t, err **C.interstice_error) (rc C.int) {
+	defer guard(&rc, err)
+	begin(err)
+	putNone(unsafe.Pointer(out), outLen)
+	o, rc := openRT(p, err, "runtime_log_stats")
+	if rc != eOK {
+		return rc
+	}
+	if out == nil {
+		return bad(err, "runtime_log_stats: out is NULL")
+	}
+	putBytes(unsafe.Pointer(out), outLen, appendStatsJSON(nil, o.rt.LogStats()))
 	return eOK
 }
 

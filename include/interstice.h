@@ -399,6 +399,20 @@ int interstice_log_rotate(interstice_log *log, interstice_error **err);
 int interstice_log_first_lsn(interstice_log *log, uint64_t *out, interstice_error **err);
 int interstice_log_last_lsn(interstice_log *log, uint64_t *out, interstice_error **err);
 
+/* -------------------------------------------------------------------------
+ * interstice_log_stats
+ *
+ * Reads the log's write counters since open, as JSON, in the form of
+ * interstice_runtime_log_stats:
+ *   {"writes":N,"fdatasyncs":N,"records":N,"gathers":N}
+ *
+ * Parameters: log IN; out OUT; out_len OUT optional; err OUT optional.
+ * Ownership:  free *out with interstice_free.
+ * Threads:    any.
+ * Returns:    OK; BAD_ARGUMENT (NULL log or out); CLOSED.
+ * ------------------------------------------------------------------------- */
+int interstice_log_stats(interstice_log *log, char **out, size_t *out_len, interstice_error **err);
+
 /** Replay callback. payload (len bytes) is an encoded Transaction valid only
  *  during the call. Return 0 to continue, non-zero to stop the replay. */
 typedef int (*interstice_replay_fn)(void *user, uint64_t lsn, const uint8_t *payload, size_t len);
@@ -532,7 +546,7 @@ int interstice_record_to_json(const uint8_t *payload, size_t len, char **out, si
 
 typedef struct interstice_runtime interstice_runtime;
 
-#define INTERSTICE_RUNTIME_OPTIONS_VERSION 2
+#define INTERSTICE_RUNTIME_OPTIONS_VERSION 3
 
 /** call_deadline_ms value that disables deadlines (trusted modules only:
  *  modules are compiled without termination checks, and a guest stuck in a
@@ -544,12 +558,39 @@ typedef struct interstice_runtime interstice_runtime;
  *  interstice_runtime_open only; it must not call into the library. */
 typedef void (*interstice_progress_fn)(void *user, int64_t done, int64_t total);
 
+/* Levels of a guest log line (docs/ABI.md, host function `log`). */
+#define INTERSTICE_LOG_DEBUG 0
+#define INTERSTICE_LOG_INFO  1  /* also each line a guest writes to stdout */
+#define INTERSTICE_LOG_WARN  2  /* also each line a guest writes to stderr */
+#define INTERSTICE_LOG_ERROR 3
+
+/** Guest log callback (runtime option `log`, added in version 3).
+ *
+ *  Receives each line a module logs (the SDK's ctx.Logf, the `log` host
+ *  function) and each line it writes to stdout (level INFO) or stderr
+ *  (WARN). level is one of INTERSTICE_LOG_*, or another value a guest
+ *  passed (the guest chooses it: treat unknown values as INFO). module is
+ *  the module's name ("" while a module's _initialize runs before its
+ *  name is known); message is message_len bytes of guest text, not
+ *  necessarily UTF-8, NUL-terminated at message_len for convenience.
+ *  Both pointers are valid only during the call.
+ *
+ *  Threads: called synchronously on the thread making the call (inside
+ *  interstice_call, interstice_call_json or interstice_module_load),
+ *  while the call holds the runtime: a reducer call, module load, close,
+ *  snapshot or last_lsn on the same runtime from inside it returns
+ *  INTERSTICE_E_BUSY. Reads (get, scan, count) are allowed. It must not
+ *  longjmp or throw out of the library. */
+typedef void (*interstice_log_fn)(void *user, int32_t level, const char *module,
+                                  const char *message, size_t message_len);
+
 /** Options of interstice_runtime_open. Initialise with
  *  interstice_runtime_options_init, then change fields.
  *
  *  Versions: a program built against version 1 of this struct (which ended
- *  at compilation_cache_dir) keeps working: the library reads only the
- *  fields of the version the caller set. Fields marked "durable" apply only
+ *  at compilation_cache_dir) or version 2 (which ended at progress_user)
+ *  keeps working: the library reads only the fields of the version the
+ *  caller set. Fields marked "durable" apply only
  *  with a data_dir; the snapshot policy without one is BAD_ARGUMENT. */
 typedef struct interstice_runtime_options {
     uint32_t version;              /* INTERSTICE_RUNTIME_OPTIONS_VERSION (set by _init) */
@@ -581,6 +622,11 @@ typedef struct interstice_runtime_options {
                                       kept snapshot covers are deleted; 0 = never delete */
     interstice_progress_fn progress; /* optional replay progress callback (NULL = none) */
     void *progress_user;           /* passed to progress unchanged */
+    /* ---- version 3 ---- */
+    interstice_log_fn log;         /* optional guest log callback (NULL = guest logs are
+                                      discarded); see interstice_log_fn */
+    void *log_user;                /* passed to log unchanged; must stay valid until the
+                                      runtime is closed */
 } interstice_runtime_options;
 
 /* interstice_runtime_options_init — sets defaults and version; NULL ignored. */
@@ -686,6 +732,25 @@ int interstice_runtime_last_lsn(interstice_runtime *rt, uint64_t *out, interstic
  * ------------------------------------------------------------------------- */
 int interstice_runtime_replay_stats(interstice_runtime *rt, char **out, size_t *out_len,
                                     interstice_error **err);
+
+/* -------------------------------------------------------------------------
+ * interstice_runtime_log_stats
+ *
+ * Reads the write counters of the runtime's transaction log since open, as
+ * a JSON object (all zero for an in-memory runtime):
+ *   {"writes":N,"fdatasyncs":N,"records":N,"gathers":N}
+ * writes: flushes of queued records (one write(2) each); fdatasyncs: the
+ * syncs among them; records: records they acknowledged (records/writes is
+ * the mean group-commit batch); gathers: writes whose leader first waited
+ * for concurrent callers to queue. Added in 0.1 without an ABI change.
+ *
+ * Parameters: rt IN; out OUT; out_len OUT optional; err OUT optional.
+ * Ownership:  free *out with interstice_free.
+ * Threads:    any.
+ * Returns:    OK; BAD_ARGUMENT (NULL rt or out); CLOSED.
+ * ------------------------------------------------------------------------- */
+int interstice_runtime_log_stats(interstice_runtime *rt, char **out, size_t *out_len,
+                                 interstice_error **err);
 
 /* =========================================================================
  * Modules

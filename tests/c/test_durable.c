@@ -298,7 +298,7 @@ int main(void) {
 
     /* ---- options ---- */
     interstice_runtime_options_init(&ro);
-    CHECK(ro.version == INTERSTICE_RUNTIME_OPTIONS_VERSION && ro.version == 2);
+    CHECK(ro.version == INTERSTICE_RUNTIME_OPTIONS_VERSION && ro.version == 3);
     ro.snapshot_every = 5; /* the snapshot policy needs a data directory */
     RCMSG(INTERSTICE_E_BAD_ARGUMENT, "data directory", interstice_runtime_open(&ro, &rt, &err));
     interstice_runtime_options_init(&ro);
@@ -338,7 +338,7 @@ int main(void) {
         ro.keep_snapshots = 0xdead; /* not part of version 1: never read */
         OK(interstice_runtime_open(&ro, &rt, &err));
         OK(interstice_runtime_close(rt, &err));
-        ro.version = 3;
+        ro.version = INTERSTICE_RUNTIME_OPTIONS_VERSION + 1; /* a version this library does not know */
         RC(INTERSTICE_E_BAD_ARGUMENT, interstice_runtime_open(&ro, &rt, &err));
         rm_rf(dir);
         free(dir);
