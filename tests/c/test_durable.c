@@ -44,15 +44,6 @@ static void expect_get(interstice_runtime *rt, const char *key, const char *want
     interstice_free(js);
 }
 
-static uint64_t json_u64(const char *js, const char *member) {
-    char pat[128];
-    const char *p;
-    snprintf(pat, sizeof pat, "\"%s\":", member);
-    p = strstr(js, pat);
-    CHECK(p != NULL);
-    return strtoull(p + strlen(pat), NULL, 10);
-}
-
 static int progress_calls;
 static int64_t progress_last;
 static void on_progress(void *user, int64_t done, int64_t total) {

@@ -33,15 +33,6 @@ static void on_log(void *user, int32_t level, const char *module, const char *me
     }
 }
 
-static uint64_t json_u64(const char *js, const char *member) {
-    char key[64];
-    const char *p;
-    snprintf(key, sizeof key, "\"%s\":", member);
-    p = strstr(js, key);
-    CHECK(p != NULL);
-    return strtoull(p + strlen(key), NULL, 10);
-}
-
 int main(void) {
     interstice_runtime_options ro;
     interstice_runtime *rt = NULL;

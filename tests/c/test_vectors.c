@@ -28,8 +28,9 @@ static int compare(void *user, uint64_t lsn, const uint8_t *payload, size_t len)
     return 0;
 }
 
-/* json_u64 returns the number after "key": in text (0 if absent). */
-static unsigned long long json_u64(const char *text, const char *key) {
+/* pretty_u64 returns the number after "key": (with a space, as in the
+ * pretty-printed expected_validate.json) in text, 0 if absent. */
+static unsigned long long pretty_u64(const char *text, const char *key) {
     char pat[128];
     const char *p;
     snprintf(pat, sizeof pat, "\"%s\": ", key);
@@ -70,14 +71,14 @@ int main(void) {
         OK(interstice_log_close(log, &err));
 
         OK(interstice_log_validate(logdir, NULL, &rep, &err));
-        CHECK(rep->records == json_u64(validate, "records"));
-        CHECK(rep->first_lsn == json_u64(validate, "first_lsn"));
-        CHECK(rep->last_lsn == json_u64(validate, "last_lsn"));
-        CHECK(rep->segments == json_u64(validate, "segments"));
+        CHECK(rep->records == pretty_u64(validate, "records"));
+        CHECK(rep->first_lsn == pretty_u64(validate, "first_lsn"));
+        CHECK(rep->last_lsn == pretty_u64(validate, "last_lsn"));
+        CHECK(rep->segments == pretty_u64(validate, "segments"));
         CHECK(rep->torn_tail == torn);
         CHECK((rep->problem_code == INTERSTICE_E_CORRUPT) == corrupt);
-        if (corrupt) CHECK(strstr(validate, rep->problem_segment) && rep->problem_offset == (int64_t)json_u64(validate, "offset"));
-        if (torn) CHECK(strstr(validate, rep->torn_segment) && rep->torn_offset == (int64_t)json_u64(validate, "offset"));
+        if (corrupt) CHECK(strstr(validate, rep->problem_segment) && rep->problem_offset == (int64_t)pretty_u64(validate, "offset"));
+        if (torn) CHECK(strstr(validate, rep->torn_segment) && rep->torn_offset == (int64_t)pretty_u64(validate, "offset"));
         interstice_log_report_free(rep);
         printf("vector %s: %d records ok\n", names[i], s.records);
         free(expected);

@@ -86,6 +86,17 @@ static inline char *make_tmpdir(const char *tag) {
     return p;
 }
 
+/* json_u64 reads the unsigned integer member `member` of a flat JSON object
+ * (the first occurrence of "member":); the member must be there. */
+static inline uint64_t json_u64(const char *js, const char *member) {
+    char pat[128];
+    const char *p;
+    snprintf(pat, sizeof pat, "\"%s\":", member);
+    p = strstr(js, pat);
+    CHECK(p != NULL);
+    return strtoull(p + strlen(pat), NULL, 10);
+}
+
 static inline void rm_rf(const char *dir) {
     char cmd[2048];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
