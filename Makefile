@@ -5,6 +5,7 @@
 #   make test       every test (generated-code check, vet, unit, crash, fuzz smoke)
 #   make bench      side-by-side benchmarks (results: bench/RESULTS.md)
 #   make generate   regenerate FlatBuffers code from fbs/ with Debian's flatc
+#   make tools      install missing build tools (apt, as root) or print the command
 
 GO      ?= go
 BUILD   := build
@@ -18,12 +19,21 @@ FUZZ_SEGMENT_EXECS ?= 150000x
 FUZZ_ROW_EXECS ?= 400000x
 FUZZ_SDK_EXECS ?= 50000x
 
-.PHONY: all cli wasm demo test test-go test-fuzz check-generated vet generate bench clean
+.PHONY: all tools cli wasm demo test test-go test-fuzz test-bindings check-generated vet generate bench clean
 
 all: cli wasm lib
 
 # The C ABI: lib, install, test-c, example-c, bench-c (see capi/capi.mk).
 include capi/capi.mk
+# The bindings: test-python, bench-python / test-node, bench-node.
+-include bindings/python/python.mk
+-include bindings/node/node.mk
+
+# Every tool the build and the tests use (scripts/ensure-tools.sh): installed
+# with apt-get when missing and run as root on Debian, else the exact
+# command is printed.
+tools:
+	@scripts/ensure-tools.sh
 
 cli:
 	$(GO) build -o $(BUILD)/interstice ./cmd/interstice
@@ -38,19 +48,24 @@ wasm:
 	  fi; \
 	done
 
-generate:
+generate: tools
 	fbs/generate.sh
 
-check-generated:
+check-generated: tools
 	fbs/generate.sh --check
+
+# Every Go file but flatc's output, found without git (a tarball has no
+# .git), so gofmt always gets file arguments and never reads stdin.
+GOFMT_FILES = $(shell find . -name '*.go' -not -path './fbs/fb/*' -not -path './build/*' \
+                -not -path '*/node_modules/*' -not -path './.git/*')
 
 vet:
 	$(GO) vet ./...
-	@test -z "$$(gofmt -l $$(git ls-files '*.go' | grep -v '^fbs/fb/'))" || { gofmt -l $$(git ls-files '*.go' | grep -v '^fbs/fb/'); echo "gofmt: files above need formatting"; exit 1; }
+	@test -z "$$(gofmt -l $(GOFMT_FILES))" || { gofmt -l $(GOFMT_FILES); echo "gofmt: files above need formatting"; exit 1; }
 
-test: check-generated vet test-go test-fuzz test-c
+test: check-generated vet test-go test-fuzz test-c test-install test-bindings
 
-test-go:
+test-go: tools
 	$(GO) test -p 2 -timeout 15m -count=1 ./...
 
 # Short fuzz smoke runs of the two decoders the issues name, and of the
@@ -63,10 +78,13 @@ test-fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzCheckKey$$' -fuzztime $(FUZZ_ROW_EXECS) ./row/
 	$(GO) test -run '^$$' -fuzz '^FuzzEncodeMatchesRowBuild$$' -fuzztime $(FUZZ_SDK_EXECS) ./sdk/go/
 
-demo: all
+# The bindings' tests, when their fragments are present.
+test-bindings: $(if $(wildcard bindings/python/python.mk),test-python) $(if $(wildcard bindings/node/node.mk),test-node)
+
+demo: tools all
 	bash examples/demo.sh
 
-bench: lib $(WASM)/noop.wasm $(CAPI_TESTBIN)/bench_noop
+bench: tools lib $(WASM)/noop.wasm $(CAPI_TESTBIN)/bench_noop
 	cd bench && $(GO) run . -out RESULTS.md
 
 clean:

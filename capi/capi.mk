@@ -42,7 +42,7 @@ CAPI_LDLIBS  := -L$(BUILD) -linterstice -Wl,-rpath,$(abspath $(BUILD)) -pthread
 CAPI_TESTS   := test_basics test_log test_runtime test_durable test_misuse test_threads test_crash test_vectors test_hostlog
 CAPI_WASMS   := noop trapper limits counter caller callee
 
-.PHONY: lib install test-c capi-header-check example-c bench-c capi-wasm capi-clean
+.PHONY: lib install test-install test-c capi-header-check example-c bench-c capi-wasm capi-clean
 
 lib: $(CAPI_SO) $(CAPI_A) $(CAPI_PC)
 
@@ -69,17 +69,25 @@ $(CAPI_PC): capi/capi.mk
 	  'Name: interstice' \
 	  'Description: Embeddable durable deterministic WebAssembly runtime (C ABI)' \
 	  'Version: $(CAPI_VERSION)' \
-	  'Libs: -L$${libdir} -linterstice' \
+	  'Libs: -L$${libdir} -Wl,-rpath,$${libdir} -linterstice' \
 	  'Libs.private: -lpthread -lm' \
 	  'Cflags: -I$${includedir}' > $@
 
-install: lib
-	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
+# install: the header, the libraries, interstice.pc and the CLI. Programs
+# linked with `pkg-config --libs interstice` carry an rpath to PREFIX/lib,
+# so they find the library in any prefix. For a system prefix (/usr/local,
+# /usr) installed by root without DESTDIR, ldconfig refreshes the loader's
+# cache so that programs linked without the rpath find it too.
+install: lib cli
+	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/bin
 	install -m 644 include/interstice.h $(DESTDIR)$(PREFIX)/include/
 	install -m 755 $(CAPI_SO) $(DESTDIR)$(PREFIX)/lib/$(CAPI_SONAME)
 	ln -sf $(CAPI_SONAME) $(DESTDIR)$(PREFIX)/lib/libinterstice.so
 	install -m 644 $(CAPI_A) $(DESTDIR)$(PREFIX)/lib/
 	sed 's|^prefix=.*|prefix=$(PREFIX)|' $(CAPI_PC) > $(DESTDIR)$(PREFIX)/lib/pkgconfig/interstice.pc
+	install -m 755 $(BUILD)/interstice $(DESTDIR)$(PREFIX)/bin/interstice
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && command -v ldconfig >/dev/null && \
+	    { [ "$(PREFIX)" = /usr/local ] || [ "$(PREFIX)" = /usr ]; }; then ldconfig; fi
 
 # ---- guest modules the C tests use ----
 
@@ -134,3 +142,15 @@ bench-c: lib $(WASM)/noop.wasm $(CAPI_TESTBIN)/bench_noop
 
 capi-clean:
 	rm -rf $(CAPI_TMP) $(CAPI_SO) $(BUILD)/$(CAPI_SONAME) $(CAPI_A) $(CAPI_PC) $(CAPI_TESTBIN) $(BUILD)/examples
+
+# make install into a temporary prefix, then build the C example with
+# pkg-config alone and run it with no LD_LIBRARY_PATH: the installed
+# library must be found at run time.
+test-install: lib cli $(WASM)/counter.wasm
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	$(MAKE) --no-print-directory -s install PREFIX=$$tmp/prefix >/dev/null && \
+	test -x $$tmp/prefix/bin/interstice && \
+	$(CC) $(CAPI_CFLAGS) -o $$tmp/counter examples/c/counter.c \
+	  $$(PKG_CONFIG_PATH=$$tmp/prefix/lib/pkgconfig pkg-config --cflags --libs interstice) && \
+	env -u LD_LIBRARY_PATH $$tmp/counter $(WASM)/counter.wasm >$$tmp/out 2>&1 || { cat $$tmp/out; echo "test-install: FAIL"; exit 1; }; \
+	echo "test-install: ok (pkg-config build in a fresh prefix runs without LD_LIBRARY_PATH)"
