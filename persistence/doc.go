@@ -94,9 +94,13 @@
 //	24     4    reserved, 0
 //	28     4    CRC of bytes 0..27
 //
-// A reader checks the magic, then refuses any version or algorithm other
-// than 1 with ErrVersion before it trusts another byte, then checks the
-// header CRC (ErrCorrupt).
+// A reader checks the magic, then the header CRC (ErrCorrupt), and only
+// then refuses any version or algorithm other than 1 with ErrVersion, as
+// for snapshots: a flipped bit in the version or algorithm byte is damage
+// (corruption, repairable by Repair), never a newer format. Every format
+// version keeps this 32-byte header with the CRC-32C of bytes 0..27 at
+// offset 28, so only a header whose CRC verifies can claim a version this
+// build does not know.
 //
 // Frames follow from offset 32, one per record, each padded with zero
 // bytes to a multiple of 8:

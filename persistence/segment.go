@@ -76,28 +76,34 @@ func encodeSegHeader(b []byte, first uint64) {
 	binary.LittleEndian.PutUint32(b[28:32], crc32.Checksum(b[0:28], crcTable))
 }
 
-// decodeSegHeader checks and decodes a segment header. It refuses an
-// unknown version or checksum algorithm with ErrVersion before trusting any
-// other field, and a bad magic or header checksum with ErrCorrupt.
+// decodeSegHeader checks and decodes a segment header, in this order:
+// length and magic, then the header checksum (ErrCorrupt), and only then
+// the version and checksum algorithm (ErrVersion) and the first LSN. A
+// flipped bit anywhere in the header is therefore damage, never taken for a
+// newer format: only a header whose checksum verifies can claim a version
+// this build does not know. Every format version keeps this 32-byte header
+// with a CRC-32C of bytes 0..27 at offset 28 (doc.go). Errors name the LSN
+// the segment's file name gives, the first LSN expected there.
 func decodeSegHeader(b []byte, seg string) (segHeader, error) {
+	lsn, _ := parseSegmentName(seg)
 	if len(b) < segHeaderSize {
-		return segHeader{}, placeErr(ErrCorrupt, seg, 0, 0, "segment header is %d bytes, want %d", len(b), segHeaderSize)
+		return segHeader{}, placeErr(ErrCorrupt, seg, 0, lsn, "segment header is %d bytes, want %d", len(b), segHeaderSize)
 	}
 	if string(b[0:8]) != segMagic {
-		return segHeader{}, placeErr(ErrCorrupt, seg, 0, 0, "bad segment magic %q", b[0:8])
+		return segHeader{}, placeErr(ErrCorrupt, seg, 0, lsn, "bad segment magic %q", b[0:8])
+	}
+	if got, want := crc32.Checksum(b[0:28], crcTable), binary.LittleEndian.Uint32(b[28:32]); got != want {
+		return segHeader{}, placeErr(ErrCorrupt, seg, 0, lsn, "segment header checksum mismatch: stored %08x computed %08x", want, got)
 	}
 	h := segHeader{version: binary.LittleEndian.Uint16(b[8:10]), algo: b[10], firstLSN: binary.LittleEndian.Uint64(b[16:24])}
 	if h.version != formatVersion {
-		return h, placeErr(ErrVersion, seg, 0, 0, "format version %d, this build reads only version %d", h.version, formatVersion)
+		return h, placeErr(ErrVersion, seg, 0, lsn, "format version %d, this build reads only version %d", h.version, formatVersion)
 	}
 	if h.algo != checksumCRC32C {
-		return h, placeErr(ErrVersion, seg, 0, 0, "checksum algorithm %d, this build knows only %d (CRC-32C)", h.algo, checksumCRC32C)
-	}
-	if got, want := crc32.Checksum(b[0:28], crcTable), binary.LittleEndian.Uint32(b[28:32]); got != want {
-		return h, placeErr(ErrCorrupt, seg, 0, 0, "segment header checksum mismatch: stored %08x computed %08x", want, got)
+		return h, placeErr(ErrVersion, seg, 0, lsn, "checksum algorithm %d, this build knows only %d (CRC-32C)", h.algo, checksumCRC32C)
 	}
 	if h.firstLSN == 0 {
-		return h, placeErr(ErrCorrupt, seg, 0, 0, "segment header first lsn is 0")
+		return h, placeErr(ErrCorrupt, seg, 0, lsn, "segment header first lsn is 0")
 	}
 	return h, nil
 }
