@@ -31,7 +31,7 @@ const (
 	CodeInternal        Code = 11 // a bug or a failure of the host (commit step)
 	CodeReducerFailed   Code = 12 // the reducer returned an error (fail, abort or non-zero status)
 	CodeCycle           Code = 13 // a nested call would re-enter a module on the call stack
-	CodeUnsupported     Code = 14 // a feature not supported yet (module upgrade)
+	CodeUnsupported     Code = 14 // not supported by this kind of runtime (a snapshot in memory)
 	CodeIncompatible    Code = 15 // a module conflicts with a loaded one (same version, other code)
 	CodeReadOnly        Code = 16 // the runtime was opened read-only (inspect mode)
 	CodePoisoned        Code = 17 // an earlier log failure stopped the runtime; reopen it

@@ -146,7 +146,8 @@ const char *interstice_version_string(void);
 #define INTERSTICE_E_INTERNAL        11  /* a bug: a recovered panic or an unexpected host failure */
 #define INTERSTICE_E_REDUCER_FAILED  12  /* the reducer returned an error (its message is in err) */
 #define INTERSTICE_E_CYCLE           13  /* a nested call would re-enter a module already on the stack */
-#define INTERSTICE_E_UNSUPPORTED     14  /* not supported (yet) by this build, e.g. module upgrade */
+#define INTERSTICE_E_UNSUPPORTED     14  /* not supported by this kind of runtime, e.g. a snapshot of an
+                                            in-memory runtime */
 #define INTERSTICE_E_INCOMPATIBLE    15  /* schema incompatible: conflicts with a loaded module */
 #define INTERSTICE_E_INVALID_MODULE  16  /* not valid WebAssembly, or missing exports / bad imports */
 #define INTERSTICE_E_CORRUPT         20  /* log corruption (checksum, LSN chain, header): never skipped */
@@ -611,8 +612,9 @@ typedef struct interstice_runtime_options {
     uint64_t call_deadline_ms;     /* wall-clock budget of one transaction; 0 = 5000;
                                       INTERSTICE_DEADLINE_NONE disables it; at most a day */
     uint32_t memory_limit_pages;   /* max 64 KiB pages per module instance; 0 = 256 (16 MiB) */
-    const char *compilation_cache_dir; /* directory caching compiled modules; NULL = in-memory,
-                                          shared by the process */
+    const char *compilation_cache_dir; /* directory caching compiled modules; NULL = data_dir/cache
+                                          for a durable runtime (not READ_ONLY), else an in-memory
+                                          cache shared by the process */
     /* ---- version 2 ---- */
     uint64_t snapshot_every_bytes; /* durable: also snapshot after this many bytes of row data
                                       committed; 0 = no byte trigger */
