@@ -11,7 +11,16 @@ D=build/demo
 rm -rf build/demo-c
 rm -rf "$D"
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
-run() { printf '$ %s\n' "$*"; "$@"; }
+# quote prints its arguments as a shell would need them typed, so that every
+# printed command can be pasted: plain words bare, the rest in single quotes.
+quote() {
+  local a out=()
+  for a in "$@"; do
+    if [[ $a =~ ^[A-Za-z0-9_./:=@%+,-]+$ ]]; then out+=("$a"); else out+=("'${a//\'/\'\\\'\'}'"); fi
+  done
+  printf '%s' "${out[*]}"
+}
+run() { printf '$ %s\n' "$(quote "$@")"; "$@"; }
 
 step "1. Load the counter and the lobby (+ lobbystats, which subscribes to lobby's players)"
 run $B load $D build/wasm/counter.wasm
@@ -25,17 +34,18 @@ run $B call $D lobby register '["ada"]'
 run $B call $D lobby register '["grace"]'
 run $B call $D lobby create_room '["arena", 4, ["ranked"]]'
 run $B call $D lobby join '["ada", "arena"]'
-printf '$ %s\n' "$B call $D counter add '[\"visits\", \"not a number\"]'   # a bad call changes nothing"
+printf '$ %s   # a bad call changes nothing\n' "$(quote $B call $D counter add '["visits", "not a number"]')"
 $B call $D counter add '["visits", "not a number"]' || true
 
 step "3. Crash: a writer is killed with SIGKILL in the middle of its calls"
-( for i in $(seq 1 200); do $B call $D counter add '["crashes", 1]' >/dev/null || exit; done ) &
+# The writer runs in a process group of its own (setsid), so that one kill
+# of that group, by the writer's pid, stops the loop and the call it is in.
+setsid bash -c 'for i in $(seq 1 200); do "$0" call "$1" counter add "[\"crashes\", 1]" >/dev/null || exit; done' "$B" "$D" &
 writer=$!
 sleep 1.5
-kill -9 $writer 2>/dev/null || true
-pkill -9 -f "$B call $D" 2>/dev/null || true
-wait $writer 2>/dev/null || true
-echo "writer killed"
+kill -9 -- "-$writer" 2>/dev/null || true
+{ wait "$writer"; } 2>/dev/null || true
+echo "writer $writer and its running call killed with SIGKILL"
 
 step "4. Restart: replay the log (no WASM runs) and show the state"
 run $B tables $D
@@ -51,7 +61,7 @@ run $B tables $D
 step "6. The log: validate, inspect, dump the last records as JSON"
 run $B log validate $D/log
 run $B log inspect $D/log
-last=$($B log validate --json $D/log | sed -n 's/.*"LastLSN": \([0-9]*\).*/\1/p' | head -1)
+last=$($B log validate --json $D/log | grep -o '"\(LastLSN\|last_lsn\)": *[0-9]*' | grep -o '[0-9]*$' | head -1)
 run $B log dump --json --from $((last - 1)) $D/log
 
 step "7. The same runtime from C (examples/c/counter.c through libinterstice.so)"
