@@ -16,6 +16,8 @@
 //	work(id u64, n u64)        spins n rounds of arithmetic, then upserts vals {id, u64: result}
 //	say(level u32, msg string) logs msg at level, writes "out: msg" to stdout and "err: msg" to stderr
 //	fail(msg string)           returns the error msg
+//	on insert into ikeys        subscriber: upserts bkeys {k: bytes(v), v: k}; fails with
+//	                            "alltypes: refused" when v is "refuse" (a cascade error)
 package main
 
 import (
@@ -99,6 +101,12 @@ func init() {
 		return nil
 	}, "level", "msg")
 	sdk.Reducer("fail", func(_ *sdk.Ctx, msg string) error { return errors.New(msg) }, "msg")
+	sdk.OnInsert("alltypes", "ikeys", func(_ *sdk.Ctx, k IKey) error {
+		if k.V == "refuse" {
+			return errors.New("alltypes: refused")
+		}
+		return bkeys.Upsert(BKey{K: []byte(k.V), V: k.K})
+	})
 }
 
 func main() {}
