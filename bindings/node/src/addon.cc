@@ -16,11 +16,22 @@
 //      mask at initialisation and every thread it ever creates keeps those
 //      signals blocked (in library mode only synchronous signals and SIGURG
 //      are unblocked on Go threads).
-//   2. Every thread that calls into the library (the JS thread, libuv
-//      threadpool threads running callAsync, worker threads) blocks the
-//      asynchronous signals for the duration of each call (SigBlock). A
-//      signal that arrives meanwhile stays pending and is delivered when the
-//      mask is restored, on the thread's normal stack, or to another thread.
+//   2. Every thread that calls into the library blocks the asynchronous
+//      signals while it runs Go code. A signal that arrives meanwhile stays
+//      pending and is delivered when the mask is restored, on the thread's
+//      normal stack, or goes to another thread that does not block it.
+//      - libuv threadpool threads (callAsync) block them around each call
+//        (SigBlock: two rt_sigprocmask calls).
+//      - A JS thread (main or worker) blocks them at its first call and
+//        restores its mask when its event loop next turns (a uv_prepare and a
+//        uv_check handle), not after every call: the two syscalls cost about
+//        0.4 us on this kind of machine, as much as the call itself. JS
+//        cannot run a signal listener before the loop turns anyway, and a
+//        signal's default action (e.g. SIGINT with no listener) still
+//        happens at once: the kernel delivers a process-wide signal to a
+//        thread that does not block it (libuv's threadpool, V8's workers).
+//        INTERSTICE_NODE_SIGMASK=call restores after every call instead;
+//        =off disables all masking (unsafe; for diagnostics only).
 //   SIGURG (Go's preemption signal, whose handler is Go's own, SA_ONSTACK)
 //   and the synchronous signals stay unblocked.
 //
@@ -47,6 +58,7 @@
 #include <vector>
 
 #include <node_api.h>
+#include <uv.h>
 
 #include "interstice.h"
 
@@ -86,7 +98,9 @@ std::once_flag g_load_once;
 std::string g_load_error;  // empty: loaded
 std::string g_lib_path;
 sigset_t g_async;          // the signals blocked around every call
-bool g_sigmask = true;     // INTERSTICE_NODE_UNSAFE_NO_SIGMASK=1 turns it off (diagnostics only)
+enum SigMode { kMaskOff, kMaskCall, kMaskDeferred };
+SigMode g_sigmode = kMaskDeferred;  // INTERSTICE_NODE_SIGMASK=deferred|call|off
+void (*g_free)(void *) = nullptr;   // free() as the library sees it (see load_library)
 
 void sigset_async(sigset_t *s, bool keep_urg) {
   sigfillset(s);
@@ -100,7 +114,7 @@ void sigset_async(sigset_t *s, bool keep_urg) {
 struct SigBlock {
   sigset_t old;
   bool on;
-  SigBlock() : on(g_sigmask) {
+  SigBlock() : on(g_sigmode != kMaskOff) {
     if (on) pthread_sigmask(SIG_BLOCK, &g_async, &old);
   }
   ~SigBlock() {
@@ -108,6 +122,40 @@ struct SigBlock {
   }
   SigBlock(const SigBlock &) = delete;
   SigBlock &operator=(const SigBlock &) = delete;
+};
+
+// The deferred mask of a JS thread: blocked by its first call, restored by
+// restore_js_mask() when its event loop turns.
+thread_local bool t_js_blocked = false;
+thread_local sigset_t t_js_saved;
+
+void restore_js_mask() {
+  if (t_js_blocked) {
+    t_js_blocked = false;
+    pthread_sigmask(SIG_SETMASK, &t_js_saved, nullptr);
+  }
+}
+
+// JsBlock guards a call made on a JS thread (every synchronous function).
+struct JsBlock {
+  sigset_t old;
+  bool restore = false;
+  JsBlock() {
+    if (g_sigmode == kMaskDeferred) {
+      if (!t_js_blocked) {
+        pthread_sigmask(SIG_BLOCK, &g_async, &t_js_saved);
+        t_js_blocked = true;
+      }
+    } else if (g_sigmode == kMaskCall) {
+      pthread_sigmask(SIG_BLOCK, &g_async, &old);
+      restore = true;
+    }
+  }
+  ~JsBlock() {
+    if (restore) pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  }
+  JsBlock(const JsBlock &) = delete;
+  JsBlock &operator=(const JsBlock &) = delete;
 };
 
 void load_library() {
@@ -120,8 +168,9 @@ void load_library() {
   size_t slash = self.rfind('/');
   std::string dir = slash == std::string::npos ? std::string(".") : self.substr(0, slash);
   g_lib_path = dir + "/libinterstice.so.1";
-  const char *unsafe = getenv("INTERSTICE_NODE_UNSAFE_NO_SIGMASK");
-  g_sigmask = !(unsafe && strcmp(unsafe, "1") == 0);
+  const char *mode = getenv("INTERSTICE_NODE_SIGMASK");
+  if (mode && strcmp(mode, "off") == 0) g_sigmode = kMaskOff;
+  else if (mode && strcmp(mode, "call") == 0) g_sigmode = kMaskCall;
   sigset_async(&g_async, true);
 
   // Load with every asynchronous signal blocked: the Go runtime's threads
@@ -151,6 +200,12 @@ void load_library() {
       g_load_error = "interstice: " + g_lib_path + " (version " + L.interstice_version_string() +
                      ") lacks functions this addon needs: " + missing + "; rebuild the package";
     }
+    // interstice.h: interstice_free is "equivalent to free() from the C
+    // library the shared object links against". That free, looked up in the
+    // library's own scope, releases returned buffers without a second trip
+    // into Go (an interstice_free call costs as much as a small call).
+    g_free = reinterpret_cast<void (*)(void *)>(dlsym(h, "free"));
+    if (g_free == nullptr) g_free = L.interstice_free;
   }
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
 }
@@ -390,7 +445,7 @@ bool is_function(napi_env env, napi_value v) {
 // Takes ownership of a malloc'ed C string and returns it as a JS string.
 napi_value take_cstring(napi_env env, char *s, size_t n) {
   napi_value v = str(env, s, n);
-  L.interstice_free(s);
+  g_free(s);
   return v;
 }
 
@@ -578,7 +633,7 @@ bool row_json(Runtime *rt, const char *module, const char *table, const uint8_t 
     return true;
   }
   out.assign(js, n);
-  L.interstice_free(js);
+  g_free(js);
   return true;
 }
 
@@ -634,7 +689,7 @@ extern "C" void on_progress(void *user, int64_t done, int64_t total) {
 
 void runtime_free(Runtime *rt) {
   if (!rt->closed && rt->h) {
-    SigBlock sb;
+    JsBlock sb;
     L.interstice_runtime_close(rt->h, nullptr);
   }
   for (auto &kv : rt->subs) {
@@ -684,9 +739,8 @@ napi_value Versions(napi_env env, napi_callback_info) {
   napi_set_named_property(env, o, "headerAbiVersion", num(env, INTERSTICE_ABI_VERSION));
   napi_set_named_property(env, o, "headerVersion", str(env, INTERSTICE_VERSION_STRING, strlen(INTERSTICE_VERSION_STRING)));
   napi_set_named_property(env, o, "libraryPath", str(env, g_lib_path));
-  napi_value b;
-  napi_get_boolean(env, g_sigmask, &b);
-  napi_set_named_property(env, o, "signalMask", b);
+  const char *modes[] = {"off", "call", "deferred"};
+  napi_set_named_property(env, o, "signalMask", str(env, modes[g_sigmode], strlen(modes[g_sigmode])));
   return o;
 }
 
@@ -755,7 +809,7 @@ napi_value Open(napi_env env, napi_callback_info info) {
   interstice_error *err = nullptr;
   int rc;
   {
-    SigBlock sb;
+    JsBlock sb;
     rc = L.interstice_runtime_open(&ro.o, &rt->h, &err);
   }
   if (pc.fn) napi_delete_reference(env, pc.fn);
@@ -786,7 +840,7 @@ napi_value Close(napi_env env, napi_callback_info info) {
   interstice_error *err = nullptr;
   int rc;
   {
-    SigBlock sb;
+    JsBlock sb;
     rc = L.interstice_runtime_close(rt->h, &err);
   }
   if (rc == INTERSTICE_E_BUSY) return throw_c(env, rc, err);
@@ -809,7 +863,7 @@ napi_value runtime_json(napi_env env, napi_callback_info info, json_fn fn) {
   interstice_error *err = nullptr;
   int rc;
   {
-    SigBlock sb;
+    JsBlock sb;
     rc = fn(rt->h, &out, &n, &err);
   }
   if (rc != INTERSTICE_OK) return throw_c(env, rc, err);
@@ -828,7 +882,7 @@ napi_value LastLsn(napi_env env, napi_callback_info info) {
   interstice_error *err = nullptr;
   int rc;
   {
-    SigBlock sb;
+    JsBlock sb;
     rc = L.interstice_runtime_last_lsn(rt->h, &lsn, &err);
   }
   if (rc != INTERSTICE_OK) return throw_c(env, rc, err);
@@ -843,7 +897,7 @@ napi_value Snapshot(napi_env env, napi_callback_info info) {
   interstice_error *err = nullptr;
   int rc;
   {
-    SigBlock sb;
+    JsBlock sb;
     rc = L.interstice_runtime_snapshot(rt->h, &lsn, &err);
   }
   if (rc != INTERSTICE_OK) return throw_c(env, rc, err);
@@ -893,7 +947,7 @@ napi_value LoadModule(napi_env env, napi_callback_info info) {
   int rc;
   {
     CtxScope cs(&ctx);
-    SigBlock sb;
+    JsBlock sb;
     rc = t == napi_string ? L.interstice_module_load_file(rt->h, path.c_str(), &name, &err)
                           : L.interstice_module_load(rt->h, copy.data(), copy.size(), &name, &err);
   }
@@ -916,7 +970,7 @@ napi_value Describe(napi_env env, napi_callback_info info) {
   interstice_error *err = nullptr;
   int rc;
   {
-    SigBlock sb;
+    JsBlock sb;
     rc = L.interstice_module_describe(rt->h, mod.p, INTERSTICE_FORMAT_JSON, &out, &n, &err);
   }
   if (rc != INTERSTICE_OK) return throw_c(env, rc, err);
@@ -983,7 +1037,7 @@ napi_value Call(napi_env env, napi_callback_info info) {
   int rc;
   {
     CtxScope cs(&ctx);
-    SigBlock sb;
+    JsBlock sb;
     if (t == napi_string) {
       rc = L.interstice_call_json(rt->h, mod.p, red.p, json.data(), json.size(), nullptr, &res, &res_len, &err);
     } else {
@@ -997,7 +1051,7 @@ napi_value Call(napi_env env, napi_callback_info info) {
   EnvData *ed = env_data(env);
   napi_value out;
   std::string result(res, res_len);
-  L.interstice_free(res);
+  g_free(res);
   if (!ctx.first_error && ed->scratch_data && fast_result(result.data(), result.size(), ed->scratch_data)) {
     out = undefined(env);
   } else {
@@ -1030,7 +1084,7 @@ void async_execute(napi_env, void *data) {
     c->err.take(c->rc, err);
   } else {
     c->result.assign(res, n);
-    L.interstice_free(res);
+    g_free(res);
   }
 }
 
@@ -1133,7 +1187,7 @@ napi_value GetJson(napi_env env, napi_callback_info info) {
   interstice_error *err = nullptr;
   int rc;
   {
-    SigBlock sb;
+    JsBlock sb;
     rc = L.interstice_get_json(rt->h, mod.p, tab.p, key.data(), key.size(), &out, &n, &err);
   }
   if (rc != INTERSTICE_OK) return throw_c(env, rc, err);
@@ -1151,7 +1205,7 @@ napi_value Count(napi_env env, napi_callback_info info) {
   interstice_error *err = nullptr;
   int rc;
   {
-    SigBlock sb;
+    JsBlock sb;
     rc = L.interstice_count(rt->h, mod.p, tab.p, &n, &err);
   }
   if (rc != INTERSTICE_OK) return throw_c(env, rc, err);
@@ -1167,7 +1221,7 @@ struct Scan {
 void finalize_scan(napi_env, void *data, void *) {
   Scan *s = static_cast<Scan *>(data);
   if (!s->closed) {
-    SigBlock sb;
+    JsBlock sb;
     L.interstice_scan_close(s->h, nullptr);
   }
   delete s;
@@ -1183,7 +1237,7 @@ napi_value ScanOpen(napi_env env, napi_callback_info info) {
   interstice_error *err = nullptr;
   int rc;
   {
-    SigBlock sb;
+    JsBlock sb;
     rc = L.interstice_scan_open(rt->h, mod.p, tab.p, INTERSTICE_FORMAT_JSON, &it, &err);
   }
   if (rc != INTERSTICE_OK) return throw_c(env, rc, err);
@@ -1208,7 +1262,7 @@ napi_value ScanNext(napi_env env, napi_callback_info info) {
   interstice_error *err = nullptr;
   int rc;
   {
-    SigBlock sb;
+    JsBlock sb;
     rc = L.interstice_scan_next_chunk(s->h, static_cast<size_t>(rows), static_cast<size_t>(bytes), &out, &n, &got,
                                       &err);
   }
@@ -1223,7 +1277,7 @@ napi_value ScanClose(napi_env env, napi_callback_info info) {
   if (!s) return nullptr;
   if (!s->closed) {
     s->closed = true;
-    SigBlock sb;
+    JsBlock sb;
     L.interstice_scan_close(s->h, nullptr);
   }
   return undefined(env);
@@ -1248,7 +1302,7 @@ napi_value Subscribe(napi_env env, napi_callback_info info) {
   interstice_error *err = nullptr;
   int rc;
   {
-    SigBlock sb;
+    JsBlock sb;
     rc = L.interstice_subscribe(rt->h, s->module.c_str(), s->table.c_str(), mask, on_event, s, &s->c_id, &err);
   }
   if (rc != INTERSTICE_OK) {
@@ -1273,7 +1327,7 @@ napi_value Unsubscribe(napi_env env, napi_callback_info info) {
   Sub *s = it->second;
   s->active = false;  // queued events of it are dropped from now on
   if (!rt->closed) {
-    SigBlock sb;
+    JsBlock sb;
     L.interstice_unsubscribe(rt->h, s->c_id, nullptr);
   }
   // The Sub itself stays allocated until the runtime is freed: a callback
@@ -1298,7 +1352,7 @@ struct Log {
 void finalize_log(napi_env, void *data, void *) {
   Log *l = static_cast<Log *>(data);
   if (!l->closed) {
-    SigBlock sb;
+    JsBlock sb;
     L.interstice_log_close(l->h, nullptr);
   }
   delete l;
@@ -1332,7 +1386,7 @@ napi_value LogOpen(napi_env env, napi_callback_info info) {
   interstice_error *err = nullptr;
   int rc;
   {
-    SigBlock sb;
+    JsBlock sb;
     rc = L.interstice_log_open(dir.c_str(), &lo.o, &l->h, &err);
   }
   if (rc != INTERSTICE_OK) {
@@ -1353,7 +1407,7 @@ napi_value LogClose(napi_env env, napi_callback_info info) {
   interstice_error *err = nullptr;
   int rc;
   {
-    SigBlock sb;
+    JsBlock sb;
     rc = L.interstice_log_close(l->h, &err);
   }
   if (rc != INTERSTICE_OK && rc != INTERSTICE_E_CLOSED) return throw_c(env, rc, err);
@@ -1372,7 +1426,7 @@ napi_value LogAppend(napi_env env, napi_callback_info info) {
   interstice_error *err = nullptr;
   int rc;
   {
-    SigBlock sb;
+    JsBlock sb;
     rc = L.interstice_log_append(l->h, p, n, &lsn, &err);
   }
   if (rc != INTERSTICE_OK) return throw_c(env, rc, err);
@@ -1389,7 +1443,7 @@ napi_value LogAppendJson(napi_env env, napi_callback_info info) {
   interstice_error *err = nullptr;
   int rc;
   {
-    SigBlock sb;
+    JsBlock sb;
     rc = L.interstice_log_append_json(l->h, js.data(), js.size(), &lsn, &err);
   }
   if (rc != INTERSTICE_OK) return throw_c(env, rc, err);
@@ -1413,7 +1467,7 @@ napi_value LogAppendBatch(napi_env env, napi_callback_info info) {
   interstice_error *err = nullptr;
   int rc;
   {
-    SigBlock sb;
+    JsBlock sb;
     rc = L.interstice_log_append_batch(l->h, ptrs.data(), lens.data(), count, &first, &err);
   }
   if (rc != INTERSTICE_OK) return throw_c(env, rc, err);
@@ -1428,7 +1482,7 @@ napi_value log_op(napi_env env, napi_callback_info info, log_op_fn fn) {
   interstice_error *err = nullptr;
   int rc;
   {
-    SigBlock sb;
+    JsBlock sb;
     rc = fn(l->h, &err);
   }
   if (rc != INTERSTICE_OK) return throw_c(env, rc, err);
@@ -1446,7 +1500,7 @@ napi_value log_lsn(napi_env env, napi_callback_info info, log_lsn_fn fn) {
   interstice_error *err = nullptr;
   int rc;
   {
-    SigBlock sb;
+    JsBlock sb;
     rc = fn(l->h, &lsn, &err);
   }
   if (rc != INTERSTICE_OK) return throw_c(env, rc, err);
@@ -1464,7 +1518,7 @@ napi_value LogStats(napi_env env, napi_callback_info info) {
   interstice_error *err = nullptr;
   int rc;
   {
-    SigBlock sb;
+    JsBlock sb;
     rc = L.interstice_log_stats(l->h, &out, &n, &err);
   }
   if (rc != INTERSTICE_OK) return throw_c(env, rc, err);
@@ -1503,7 +1557,7 @@ napi_value LogReplay(napi_env env, napi_callback_info info) {
   interstice_error *err = nullptr;
   int rc;
   {
-    SigBlock sb;
+    JsBlock sb;
     rc = L.interstice_log_replay(l->h, static_cast<uint64_t>(from), on_replay, &c, &err);
   }
   napi_value o, lsns, payloads, b;
@@ -1542,7 +1596,7 @@ napi_value LogValidate(napi_env env, napi_callback_info info) {
   interstice_error *err = nullptr;
   int rc;
   {
-    SigBlock sb;
+    JsBlock sb;
     rc = L.interstice_log_validate(dir.c_str(), &lo.o, &r, &err);
   }
   if (rc != INTERSTICE_OK) return throw_c(env, rc, err);
@@ -1600,7 +1654,7 @@ napi_value dir_json(napi_env env, napi_callback_info info, dir_json_fn fn) {
   interstice_error *err = nullptr;
   int rc;
   {
-    SigBlock sb;
+    JsBlock sb;
     rc = fn(dir.c_str(), &lo.o, &out, &n, &err);
   }
   if (rc != INTERSTICE_OK) return throw_c(env, rc, err);
@@ -1619,7 +1673,7 @@ napi_value RecordToJson(napi_env env, napi_callback_info info) {
   interstice_error *err = nullptr;
   int rc;
   {
-    SigBlock sb;
+    JsBlock sb;
     rc = L.interstice_record_to_json(p, n, &out, &len, &err);
   }
   if (rc != INTERSTICE_OK) return throw_c(env, rc, err);
@@ -1634,7 +1688,7 @@ napi_value SigmaskBench(napi_env env, napi_callback_info info) {
   napi_get_value_int64(env, a.argv[0], &n);
   struct timespec t0, t1;
   clock_gettime(CLOCK_MONOTONIC, &t0);
-  for (int64_t i = 0; i < n; i++) {
+  for (int64_t i = 0; i < n; i++) {  // always the per-call pair, whatever the mode
     sigset_t old;
     pthread_sigmask(SIG_BLOCK, &g_async, &old);
     pthread_sigmask(SIG_SETMASK, &old, nullptr);
@@ -1642,6 +1696,50 @@ napi_value SigmaskBench(napi_env env, napi_callback_info info) {
   clock_gettime(CLOCK_MONOTONIC, &t1);
   double ns = (t1.tv_sec - t0.tv_sec) * 1e9 + (t1.tv_nsec - t0.tv_nsec);
   return num(env, n > 0 ? ns / static_cast<double>(n) : 0);
+}
+
+// LoopHooks restore a JS thread's deferred mask every time its loop turns:
+// before it waits for I/O (prepare) and after it polled (check). Both
+// handles are unref'ed: they never keep a process or worker alive.
+struct LoopHooks {
+  uv_prepare_t prepare;
+  uv_check_t check;
+  int open = 2;
+  napi_async_cleanup_hook_handle cleanup = nullptr;
+};
+
+void on_loop_turn_prepare(uv_prepare_t *) { restore_js_mask(); }
+void on_loop_turn_check(uv_check_t *) { restore_js_mask(); }
+
+void loop_hooks_closed(uv_handle_t *h) {
+  LoopHooks *lh = static_cast<LoopHooks *>(h->data);
+  if (--lh->open == 0) {
+    napi_remove_async_cleanup_hook(lh->cleanup);
+    delete lh;
+  }
+}
+
+void loop_hooks_cleanup(napi_async_cleanup_hook_handle, void *arg) {
+  LoopHooks *lh = static_cast<LoopHooks *>(arg);
+  restore_js_mask();
+  uv_close(reinterpret_cast<uv_handle_t *>(&lh->prepare), loop_hooks_closed);
+  uv_close(reinterpret_cast<uv_handle_t *>(&lh->check), loop_hooks_closed);
+}
+
+bool install_loop_hooks(napi_env env) {
+  uv_loop_t *loop = nullptr;
+  if (napi_get_uv_event_loop(env, &loop) != napi_ok || loop == nullptr) return false;
+  LoopHooks *lh = new LoopHooks();
+  lh->prepare.data = lh;
+  lh->check.data = lh;
+  uv_prepare_init(loop, &lh->prepare);
+  uv_check_init(loop, &lh->check);
+  uv_prepare_start(&lh->prepare, on_loop_turn_prepare);
+  uv_check_start(&lh->check, on_loop_turn_check);
+  uv_unref(reinterpret_cast<uv_handle_t *>(&lh->prepare));
+  uv_unref(reinterpret_cast<uv_handle_t *>(&lh->check));
+  napi_add_async_cleanup_hook(env, loop_hooks_cleanup, lh, &lh->cleanup);
+  return true;
 }
 
 void free_env_data(napi_env env, void *data, void *) {
@@ -1661,6 +1759,10 @@ NAPI_MODULE_INIT() {
     return nullptr;
   }
   napi_set_instance_data(env, new EnvData(), free_env_data, nullptr);
+  if (g_sigmode == kMaskDeferred && !install_loop_hooks(env)) {
+    napi_throw_error(env, "INTERSTICE_LOAD", "interstice: cannot install the event-loop hooks that restore the signal mask");
+    return nullptr;
+  }
   napi_property_descriptor props[] = {
 #define FN(name, fn) {name, nullptr, fn, nullptr, nullptr, nullptr, napi_default, nullptr}
       FN("setup", Setup),
