@@ -67,10 +67,7 @@ func (r *Runtime) Call(ctx context.Context, module, reducerName string, args []b
 		r.execMu.Unlock()
 		return CallResult{}, err
 	}
-	if err := row.Check(args, red.types); err != nil {
-		r.execMu.Unlock()
-		return CallResult{}, argsErr(red, err)
-	}
+	// The arguments are checked by execute, under the call deadline.
 	res, err := r.callLocked(ctx, red, args)
 	w := r.takeWait()
 	r.execMu.Unlock()
@@ -144,7 +141,9 @@ func (r *Runtime) callLocked(ctx context.Context, red *reducer, args []byte) (Ca
 func (r *Runtime) runTx(ctx context.Context, red *reducer, args []byte, depth int) (uint64, int, error) {
 	x := r.tx
 	x.lsn, x.ts = r.commit.next()
-	if err := r.execute(ctx, red, args, x); err != nil {
+	// A root call's arguments come from the caller and are checked here,
+	// under its deadline; a subscriber's are built by the runtime.
+	if err := r.executeArgs(ctx, red, args, x, depth == 0); err != nil {
 		x.reset()
 		return 0, 0, err
 	}
@@ -182,14 +181,23 @@ func (r *Runtime) runTx(ctx context.Context, red *reducer, args []byte, depth in
 // execute runs red with args in transaction x under the call deadline and
 // returns its error (x keeps the mutations; the caller commits or resets).
 func (r *Runtime) execute(ctx context.Context, red *reducer, args []byte, x *tx) error {
+	return r.executeArgs(ctx, red, args, x, false)
+}
+
+// executeArgs is execute, checking args against red's parameter types
+// first when check is set. The check is host work of the call, so it runs
+// under the call deadline like the guest (and like every host call the
+// guest makes): a check that outlasts the deadline fails the call with
+// CodeTimeout.
+func (r *Runtime) executeArgs(ctx context.Context, red *reducer, args []byte, x *tx, check bool) error {
 	var err error
 	var fired uint32
 	if r.wd != nil {
 		r.wdGen = r.wd.arm(ctx)
-		err = r.invoke(callCtx, red, args, x)
+		err = r.checkInvoke(callCtx, red, args, x, check)
 		fired = r.wd.disarm(r.wdGen)
 	} else {
-		err = r.invoke(ctx, red, args, x)
+		err = r.checkInvoke(ctx, red, args, x, check)
 	}
 	if err == nil && x.doomed != nil {
 		err = x.doomed
@@ -208,6 +216,16 @@ func (r *Runtime) execute(ctx context.Context, red *reducer, args []byte, x *tx)
 		}
 	}
 	return err
+}
+
+// checkInvoke is invoke, after checking args when check is set.
+func (r *Runtime) checkInvoke(ctx context.Context, red *reducer, args []byte, x *tx, check bool) error {
+	if check {
+		if err := row.Check(args, red.types); err != nil {
+			return argsErr(red, err)
+		}
+	}
+	return r.invoke(ctx, red, args, x)
 }
 
 // tableOf finds the table of a mutation (by module then name).
@@ -362,13 +380,12 @@ func (r *Runtime) invoke(ctx context.Context, red *reducer, args []byte, x *tx) 
 	return e
 }
 
-// nearMemoryLimit reports whether a trapped instance's memory is within
-// 1/16 (at least 16 pages) of the limit: the trap most likely followed a
-// failed memory.grow.
+// nearMemoryLimit reports whether the trapped instance's memory refused
+// to grow past the limit during this call (guestMemory, limits.go): the
+// trap followed a failed memory.grow. Any other trap is CodeTrap, however
+// close to the limit the memory is.
 func (r *Runtime) nearMemoryLimit(inst *instance) bool {
-	limit := uint64(r.cfg.memoryPages) * 65536
-	slack := max(limit/16, 16*65536)
-	return uint64(inst.mem.Size())+slack >= limit
+	return inst.gmem != nil && inst.gmem.refused
 }
 
 func firstLine(err error) string {

@@ -110,6 +110,10 @@ func parseSchema(buf []byte) (info *ModuleInfo, err error) {
 		return nil, &Error{Code: CodeBadName, Module: info.Name, Msg: fmt.Sprintf("version %q is not MAJOR.MINOR.PATCH", info.Version)}
 	}
 	mod := info.Name
+	// work bounds the decoding of default values by the buffer's size, as
+	// row verification is (row.WorkFactor): values that share children
+	// cannot make it exponential.
+	work := row.WorkFactor * len(buf)
 	if err := vecOK(s.TablesLength(), maxTables, "tables"); err != nil {
 		return nil, err
 	}
@@ -145,7 +149,7 @@ func parseSchema(buf []byte) (info *ModuleInfo, err error) {
 			}
 			var dv fb.Value
 			if cd.DefaultValue(&dv) != nil {
-				v, err := fbValue(&dv, 0)
+				v, err := fbValue(&dv, 0, &work)
 				if err == nil {
 					v, err = row.Convert(v, c.Type)
 				}
@@ -253,10 +257,15 @@ func parseSchema(buf []byte) (info *ModuleInfo, err error) {
 	return info, nil
 }
 
-// fbValue converts a schema's default value to its Go form.
-func fbValue(v *fb.Value, depth int) (any, error) {
+// fbValue converts a schema's default value to its Go form, taking from
+// *work one unit per byte of a string or bytes and 8 per list element.
+func fbValue(v *fb.Value, depth int, work *int) (any, error) {
 	if depth > row.MaxDepth {
 		return nil, fmt.Errorf("default value nested deeper than %d", row.MaxDepth)
+	}
+	*work -= len(v.S()) + len(v.BytesBytes()) + 8*v.ListLength()
+	if *work < 0 {
+		return nil, fmt.Errorf("default values cost more than %d times the describe buffer to decode (they share children)", row.WorkFactor)
 	}
 	switch v.Type() {
 	case fb.ValueTypeNull:
@@ -290,7 +299,7 @@ func fbValue(v *fb.Value, depth int) (any, error) {
 		var e fb.Value
 		for i := range out {
 			v.List(&e, i)
-			x, err := fbValue(&e, depth+1)
+			x, err := fbValue(&e, depth+1, work)
 			if err != nil {
 				return nil, err
 			}

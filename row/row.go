@@ -11,8 +11,9 @@
 //
 // Decode verifies a buffer before trusting it: the Go FlatBuffers runtime has
 // no verifier, so decoding walks the buffer with explicit bounds checks on
-// every offset and a bounded nesting depth, and a malformed buffer gives an
-// error, never a panic.
+// every offset, a bounded nesting depth (MaxDepth) and work bounded by the
+// buffer's size (WorkFactor), and a malformed buffer gives an error, never
+// a panic.
 package row
 
 import (
@@ -29,6 +30,25 @@ import (
 
 // MaxDepth is the deepest list nesting a value may have.
 const MaxDepth = 16
+
+// WorkFactor bounds the work of verifying a buffer by its size, as the
+// official FlatBuffers verifiers do with their table-count and "apparent
+// size" limits. Decode, Field, Check and CheckKey spend at most
+// WorkFactor*len(buf) units on one buffer: every list element visited
+// costs elemCost (the 4-byte offset and the 4-byte table start that a
+// value of its own occupies), and every string byte validated, or bytes
+// byte copied by Decode, costs 1. A row as builders write it (a tree:
+// every value reached through an offset of its own) costs at most its
+// size. Only a row whose offsets share children (a DAG, whose naive walk
+// grows exponentially with its depth) can cost more; past the budget it
+// is refused with ErrMalformed. Checking a maximal row this way takes
+// milliseconds (core/RATIONALE.md, "Implementation limits").
+const WorkFactor = 4
+
+// elemCost is the work a list element costs (see WorkFactor).
+const elemCost = 8
+
+func workBudget(n int) int { return WorkFactor * n }
 
 // ErrMalformed is returned for a buffer that is not a well-formed Row.
 var ErrMalformed = errors.New("row: malformed buffer")
@@ -255,10 +275,12 @@ const (
 type reader struct {
 	buf  []byte
 	root int
+	// work is what is left of the row's work budget (see MaxWork).
+	work int
 }
 
 func open(buf []byte) (reader, error) {
-	r := reader{buf: buf}
+	r := reader{buf: buf, work: workBudget(len(buf))}
 	if len(buf) < 8 {
 		return r, fmt.Errorf("%w: %d bytes is shorter than a root table", ErrMalformed, len(buf))
 	}
@@ -273,7 +295,7 @@ func open(buf []byte) (reader, error) {
 	return r, nil
 }
 
-func (r reader) u32(at int) (uint32, error) {
+func (r *reader) u32(at int) (uint32, error) {
 	if at < 0 || at+4 > len(r.buf) {
 		return 0, fmt.Errorf("%w: offset %d out of bounds (%d bytes)", ErrMalformed, at, len(r.buf))
 	}
@@ -281,7 +303,7 @@ func (r reader) u32(at int) (uint32, error) {
 }
 
 // uoffset follows the unsigned offset stored at `at`.
-func (r reader) uoffset(at int) (int, error) {
+func (r *reader) uoffset(at int) (int, error) {
 	v, err := r.u32(at)
 	if err != nil {
 		return 0, err
@@ -294,7 +316,7 @@ func (r reader) uoffset(at int) (int, error) {
 }
 
 // table checks that a table starting at t has a vtable inside the buffer.
-func (r reader) table(t int) error {
+func (r *reader) table(t int) error {
 	_, err := r.checkedTab(t)
 	return err
 }
@@ -306,7 +328,7 @@ type tab struct{ t, vt, vlen, tlen int }
 
 // checkedTab locates table t and checks that its vtable and its inline
 // part lie inside the buffer.
-func (r reader) checkedTab(t int) (tab, error) {
+func (r *reader) checkedTab(t int) (tab, error) {
 	if t < 0 || t+4 > len(r.buf) {
 		return tab{}, fmt.Errorf("%w: table at %d out of bounds", ErrMalformed, t)
 	}
@@ -322,16 +344,25 @@ func (r reader) checkedTab(t int) (tab, error) {
 }
 
 // tabAt locates table t, already checked by table or checkedTab.
-func (r reader) tabAt(t int) tab {
+func (r *reader) tabAt(t int) tab {
 	vt := t - int(int32(flatbuffers.GetUint32(r.buf[t:])))
 	return tab{t: t, vt: vt, vlen: int(flatbuffers.GetUint16(r.buf[vt:])), tlen: int(flatbuffers.GetUint16(r.buf[vt+2:]))}
 }
 
+// spend takes n units of work from the buffer's budget (see WorkFactor).
+func (r *reader) spend(n int) error {
+	r.work -= n
+	if r.work < 0 {
+		return fmt.Errorf("%w: verifying the %d-byte buffer costs more than %d times its size (its values share children)", ErrMalformed, len(r.buf), WorkFactor)
+	}
+	return nil
+}
+
 // field returns the position of a field inside table t, or 0 if absent; it
 // checks that size bytes of the field lie inside the table.
-func (r reader) field(t, slot, size int) (int, error) { return r.tfield(r.tabAt(t), slot, size) }
+func (r *reader) field(t, slot, size int) (int, error) { return r.tfield(r.tabAt(t), slot, size) }
 
-func (r reader) tfield(v tab, slot, size int) (int, error) {
+func (r *reader) tfield(v tab, slot, size int) (int, error) {
 	if slot+2 > v.vlen {
 		return 0, nil
 	}
@@ -345,11 +376,11 @@ func (r reader) tfield(v tab, slot, size int) (int, error) {
 	return v.t + off, nil
 }
 
-func (r reader) vector(t, slot, elem int) (start, n int, err error) {
+func (r *reader) vector(t, slot, elem int) (start, n int, err error) {
 	return r.tvector(r.tabAt(t), slot, elem)
 }
 
-func (r reader) tvector(v tab, slot, elem int) (start, n int, err error) {
+func (r *reader) tvector(v tab, slot, elem int) (start, n int, err error) {
 	p, err := r.tfield(v, slot, 4)
 	if err != nil || p == 0 {
 		return 0, 0, err
@@ -368,16 +399,21 @@ func (r reader) tvector(v tab, slot, elem int) (start, n int, err error) {
 	return at + 4, int(ln), nil
 }
 
-func (r reader) vectorLen(t, slot int) (int, error) {
+func (r *reader) vectorLen(t, slot int) (int, error) {
 	_, n, err := r.vector(t, slot, 4)
 	return n, err
 }
 
-func (r reader) vectorTable(t, slot, i int) (int, error) {
+func (r *reader) vectorTable(t, slot, i int) (int, error) {
 	start, _, err := r.vector(t, slot, 4)
 	if err != nil {
 		return 0, err
 	}
+	return r.element(start, i)
+}
+
+// element returns table i of the (checked) vector of offsets at start.
+func (r *reader) element(start, i int) (int, error) {
 	e, err := r.uoffset(start + 4*i)
 	if err != nil {
 		return 0, err
@@ -385,7 +421,7 @@ func (r reader) vectorTable(t, slot, i int) (int, error) {
 	return e, r.table(e)
 }
 
-func (r reader) bytesField(t, slot int) ([]byte, bool, error) {
+func (r *reader) bytesField(t, slot int) ([]byte, bool, error) {
 	start, n, err := r.vector(t, slot, 1)
 	if err != nil || start == 0 {
 		return nil, false, err
@@ -393,7 +429,7 @@ func (r reader) bytesField(t, slot int) ([]byte, bool, error) {
 	return r.buf[start : start+n], true, nil
 }
 
-func (r reader) scalar(t, slot, size int) (uint64, error) {
+func (r *reader) scalar(t, slot, size int) (uint64, error) {
 	p, err := r.field(t, slot, size)
 	if err != nil || p == 0 {
 		return 0, err
@@ -406,7 +442,7 @@ func (r reader) scalar(t, slot, size int) (uint64, error) {
 	}
 }
 
-func (r reader) kind(t int) (fb.ValueType, error) {
+func (r *reader) kind(t int) (fb.ValueType, error) {
 	k, err := r.scalar(t, slotType, 1)
 	if err != nil {
 		return 0, err
@@ -417,7 +453,7 @@ func (r reader) kind(t int) (fb.ValueType, error) {
 	return fb.ValueType(k), nil
 }
 
-func (r reader) value(t, depth int) (any, error) {
+func (r *reader) value(t, depth int) (any, error) {
 	if depth > MaxDepth {
 		return nil, fmt.Errorf("%w: list nesting deeper than %d", ErrMalformed, MaxDepth)
 	}
@@ -460,24 +496,36 @@ func (r reader) value(t, depth int) (any, error) {
 		return math.Float64frombits(v), err
 	case fb.ValueTypeString:
 		b, _, err := r.bytesField(t, slotS)
+		if err == nil {
+			err = r.spend(len(b))
+		}
 		if err == nil && !utf8.Valid(b) {
 			err = fmt.Errorf("%w: string is not valid UTF-8", ErrMalformed)
 		}
-		return string(b), err
+		if err != nil {
+			return nil, err
+		}
+		return string(b), nil
 	case fb.ValueTypeBytes:
 		b, _, err := r.bytesField(t, slotBytes)
+		if err == nil {
+			err = r.spend(len(b))
+		}
 		if err != nil {
 			return nil, err
 		}
 		return append([]byte{}, b...), nil
 	case fb.ValueTypeList:
-		_, n, err := r.vector(t, slotList, 4)
+		start, n, err := r.vector(t, slotList, 4)
+		if err == nil {
+			err = r.spend(n * elemCost)
+		}
 		if err != nil {
 			return nil, err
 		}
 		out := make([]any, n)
 		for i := 0; i < n; i++ {
-			e, err := r.vectorTable(t, slotList, i)
+			e, err := r.element(start, i)
 			if err != nil {
 				return nil, err
 			}
@@ -491,7 +539,7 @@ func (r reader) value(t, depth int) (any, error) {
 }
 
 // check verifies the value table t against typ without building Go values.
-func (r reader) check(t int, typ Type, depth int) error {
+func (r *reader) check(t int, typ Type, depth int) error {
 	if depth > MaxDepth {
 		return fmt.Errorf("%w: list nesting deeper than %d", ErrMalformed, MaxDepth)
 	}
@@ -517,6 +565,9 @@ func (r reader) check(t int, typ Type, depth int) error {
 	switch k {
 	case fb.ValueTypeString:
 		b, _, err := r.bytesField(t, slotS)
+		if err == nil {
+			err = r.spend(len(b))
+		}
 		if err == nil && !utf8.Valid(b) {
 			err = fmt.Errorf("%w: string is not valid UTF-8", ErrMalformed)
 		}
@@ -525,7 +576,10 @@ func (r reader) check(t int, typ Type, depth int) error {
 		_, _, err := r.bytesField(t, slotBytes)
 		return err
 	}
-	_, n, err := r.vector(t, slotList, 4)
+	start, n, err := r.vector(t, slotList, 4)
+	if err == nil {
+		err = r.spend(n * elemCost)
+	}
 	if err != nil {
 		return err
 	}
@@ -533,7 +587,7 @@ func (r reader) check(t int, typ Type, depth int) error {
 		return fmt.Errorf("%w: list type without element type", ErrType)
 	}
 	for i := 0; i < n; i++ {
-		e, err := r.vectorTable(t, slotList, i)
+		e, err := r.element(start, i)
 		if err != nil {
 			return err
 		}
@@ -559,7 +613,7 @@ func scalarSlot(k fb.ValueType) (slot, size int) {
 
 // checkScalar reads and range-checks the scalar of value table t without
 // boxing it (Check runs on every row written and replayed).
-func (r reader) checkScalar(t int, k fb.ValueType) error {
+func (r *reader) checkScalar(t int, k fb.ValueType) error {
 	if k == fb.ValueTypeNull || k > fb.ValueTypeF64 {
 		return fmt.Errorf("%w: unknown value type %d", ErrMalformed, k)
 	}
@@ -626,7 +680,7 @@ func CheckKey(dst, buf []byte, types []Type, pk int) ([]byte, error) {
 // checkKeyValue is check(v.t, typ, 0), and appendKey when isKey, reading
 // each field once through the located vtable v. Lists take the general
 // path (they are never keys).
-func (r reader) checkKeyValue(dst []byte, v tab, typ Type, isKey bool) ([]byte, error) {
+func (r *reader) checkKeyValue(dst []byte, v tab, typ Type, isKey bool) ([]byte, error) {
 	p, err := r.tfield(v, slotType, 1)
 	if err != nil {
 		return dst, err
@@ -658,8 +712,13 @@ func (r reader) checkKeyValue(dst []byte, v tab, typ Type, isKey bool) ([]byte, 
 			return dst, err
 		}
 		b := r.buf[start : start+n]
-		if k == fb.ValueTypeString && !utf8.Valid(b) {
-			return dst, fmt.Errorf("%w: string is not valid UTF-8", ErrMalformed)
+		if k == fb.ValueTypeString {
+			if err := r.spend(n); err != nil {
+				return dst, err
+			}
+			if !utf8.Valid(b) {
+				return dst, fmt.Errorf("%w: string is not valid UTF-8", ErrMalformed)
+			}
 		}
 		if isKey {
 			dst = append(dst, b...)
@@ -692,7 +751,7 @@ func (r reader) checkKeyValue(dst []byte, v tab, typ Type, isKey bool) ([]byte, 
 
 // appendKey appends the Key encoding of the (checked) value table t.
 // Null, float and list values append nothing: they are never key types.
-func (r reader) appendKey(dst []byte, t int) []byte {
+func (r *reader) appendKey(dst []byte, t int) []byte {
 	k, _ := r.kind(t)
 	switch k {
 	case fb.ValueTypeString:
