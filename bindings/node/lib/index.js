@@ -5,7 +5,8 @@ const { native } = require('./native');
 const { IntersticeError, CallbackError, statuses } = require('./errors');
 const { open, Database, Table } = require('./database');
 const { openLog, Log, Record, validateLog, inspectLog, repairLog } = require('./log');
-const { decodeRecord, decodeRow, recordToJSON } = require('./records');
+const { decodeRecord, decodeRow, recordToJSON, encodeRow } = require('./records');
+const flatbuffers = require('flatbuffers');
 
 const v = native.versions();
 
@@ -18,6 +19,24 @@ module.exports = {
   decodeRecord,
   decodeRow,
   recordToJSON,
+  encodeRow,
+  /**
+   * The FlatBuffers classes flatc generated from fbs/ (lib/fb) and the
+   * flatbuffers runtime, to read or build records and rows by hand.
+   */
+  fb: Object.freeze({
+    flatbuffers,
+    ...require('./fb/interstice/fb/transaction'),
+    ...require('./fb/interstice/fb/mutation'),
+    ...require('./fb/interstice/fb/module-record'),
+    ...require('./fb/interstice/fb/row'),
+    ...require('./fb/interstice/fb/value'),
+    ...require('./fb/interstice/fb/value-type'),
+    ...require('./fb/interstice/fb/tx-kind'),
+    ...require('./fb/interstice/fb/op'),
+    ...require('./fb/interstice/fb/module-schema'),
+    ...require('./fb/interstice/fb/snapshot'),
+  }),
   IntersticeError,
   CallbackError,
   statuses,

@@ -280,4 +280,96 @@ function recordToJSON(payload) {
   return out + '}';
 }
 
-module.exports = { transaction, decodeRecord, decodeRow, recordToJSON, goFloat, goString };
+// ---- encoding ----
+
+const { Value } = require('./fb/interstice/fb/value');
+const TYPE_TAGS = { bool: ValueType.Bool, u32: ValueType.U32, u64: ValueType.U64, i32: ValueType.I32, i64: ValueType.I64,
+  f32: ValueType.F32, f64: ValueType.F64, string: ValueType.String, bytes: ValueType.Bytes };
+
+/** parseType reads a type as describe() prints it: 'u64', 'string?', 'list<list<i32>>'. */
+function parseType(t, fn) {
+  if (typeof t !== 'string') throw new TypeError(`${fn}: a type must be a string such as 'i64' or 'list<string?>', got ${typeof t}`);
+  let optional = false;
+  let s = t.trim();
+  if (s.endsWith('?')) {
+    optional = true;
+    s = s.slice(0, -1);
+  }
+  if (s.startsWith('list<') && s.endsWith('>')) return { tag: ValueType.List, optional, elem: parseType(s.slice(5, -1), fn) };
+  if (!(s in TYPE_TAGS)) throw new TypeError(`${fn}: unknown type ${JSON.stringify(t)} (bool, u32, u64, i32, i64, f32, f64, string, bytes, list<T>, T?)`);
+  return { tag: TYPE_TAGS[s], optional };
+}
+
+function int(fn, where, x, bits, signed) {
+  if (typeof x === 'number' && Number.isInteger(x)) x = BigInt(x);
+  if (typeof x !== 'bigint') throw new TypeError(`${fn}: ${where} must be an integer (number or bigint), got ${typeof x}`);
+  const lo = signed ? -(1n << BigInt(bits - 1)) : 0n;
+  const hi = signed ? (1n << BigInt(bits - 1)) - 1n : (1n << BigInt(bits)) - 1n;
+  if (x < lo || x > hi) throw new RangeError(`${fn}: ${where} = ${x} is out of range for ${signed ? 'i' : 'u'}${bits}`);
+  return signed ? x : x;
+}
+
+function buildValue(b, x, t, fn, where) {
+  if (x === null || x === undefined) {
+    if (!t.optional) throw new TypeError(`${fn}: ${where} is null but its type is not optional`);
+    Value.startValue(b);
+    Value.addType(b, ValueType.Null);
+    return Value.endValue(b);
+  }
+  let s = 0;
+  let bytes = 0;
+  let list = 0;
+  if (t.tag === ValueType.String) {
+    if (typeof x !== 'string') throw new TypeError(`${fn}: ${where} must be a string, got ${typeof x}`);
+    s = b.createString(x);
+  } else if (t.tag === ValueType.Bytes) {
+    if (!ArrayBuffer.isView(x)) throw new TypeError(`${fn}: ${where} must be a Buffer or a Uint8Array`);
+    bytes = Value.createBytesVector(b, new Uint8Array(x.buffer, x.byteOffset, x.byteLength));
+  } else if (t.tag === ValueType.List) {
+    if (!Array.isArray(x)) throw new TypeError(`${fn}: ${where} must be an array`);
+    list = Value.createListVector(b, x.map((e, i) => buildValue(b, e, t.elem, fn, `${where}[${i}]`)));
+  }
+  Value.startValue(b);
+  Value.addType(b, t.tag);
+  switch (t.tag) {
+    case ValueType.Bool:
+      if (typeof x !== 'boolean') throw new TypeError(`${fn}: ${where} must be a boolean, got ${typeof x}`);
+      Value.addB(b, x);
+      break;
+    case ValueType.U32: Value.addU(b, int(fn, where, x, 32, false)); break;
+    case ValueType.U64: Value.addU(b, int(fn, where, x, 64, false)); break;
+    case ValueType.I32: Value.addI(b, int(fn, where, x, 32, true)); break;
+    case ValueType.I64: Value.addI(b, int(fn, where, x, 64, true)); break;
+    case ValueType.F32:
+    case ValueType.F64:
+      if (typeof x !== 'number') throw new TypeError(`${fn}: ${where} must be a number, got ${typeof x}`);
+      Value.addF(b, t.tag === ValueType.F32 ? Math.fround(x) : x);
+      break;
+    case ValueType.String: Value.addS(b, s); break;
+    case ValueType.Bytes: Value.addBytes(b, bytes); break;
+    case ValueType.List: Value.addList(b, list); break;
+    default: break;
+  }
+  return Value.endValue(b);
+}
+
+/**
+ * encodeRow(values, types) -> Buffer: an encoded Row (fbs/value.fbs), the
+ * FlatBuffers form of call arguments and keys. types are the type strings
+ * describe() prints for the reducer's params, e.g. ['string', 'i64'].
+ */
+function encodeRow(values, types) {
+  const fn = 'interstice.encodeRow';
+  if (!Array.isArray(values)) throw new TypeError(`${fn}: values must be an array, got ${typeof values}`);
+  if (!Array.isArray(types) || types.length !== values.length) {
+    throw new TypeError(`${fn}: types must be an array of ${values.length} type strings (one per value)`);
+  }
+  const ts = types.map((t) => parseType(t, fn));
+  const b = new flatbuffers.Builder(64);
+  const offs = values.map((x, i) => buildValue(b, x, ts[i], fn, `values[${i}]`));
+  const vec = Row.createValuesVector(b, offs);
+  b.finish(Row.createRow(b, vec));
+  return Buffer.from(b.asUint8Array());
+}
+
+module.exports = { transaction, decodeRecord, decodeRow, recordToJSON, encodeRow, goFloat, goString };
