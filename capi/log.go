@@ -225,7 +225,7 @@ func interstice_log_append_batch(lg *C.interstice_log, payloads *C.ist_cu8p, len
 		if ls[i] > persistence.MaxRecordSize {
 			return failCode(err, eLimit, "log_append_batch: payload %d is %d bytes, the maximum is %d", i, uint64(ls[i]), persistence.MaxRecordSize)
 		}
-		tx, e := decodeTxn(cBytes(ps[i], ls[i]))
+		tx, e := persistence.DecodeTxn(cBytes(ps[i], ls[i]))
 		if e != nil {
 			return bad(err, "log_append_batch: payload %d: %v", i, e)
 		}
@@ -239,17 +239,6 @@ func interstice_log_append_batch(lg *C.interstice_log, payloads *C.ist_cu8p, len
 		*outFirst = C.uint64_t(first)
 	}
 	return eOK
-}
-
-// decodeTxn decodes a payload, turning a panic of the FlatBuffers runtime
-// on malformed bytes into an error.
-func decodeTxn(p []byte) (tx *persistence.Txn, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			tx, err = nil, fmt.Errorf("malformed transaction: %v", r)
-		}
-	}()
-	return persistence.DecodeTxn(p)
 }
 
 //export interstice_log_sync

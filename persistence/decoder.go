@@ -73,7 +73,8 @@ func lastNonZero(b []byte) int {
 
 // frameIter walks the frames of one segment image (the whole file, or a
 // prefix of it known to be complete). It checks every frame's checksum, the
-// LSN chain and the payload's own LSN, and on damage decides between a
+// LSN chain, the payload with the record verifier (verify.go) and the
+// payload's own LSN, and on damage decides between a
 // torn tail and corruption:
 //
 //   - damage is torn only in the last segment of the log and only when no
@@ -133,8 +134,15 @@ func (it *frameIter) next() (lsn uint64, off int, payload []byte, ok bool) {
 		return it.corrupt(off, "frame carries lsn %d where lsn %d was expected", h.lsn, it.want)
 	}
 	payload = rest[frameHeaderSize:end]
-	if _, pl, found := payloadLSN(payload); !found || pl != h.lsn {
-		return it.corrupt(off, "payload lsn %d (present %v) disagrees with frame lsn %d", pl, found, h.lsn)
+	// A CRC-valid frame whose payload does not verify was written so (a
+	// writer bug or a forged record), not torn: corruption, never cut as a
+	// tail and never handed to a decoder.
+	pl, reason, valid := verifyPayload(payload)
+	if !valid {
+		return it.corrupt(off, "%s", reason)
+	}
+	if pl != h.lsn {
+		return it.corrupt(off, "payload lsn %d disagrees with frame lsn %d", pl, h.lsn)
 	}
 	it.off = off + frameSize(int(h.length))
 	it.want++

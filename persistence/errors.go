@@ -42,9 +42,10 @@ var (
 	// than MaxRecordSize.
 	ErrRecordTooLarge = errors.New("persistence: record too large")
 
-	// ErrBadRecord is returned by AppendEncoded when the payload is not a
-	// Transaction flatbuffer carrying an lsn field (see EncodeTxn).
-	ErrBadRecord = errors.New("persistence: payload is not a transaction with an lsn field")
+	// ErrBadRecord is returned by AppendEncoded and EnqueueEncoded when the
+	// payload is not a well-formed Transaction flatbuffer carrying an lsn
+	// field (VerifyTxn; see EncodeTxn).
+	ErrBadRecord = errors.New("persistence: payload is not a well-formed transaction with an lsn field")
 
 	// ErrLocked is returned by Open (writable modes) and Repair when another
 	// Log, in this process or another, holds the directory's lock (an

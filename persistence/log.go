@@ -249,7 +249,23 @@ func (l *Log) Append(tx *Txn) (uint64, error) {
 // writes the assigned LSN into its own copy of the payload. payload is not
 // retained or modified.
 func (l *Log) AppendEncoded(payload []byte) (uint64, error) {
+	if err := checkEncoded(payload); err != nil {
+		return 0, err
+	}
 	return l.append1(payload)
+}
+
+// checkEncoded refuses a caller-encoded payload that the record verifier
+// (verify.go) would refuse when reading it back: the log never writes a
+// record that its own readers, and replay, would then call corrupt.
+func checkEncoded(p []byte) error {
+	if len(p) > MaxRecordSize {
+		return fmt.Errorf("%w: %d bytes, the maximum is %d", ErrRecordTooLarge, len(p), MaxRecordSize)
+	}
+	if _, reason, ok := verifyPayload(p); !ok {
+		return fmt.Errorf("%w: %s", ErrBadRecord, reason)
+	}
+	return nil
 }
 
 // append1 is Enqueue followed by Wait under one hold of the lock.
@@ -330,6 +346,9 @@ func (l *Log) Enqueue(tx *Txn) (uint64, error) {
 // EnqueueEncoded is Enqueue for a payload encoded by the caller, as
 // AppendEncoded is for Append.
 func (l *Log) EnqueueEncoded(payload []byte) (uint64, error) {
+	if err := checkEncoded(payload); err != nil {
+		return 0, err
+	}
 	return l.enqueue1(payload)
 }
 

@@ -11,7 +11,9 @@ import (
 	"github.com/interstice/interstice/fbs/fb"
 )
 
-// Record is one verified record of the log.
+// Record is one verified record of the log: its frame's checksum and LSN
+// and its payload (VerifyTxn) were checked, so Transaction and the fb
+// accessors read it within bounds.
 type Record struct {
 	LSN     uint64
 	Segment string // segment file name
@@ -27,7 +29,7 @@ func (r Record) Transaction() *fb.Transaction { return fb.GetRootAsTransaction(r
 
 // InitTransaction points t at the payload without allocating.
 func (r Record) InitTransaction(t *fb.Transaction) {
-	// The frame decoder checked that the root offset is within the payload.
+	// The frame decoder verified the payload (verify.go).
 	t.Init(r.Payload, uoffset(r.Payload))
 }
 

@@ -396,7 +396,7 @@ func verifyChunk(data []byte, c *scanChunk, first uint64, isFirst bool) {
 			c.stop = o
 			break
 		}
-		if _, pl, found := payloadLSN(data[o+frameHeaderSize : fend]); !found || pl != want {
+		if pl, _, valid := verifyPayload(data[o+frameHeaderSize : fend]); !valid || pl != want {
 			c.stop = o
 			break
 		}

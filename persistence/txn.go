@@ -155,15 +155,12 @@ func payloadLSN(p []byte) (pos int, lsn uint64, found bool) {
 }
 
 // DecodeTxn decodes a record payload into a new Txn, copying every byte
-// slice out of p. A malformed flatbuffer yields an ErrCorrupt error.
+// slice out of p. It first checks p with VerifyTxn, the record verifier
+// every reader of the log uses: a malformed flatbuffer is an ErrCorrupt
+// error, never a panic.
 func DecodeTxn(p []byte) (tx *Txn, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			tx, err = nil, fmt.Errorf("%w: malformed transaction flatbuffer: %v", ErrCorrupt, r)
-		}
-	}()
-	if _, _, ok := payloadLSN(p); !ok {
-		return nil, fmt.Errorf("%w: payload has no transaction lsn field", ErrCorrupt)
+	if err := VerifyTxn(p); err != nil {
+		return nil, err
 	}
 	t := fb.GetRootAsTransaction(p, 0)
 	tx = &Txn{

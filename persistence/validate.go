@@ -79,12 +79,8 @@ func Inspect(dir string, opts ...Options) (*Info, error) {
 	info := &Info{ByKind: map[string]int64{}, ByModule: map[string]int64{}, ByTable: map[string]int64{}, ByOp: map[string]int64{}}
 	var t fb.Transaction
 	var m fb.Mutation
-	rep, err := scanLog(dir, opts, func(rec Record) (err error) {
-		defer func() {
-			if r := recover(); r != nil {
-				err = placeErr(ErrCorrupt, rec.Segment, rec.Offset, rec.LSN, "malformed transaction flatbuffer: %v", r)
-			}
-		}()
+	rep, err := scanLog(dir, opts, func(rec Record) error {
+		// Every record passed the record verifier (verify.go).
 		rec.InitTransaction(&t)
 		info.ByKind[kindName(t.Kind())]++
 		n := t.MutationsLength()

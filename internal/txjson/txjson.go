@@ -20,17 +20,19 @@ import (
 	"strconv"
 
 	"github.com/interstice/interstice/fbs/fb"
+	"github.com/interstice/interstice/persistence"
 	"github.com/interstice/interstice/row"
 )
 
 // Append appends the JSON form of one encoded fb.Transaction payload to dst.
-// A malformed row inside the record is an error naming the mutation.
+// The payload is first checked with persistence.VerifyTxn, the record
+// verifier every reader of the log uses, so a malformed record is an error
+// (wrapping persistence.ErrCorrupt) and never a panic; a malformed row
+// inside the record is an error naming the mutation.
 func Append(dst []byte, payload []byte) (out []byte, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("txjson: malformed transaction: %v", r)
-		}
-	}()
+	if err := persistence.VerifyTxn(payload); err != nil {
+		return nil, fmt.Errorf("txjson: %w", err)
+	}
 	t := fb.GetRootAsTransaction(payload, 0)
 	dst = append(dst, `{"lsn":`...)
 	dst = strconv.AppendUint(dst, t.Lsn(), 10)

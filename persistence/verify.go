@@ -1,0 +1,298 @@
+package persistence
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+)
+
+// The record verifier: the one check every decoder of a record payload
+// goes through (frameIter.next, and so Replay, Reader, Validate, Inspect,
+// Repair and Open; the parallel scan's workers; AppendEncoded; DecodeTxn;
+// internal/txjson and the C log API through VerifyTxn). The Go FlatBuffers
+// runtime has no verifier and its generated accessors index the buffer
+// unchecked, so a CRC-valid payload whose offsets or lengths point outside
+// it made some tools panic and others accept what replay refused.
+//
+// It follows the official FlatBuffers verifier (flatbuffers::Verifier,
+// verifier.h) for the Transaction schema (fbs/transaction.fbs):
+//
+//   - the root offset, and every offset field, is nonzero, positive as a
+//     signed 32-bit value, and points inside the buffer;
+//   - every table's vtable lies inside the buffer, its size is even and at
+//     least 4, and every field present lies inside the buffer with its
+//     whole width;
+//   - every string's length and bytes, and its terminating zero byte, lie
+//     inside the buffer; every vector's length times its element size does;
+//   - every element of the mutations vector is a verified Mutation table.
+//
+// Two differences, both on purpose: alignment is not checked (Go reads
+// unaligned scalars safely, and refusing it would turn logs that replay
+// reads today into corrupt ones), and there is no depth or table-count
+// limit to configure, because the schema fixes the depth at 2 (Transaction,
+// then Mutation or ModuleRecord) and nothing is visited twice except a
+// mutation offset shared by several vector elements, which costs a
+// constant each: the work is linear in the payload's size (at most one
+// table check per 4 bytes of mutations vector).
+//
+// Beyond the official checks it requires what the log format requires:
+// the lsn field (field 0) present.
+
+// Field slots (vtable byte offsets) of fbs/transaction.fbs.
+const (
+	slotTxLSN          = 4
+	slotTxTimestamp    = 6
+	slotTxKind         = 8
+	slotTxModule       = 10
+	slotTxReducer      = 12
+	slotTxArgs         = 14
+	slotTxMutations    = 16
+	slotTxModuleRecord = 18
+
+	slotMutOp     = 4
+	slotMutModule = 6
+	slotMutTable  = 8
+	slotMutRow    = 10
+	slotMutOldRow = 12
+
+	slotModName    = 4
+	slotModVersion = 6
+	slotModSchema  = 8
+	slotModSHA     = 10
+)
+
+// A failed check is a reason code and the payload byte it concerns; the
+// words are made only when a record fails (verifyPayload).
+const (
+	vOK = iota
+	vShort
+	vOffset       // an offset field out of bounds, zero, negative or pointing outside
+	vVtable       // a vtable out of bounds or of a bad size
+	vField        // a field's bytes out of bounds
+	vVector       // a vector's length runs past the payload
+	vString       // a string without its terminating zero inside the payload
+	vNoLSN        // the lsn field is absent
+	vMutation     // (added to the code of a failure inside a mutation)
+	vModuleRecord = 2 * vMutation
+)
+
+var vReasons = [...]string{
+	vShort:  "shorter than a root offset and a table",
+	vOffset: "offset out of bounds, zero, negative or pointing outside the payload",
+	vVtable: "vtable out of bounds or of a bad size",
+	vField:  "field runs past the payload",
+	vVector: "vector or string length runs past the payload",
+	vString: "string has no terminating zero inside the payload",
+	vNoLSN:  "no lsn field",
+}
+
+// txVerifier walks one payload. It is written so that its small steps
+// inline: the verifier runs on every record every reader reads.
+type txVerifier struct {
+	b    []byte
+	code int // first failure, vOK if none
+	at   int // payload byte of the failure
+	mut  int // index of the mutation that failed
+}
+
+func (v *txVerifier) fail(code, at int) bool {
+	v.code, v.at = code, at
+	return false
+}
+
+// offset follows the uoffset stored at at, as Verifier::VerifyOffset: it
+// is nonzero, positive as an int32, and its target has at least need
+// bytes inside the buffer.
+func (v *txVerifier) offset(at, need int) (int, bool) {
+	b := v.b
+	if at < 0 || at > len(b)-4 {
+		return 0, v.fail(vOffset, at)
+	}
+	o := binary.LittleEndian.Uint32(b[at:])
+	to := at + int(o)
+	if o == 0 || o > math.MaxInt32 || to > len(b)-need {
+		return 0, v.fail(vOffset, at)
+	}
+	return to, true
+}
+
+// table checks the table at t and returns its vtable position and size,
+// as Verifier::VerifyTableStart: the vtable lies inside the buffer, its
+// size is even and at least 4.
+func (v *txVerifier) table(t int) (vt, vsize int, ok bool) {
+	b := v.b
+	if t < 0 || t > len(b)-4 {
+		return 0, 0, v.fail(vVtable, t)
+	}
+	vt = t - int(int32(binary.LittleEndian.Uint32(b[t:])))
+	if vt < 0 || vt > len(b)-4 {
+		return 0, 0, v.fail(vVtable, t)
+	}
+	vsize = int(binary.LittleEndian.Uint16(b[vt:]))
+	if vsize < 4 || vsize&1 != 0 || vsize > len(b)-vt {
+		return 0, 0, v.fail(vVtable, vt)
+	}
+	return vt, vsize, true
+}
+
+// Field kinds of a table layout: what checkTable verifies in each slot.
+const (
+	fScalar1  = iota // a 1-byte scalar (an enum)
+	fScalar8         // an 8-byte scalar
+	fString          // an offset to a string
+	fBytes           // an offset to a [ubyte]
+	fTableVec        // an offset to a vector of tables (at most one per layout)
+	fTable           // an offset to a table (at most one per layout)
+)
+
+// The layouts of fbs/transaction.fbs, one kind per field in slot order.
+var (
+	txLayout     = [...]uint8{fScalar8, fScalar8, fScalar1, fString, fString, fBytes, fTableVec, fTable}
+	mutLayout    = [...]uint8{fScalar1, fString, fString, fBytes, fBytes}
+	modRecLayout = [...]uint8{fString, fString, fBytes, fBytes}
+)
+
+// tableRefs is what checkTable found behind the table's offset fields.
+type tableRefs struct {
+	vec, n int // the vector of tables: its first element and its length
+	table  int // the table field's target (0: absent)
+	lsnAt  int // field 0's position if it is an 8-byte scalar (0: absent)
+}
+
+// checkTable verifies the table at t with the given layout, as the
+// official verifier's generated Verify methods do, in one loop over the
+// vtable so that the work per field is a few compares.
+func (v *txVerifier) checkTable(t int, layout []uint8) (refs tableRefs, ok bool) {
+	b := v.b
+	vt, vsize, ok := v.table(t)
+	if !ok {
+		return refs, false
+	}
+	n := min((vsize-4)/2, len(layout))
+	for i := 0; i < n; i++ {
+		fo := int(binary.LittleEndian.Uint16(b[vt+4+2*i:]))
+		if fo == 0 {
+			continue
+		}
+		at := t + fo
+		switch k := layout[i]; k {
+		case fScalar1:
+			if at >= len(b) {
+				return refs, v.fail(vField, at)
+			}
+		case fScalar8:
+			if at > len(b)-8 {
+				return refs, v.fail(vField, at)
+			}
+			if i == 0 {
+				refs.lsnAt = at
+			}
+		default:
+			if at > len(b)-4 {
+				return refs, v.fail(vField, at)
+			}
+			o := binary.LittleEndian.Uint32(b[at:])
+			to := at + int(o)
+			if o == 0 || o > math.MaxInt32 || to > len(b)-4 {
+				return refs, v.fail(vOffset, at)
+			}
+			if k == fTable {
+				refs.table = to
+				continue
+			}
+			cnt := int(binary.LittleEndian.Uint32(b[to:]))
+			rest := len(b) - to - 4
+			switch k {
+			case fString:
+				if cnt >= rest || b[to+4+cnt] != 0 {
+					if cnt > rest {
+						return refs, v.fail(vVector, to)
+					}
+					return refs, v.fail(vString, to)
+				}
+			case fBytes:
+				if cnt > rest {
+					return refs, v.fail(vVector, to)
+				}
+			case fTableVec:
+				if uint64(cnt)*4 > uint64(rest) {
+					return refs, v.fail(vVector, to)
+				}
+				refs.vec, refs.n = to+4, cnt
+			}
+		}
+	}
+	return refs, true
+}
+
+// transaction verifies the whole payload and returns its lsn field.
+func (v *txVerifier) transaction() (uint64, bool) {
+	if len(v.b) < 8 {
+		return 0, v.fail(vShort, 0)
+	}
+	root, ok := v.offset(0, 4)
+	if !ok {
+		return 0, false
+	}
+	refs, ok := v.checkTable(root, txLayout[:])
+	if !ok {
+		return 0, false
+	}
+	if refs.lsnAt == 0 {
+		return 0, v.fail(vNoLSN, root)
+	}
+	for i := 0; i < refs.n; i++ {
+		t, ok := v.offset(refs.vec+4*i, 4)
+		if ok {
+			_, ok = v.checkTable(t, mutLayout[:])
+		}
+		if !ok {
+			v.code += vMutation
+			v.mut = i
+			return 0, false
+		}
+	}
+	if refs.table != 0 {
+		if _, ok := v.checkTable(refs.table, modRecLayout[:]); !ok {
+			v.code += vModuleRecord
+			return 0, false
+		}
+	}
+	return binary.LittleEndian.Uint64(v.b[refs.lsnAt:]), true
+}
+
+// verifyPayload verifies p as a Transaction flatbuffer and returns its
+// lsn field; on failure, reason says what is wrong and where.
+func verifyPayload(p []byte) (lsn uint64, reason string, ok bool) {
+	v := txVerifier{b: p}
+	if lsn, ok = v.transaction(); ok {
+		return lsn, "", true
+	}
+	return 0, v.reason(), false
+}
+
+// reason describes the failure v recorded.
+func (v *txVerifier) reason() string {
+	code, where := v.code, ""
+	switch {
+	case code >= vModuleRecord:
+		code, where = code-vModuleRecord, "module_record: "
+	case code >= vMutation:
+		code, where = code-vMutation, fmt.Sprintf("mutation %d: ", v.mut)
+	}
+	return fmt.Sprintf("malformed transaction flatbuffer: %s%s at payload byte %d", where, vReasons[code], v.at)
+}
+
+// VerifyTxn checks that p is a well-formed Transaction flatbuffer with an
+// lsn field: the check every record of the log passes before any decoder
+// reads it (see verify.go). Once it returns nil, the generated fb
+// accessors (fb.GetRootAsTransaction and what they return) read p without
+// going out of bounds. The error wraps ErrCorrupt. Rows and the module
+// schema inside are nested buffers: checking them is their decoder's work
+// (row.Decode, the runtime's schema decoder).
+func VerifyTxn(p []byte) error {
+	if _, reason, ok := verifyPayload(p); !ok {
+		return fmt.Errorf("%w: %s", ErrCorrupt, reason)
+	}
+	return nil
+}
