@@ -17,7 +17,7 @@ See the README for a tutorial, :func:`open` for every option and
 from __future__ import annotations
 
 from ._ffi import CONSTANTS as _C
-from ._ffi import ffi as _ffi
+from ._ffi import ffi as _cffi
 from ._ffi import lib as _lib
 from ._values import (
     ModuleRecordInfo,
@@ -91,7 +91,7 @@ LOG_ERROR: int = _C["INTERSTICE_LOG_ERROR"]
 
 def library_version() -> str:
     """Returns the loaded library's version string (interstice_version_string)."""
-    return _ffi.string(_lib.interstice_version_string()).decode()
+    return _cffi.string(_lib.interstice_version_string()).decode()
 
 
 __all__ = [

@@ -904,8 +904,9 @@ class _Scan(_handles.Handle):
         self._buf = got
 
     def close(self) -> None:
-        """Releases the iterator (also done when it is exhausted)."""
+        """Releases the iterator (also done when it is exhausted); later iteration yields nothing."""
         self._done = True
+        self._buf = []
         it = self._h
         if it is None:
             return
