@@ -50,8 +50,8 @@ func txnFromJSON(data []byte) (*persistence.Txn, error) {
 	if err := dec.Decode(&j); err != nil {
 		return nil, fmt.Errorf("invalid JSON: %v", err)
 	}
-	if dec.More() {
-		return nil, fmt.Errorf("trailing data after the JSON object")
+	if err := row.JSONEnd(dec); err != nil {
+		return nil, err
 	}
 	tx := &persistence.Txn{Timestamp: j.Timestamp, Module: j.Module, Reducer: j.Reducer, Kind: fb.TxKindExternal}
 	if j.Kind != "" {

@@ -1,7 +1,6 @@
 package core
 
 import (
-	"bytes"
 	"sync/atomic"
 
 	"github.com/interstice/interstice/fbs/fb"
@@ -173,11 +172,11 @@ func (r *Runtime) GetJSON(module, tableName string, jsonKey []byte) ([]byte, boo
 	if err != nil {
 		return nil, false, err
 	}
-	vals, err := row.ParseJSON(append(append([]byte{'['}, bytes.TrimSpace(jsonKey)...), ']'), []string{t.pkField}, []row.Type{t.pkType})
+	key, err := row.ParseJSONValue(jsonKey, t.pkType)
 	if err != nil {
 		return nil, false, &Error{Code: CodeType, Module: module, Table: tableName, Column: t.pkField, Msg: "key", Err: err}
 	}
-	buf, found, err := r.Get(module, tableName, vals[0])
+	buf, found, err := r.Get(module, tableName, key)
 	if err != nil || !found {
 		return nil, found, err
 	}

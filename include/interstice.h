@@ -347,7 +347,8 @@ int interstice_log_append(interstice_log *log, const uint8_t *payload, size_t le
  *             out_lsn OUT optional; err OUT optional.
  * Threads:    any.
  * Returns:    as interstice_log_append, plus BAD_ARGUMENT for invalid JSON
- *             (the message names the member).
+ *             (the message names the member) and for anything but JSON
+ *             whitespace after the one object.
  * ------------------------------------------------------------------------- */
 int interstice_log_append_json(interstice_log *log, const char *json, size_t len,
                                uint64_t *out_lsn, interstice_error **err);
@@ -838,7 +839,11 @@ int interstice_module_describe(interstice_runtime *rt, const char *module, int f
  * interstice_call takes the arguments as an encoded Row FlatBuffer
  * (fbs/value.fbs) with one value per parameter; interstice_call_json takes
  * a JSON array (by position) or object (by parameter name); NULL/0 means no
- * arguments.
+ * arguments. The JSON must be exactly one value with only JSON whitespace
+ * around it: "[1,\"x\"]]" is refused with TYPE. The arguments are checked
+ * under the call deadline (a check that outlasts it gives TIMEOUT), and a
+ * Row whose offsets share children past 4 times its size to verify is
+ * malformed (BAD_ARGUMENT).
  *
  * Parameters:
  *   rt, module, reducer IN.
@@ -879,8 +884,9 @@ int interstice_call_json(interstice_runtime *rt, const char *module, const char 
  * Reads the committed row of module.table whose primary key is key.
  * interstice_get takes the key as an encoded Row holding one value and
  * returns the row as an encoded Row FlatBuffer; interstice_get_json takes
- * the key as a JSON value (e.g. "\"alice\"" or "42") and returns the row as
- * a JSON object keyed by column name.
+ * the key as exactly one JSON value (e.g. "\"alice\"" or "42"; JSON
+ * whitespace around it is allowed, anything else after it, as in "42]", is
+ * TYPE) and returns the row as a JSON object keyed by column name.
  *
  * Parameters: rt, module, table IN; key, key_len IN; out OUT — the row, or
  *             NULL when no row has that key; out_len OUT optional (0 when

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"strconv"
 
@@ -25,19 +26,15 @@ import (
 // returns exactly typed values. data may be an array with one element per
 // type, or an object with one member per name (missing optional members are
 // null; unknown members are an error). Empty data means no values.
+//
+// data must be exactly one JSON value, with only JSON whitespace around it.
 func ParseJSON(data []byte, names []string, types []Type) ([]any, error) {
-	data = bytes.TrimSpace(data)
-	if len(data) == 0 {
+	if len(trimJSONSpace(data)) == 0 {
 		data = []byte("[]")
 	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	var raw any
-	if err := dec.Decode(&raw); err != nil {
-		return nil, fmt.Errorf("%w: invalid JSON: %v", ErrType, err)
-	}
-	if dec.More() {
-		return nil, fmt.Errorf("%w: trailing data after JSON value", ErrType)
+	raw, err := decodeJSON(data)
+	if err != nil {
+		return nil, err
 	}
 	var in []any
 	switch x := raw.(type) {
@@ -78,6 +75,58 @@ func ParseJSON(data []byte, names []string, types []Type) ([]any, error) {
 		out[i] = v
 	}
 	return out, nil
+}
+
+// ParseJSONValue reads exactly one JSON value of type t (a primary key,
+// for example) and returns it exactly typed.
+func ParseJSONValue(data []byte, t Type) (any, error) {
+	raw, err := decodeJSON(data)
+	if err != nil {
+		return nil, err
+	}
+	return fromJSON(raw, t)
+}
+
+// decodeJSON decodes data, which must be one JSON value and then the end
+// of input, with numbers kept as json.Number.
+func decodeJSON(data []byte) (any, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var raw any
+	if err := dec.Decode(&raw); err != nil {
+		return nil, fmt.Errorf("%w: invalid JSON: %v", ErrType, err)
+	}
+	if err := JSONEnd(dec); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrType, err)
+	}
+	return raw, nil
+}
+
+// JSONEnd returns an error unless dec, having decoded one value, has only
+// JSON whitespace left: a JSON argument, key or record is one value, then
+// the end of input. (dec.More cannot tell: it reports false before a
+// stray ']' or '}', so "[1]]" would pass.)
+func JSONEnd(dec *json.Decoder) error {
+	if tok, err := dec.Token(); err != io.EOF {
+		if err == nil {
+			return fmt.Errorf("trailing data after the JSON value (%v at offset %d)", tok, dec.InputOffset())
+		}
+		return fmt.Errorf("trailing data after the JSON value: %v", err)
+	}
+	return nil
+}
+
+// trimJSONSpace removes JSON whitespace (RFC 8259: space, tab, LF, CR)
+// from both ends of b.
+func trimJSONSpace(b []byte) []byte {
+	isSpace := func(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+	for len(b) > 0 && isSpace(b[0]) {
+		b = b[1:]
+	}
+	for len(b) > 0 && isSpace(b[len(b)-1]) {
+		b = b[:len(b)-1]
+	}
+	return b
 }
 
 func indexOf(names []string, n string) int {

@@ -1,0 +1,30 @@
+package main
+
+import "testing"
+
+// TestAppendJSONRefusesTrailingData: interstice_log_append_json's record
+// is exactly one JSON object; a stray bracket or a second value after it
+// is refused (Decoder.More let "}]" through).
+func TestAppendJSONRefusesTrailingData(t *testing.T) {
+	const rec = `{"module":"m","reducer":"r","mutations":[{"op":"Insert","module":"m","table":"t","row":[1,"x"]}]}`
+	tests := []struct {
+		name string
+		data string
+		ok   bool
+	}{
+		{"one object", rec, true},
+		{"one object and whitespace", " " + rec + "\n", true},
+		{"stray closing bracket", rec + "]", false},
+		{"stray closing brackets", rec + "]]]", false},
+		{"stray closing brace", rec + "}", false},
+		{"second object", rec + rec, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := txnFromJSON([]byte(tc.data))
+			if (err == nil) != tc.ok {
+				t.Fatalf("txnFromJSON(%q) error %v, want ok %v", tc.data, err, tc.ok)
+			}
+		})
+	}
+}
