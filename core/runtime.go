@@ -18,6 +18,7 @@ import (
 	"github.com/google/btree"
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/experimental"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 
 	"github.com/interstice/interstice/core/internal/interrupt"
@@ -62,6 +63,8 @@ type Runtime struct {
 	queue    []pending
 	keyBuf   []byte
 	hookMu   sync.Mutex
+
+	wasiFuncs map[string]api.FunctionDefinition // what wasi_snapshot_preview1 provides
 }
 
 // module is a loaded module.
@@ -104,6 +107,7 @@ type instance struct {
 	fnCall  api.Function
 	fnAlloc api.Function
 	intr    api.MutableGlobal // interrupt flag (nil without a call deadline)
+	gmem    *guestMemory      // the linear memory, nil if the module has none
 	argPtr  uint32
 	argCap  uint32
 	stack   [3]uint64
@@ -160,9 +164,13 @@ func Open(cfg Config) (*Runtime, error) {
 	// No wazero termination checks: with a call deadline, modules are
 	// instrumented with their own (compile, RATIONALE.md "Why an
 	// interrupt flag compiled into the guest?").
+	// The memory limit is enforced by guestMemory (limits.go), which
+	// records a refused memory.grow, and checked at load by
+	// interrupt.Prepare; wazero's own limit would refuse the grow before
+	// any hook sees it.
 	rc := wazero.NewRuntimeConfig().
 		WithCloseOnContextDone(false).
-		WithMemoryLimitPages(cfg.memoryPages).
+		WithMemoryLimitPages(wasmMaxPages).
 		WithCompilationCache(cache)
 	r := &Runtime{
 		cfg:      cfg,
@@ -180,6 +188,7 @@ func Open(cfg Config) (*Runtime, error) {
 		r.wz.Close(ctx)
 		return nil, &Error{Code: CodeInternal, Msg: "wasi", Err: err}
 	}
+	r.wasiFuncs = r.wz.Module(wasi_snapshot_preview1.ModuleName).ExportedFunctionDefinitions()
 	if err := r.instantiateHost(ctx); err != nil {
 		r.stopWatchdog()
 		r.wz.Close(ctx)
@@ -348,29 +357,31 @@ func (r *Runtime) LoadModule(wasm []byte) (*ModuleInfo, error) {
 	return info, nil
 }
 
-// compile compiles wasm and checks its exports and imports. Under a call
-// deadline it compiles the module instrumented with an interrupt flag
-// (package interrupt); a module the instrumentation cannot walk is
-// refused as invalid.
+// compile checks wasm against the module limits (limits.go) and compiles
+// it, then checks its exports and imports. The check is strict about the
+// module as written: under a call deadline the module is compiled
+// instrumented with an interrupt flag (package interrupt), and no index
+// the instrumentation appends can be named by the guest. A module the
+// check refuses is invalid (CodeInvalidWasm) or over a limit (CodeLimit).
 func (r *Runtime) compile(wasm []byte) (wazero.CompiledModule, error) {
-	if r.cfg.callDeadline > 0 {
-		var err error
-		if wasm, err = interrupt.Instrument(wasm); err != nil {
-			msg := "the module cannot be instrumented for call deadlines"
-			if errors.Is(err, interrupt.ErrInstrumented) {
-				msg = "the module exports the reserved name " + interrupt.ExportName
-			}
-			return nil, &Error{Code: CodeInvalidWasm, Msg: msg, Err: err}
-		}
-	}
-	compiled, err := r.wz.CompileModule(context.Background(), wasm)
+	prepared, st, err := interrupt.Prepare(wasm, interrupt.Options{Instrument: r.cfg.callDeadline > 0, Limits: moduleLimits(r.cfg.memoryPages)})
 	if err != nil {
-		if strings.Contains(err.Error(), "over limit") {
-			return nil, &Error{Code: CodeLimit, Msg: fmt.Sprintf("module memory exceeds the limit of %d pages", r.cfg.memoryPages), Err: err}
+		switch {
+		case errors.Is(err, interrupt.ErrLimit):
+			return nil, &Error{Code: CodeLimit, Msg: "the module exceeds an implementation limit (docs/ABI.md, Limits)", Err: err}
+		case errors.Is(err, interrupt.ErrInstrumented):
+			return nil, &Error{Code: CodeInvalidWasm, Msg: "the module exports the reserved name " + interrupt.ExportName, Err: err}
 		}
+		return nil, &Error{Code: CodeInvalidWasm, Msg: "invalid module", Err: err}
+	}
+	if err := checkImportKinds(st); err != nil {
+		return nil, err
+	}
+	compiled, err := r.wz.CompileModule(context.Background(), prepared)
+	if err != nil {
 		return nil, &Error{Code: CodeInvalidWasm, Err: err}
 	}
-	if err := checkExports(compiled); err != nil {
+	if err := r.checkExports(compiled); err != nil {
 		compiled.Close(context.Background())
 		return nil, err
 	}
@@ -470,7 +481,7 @@ func (r *Runtime) rebuildSubsLocked() {
 	}
 }
 
-func checkExports(c wazero.CompiledModule) error {
+func (r *Runtime) checkExports(c wazero.CompiledModule) error {
 	fns := c.ExportedFunctions()
 	type sig struct {
 		params, results []api.ValueType
@@ -503,6 +514,9 @@ func checkExports(c wazero.CompiledModule) error {
 		mod, name, _ := f.Import()
 		switch mod {
 		case wasi_snapshot_preview1.ModuleName:
+			if err := r.checkWASIImport(f); err != nil {
+				return err
+			}
 		case "interstice":
 			h, ok := hostSigs[name]
 			if !ok {
@@ -549,7 +563,13 @@ func (r *Runtime) instantiate(m *module) (*instance, error) {
 		WithRandSource(inst).
 		WithStdout(logWriter{inst, LogInfo}).
 		WithStderr(logWriter{inst, LogWarn})
-	ctx := &initCtx{context.Background(), &frame{mod: m, inst: inst}}
+	// Every linear memory is a guestMemory: it enforces the page limit and
+	// records a refused grow (callError reports CodeLimit only then).
+	alloc := experimental.MemoryAllocatorFunc(func(capacity, _ uint64) experimental.LinearMemory {
+		inst.gmem = &guestMemory{buf: make([]byte, 0, capacity), limit: uint64(r.cfg.memoryPages) * wasmPageSize}
+		return inst.gmem
+	})
+	ctx := &initCtx{experimental.WithMemoryAllocator(context.Background(), alloc), &frame{mod: m, inst: inst}}
 	name := ""
 	if m.info != nil {
 		name = m.info.Name
@@ -658,6 +678,9 @@ func (i *instance) Read(p []byte) (int, error) {
 // enter prepares the instance for a transaction.
 func (i *instance) enter(lsn, ts uint64) {
 	i.clock = int64(ts)
+	if i.gmem != nil {
+		i.gmem.refused = false
+	}
 	if i.seedLSN != lsn || !i.seeded {
 		i.seedLSN, i.seeded = lsn, false
 	}

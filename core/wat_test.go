@@ -234,6 +234,24 @@ func kvBlobs(schema []byte) map[string][]byte {
 
 var placeholder = regexp.MustCompile(`\{\{(len:)?([A-Z_]+)\}\}`)
 
+// expandIncludes replaces every ";;@include FILE" line of text by FILE
+// (relative to dir).
+func expandIncludes(t testing.TB, dir, text string) string {
+	t.Helper()
+	for {
+		i := strings.Index(text, ";;@include ")
+		if i < 0 {
+			return text
+		}
+		end := strings.IndexByte(text[i:], '\n') + i
+		inc, err := os.ReadFile(filepath.Join(dir, strings.TrimSpace(text[i+len(";;@include "):end])))
+		if err != nil {
+			t.Fatal(err)
+		}
+		text = text[:i] + string(inc) + text[end:]
+	}
+}
+
 // watModule expands a WAT file of tests/modules/wat (;;@include lines and
 // {{NAME}} / {{len:NAME}} placeholders) and compiles it.
 func watModule(t testing.TB, file string, blobs map[string][]byte) []byte {
@@ -243,19 +261,7 @@ func watModule(t testing.TB, file string, blobs map[string][]byte) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	text := string(src)
-	for {
-		i := strings.Index(text, ";;@include ")
-		if i < 0 {
-			break
-		}
-		end := strings.IndexByte(text[i:], '\n') + i
-		inc, err := os.ReadFile(filepath.Join(dir, strings.TrimSpace(text[i+len(";;@include "):end])))
-		if err != nil {
-			t.Fatal(err)
-		}
-		text = text[:i] + string(inc) + text[end:]
-	}
+	text := expandIncludes(t, dir, string(src))
 	var missing []string
 	text = placeholder.ReplaceAllStringFunc(text, func(m string) string {
 		p := placeholder.FindStringSubmatch(m)

@@ -90,11 +90,28 @@ type Stats struct {
 	Loops     int    // loop checks inserted
 	AddMemory bool   // the module had no memory and got one
 	Start     bool   // the start section became export StartExport
+
+	// What the module imports besides functions (a host may refuse it).
+	ImportedTables, ImportedMemories, ImportedGlobals uint32
+	// TableElements is the sum of every table's maximum size (after
+	// capping) and every element segment's length.
+	TableElements uint64
+	// MaxNesting is the deepest block nesting of any body (blocks, loops
+	// and ifs), MaxLoopNesting the deepest loop nesting; CodeCost is the
+	// sum over bodies of size in bytes times (nesting + LoopWeight x loop
+	// nesting), see Limits.CodeCost.
+	MaxNesting     int
+	MaxLoopNesting int
+	CodeCost       uint64
+	// MaxBodyBytes and MaxLocals are the largest body and local count.
+	MaxBodyBytes int
+	MaxLocals    uint64
 }
 
 // Instrument returns a copy of the module wasm with the interrupt flag and
 // its checks (see the package documentation), or an error naming the first
-// problem and its byte offset. It never modifies wasm.
+// problem and its byte offset. It never modifies wasm. It applies no
+// Limits (Prepare does).
 func Instrument(wasm []byte) ([]byte, error) {
 	out, _, err := InstrumentStats(wasm)
 	return out, err
@@ -102,10 +119,61 @@ func Instrument(wasm []byte) ([]byte, error) {
 
 // InstrumentStats is Instrument, also reporting what it inserted.
 func InstrumentStats(wasm []byte) ([]byte, Stats, error) {
+	return Prepare(wasm, Options{Instrument: true})
+}
+
+// Options configures Prepare.
+type Options struct {
+	// Instrument adds the interrupt flag and its checks. Without it,
+	// Prepare only checks the module and bounds its tables.
+	Instrument bool
+	// Limits are checked before anything is rewritten; a zero field is no
+	// limit.
+	Limits Limits
+}
+
+// Prepare checks wasm strictly as written (every index the rewrite could
+// make valid, and opt.Limits), caps its tables' maximum sizes to the
+// table budget (Limits.TableElements) and, with opt.Instrument, adds the
+// interrupt flag and its checks. It returns wasm itself when nothing
+// changes. It never modifies wasm.
+func Prepare(wasm []byte, opt Options) ([]byte, Stats, error) {
 	var st Stats
-	m, err := parse(wasm)
+	lim := &opt.Limits
+	if lim.ModuleBytes > 0 && len(wasm) > lim.ModuleBytes {
+		return nil, st, limitErr(0, "module of %d bytes exceeds the limit of %d bytes", len(wasm), lim.ModuleBytes)
+	}
+	m, err := parse(wasm, lim, opt.Instrument)
 	if err != nil {
 		return nil, st, err
+	}
+	st.ImportedTables, st.ImportedMemories, st.ImportedGlobals = m.importedTables, m.importedMemories, m.importedGlobals
+	tableSec, capped, err := m.capTables(wasm, lim)
+	if err != nil {
+		return nil, st, err
+	}
+	st.TableElements = m.tableElements
+	if !opt.Instrument {
+		// Check every body (limits, indices) without rewriting it.
+		if s := m.section(secCode); s != nil {
+			if _, err := instrumentCode(wasm, s, m, nil, nil, &st, false); err != nil {
+				return nil, st, err
+			}
+		}
+		if !capped {
+			return wasm, st, nil
+		}
+		out := make([]byte, 0, len(wasm)+16)
+		out = append(out, wasm[:8]...)
+		for i := range m.sections {
+			s := &m.sections[i]
+			if s.id == secTable {
+				out = appendSection(out, secTable, tableSec)
+				continue
+			}
+			out = append(out, wasm[s.start:s.end]...)
+		}
+		return out, st, nil
 	}
 	st.Flag = m.importedGlobals + m.definedGlobals
 	st.Countdown = st.Flag + 1
@@ -176,11 +244,16 @@ func InstrumentStats(wasm []byte) ([]byte, Stats, error) {
 			}
 			return body, nil
 		case secCode:
-			return instrumentCode(wasm, s, m.definedFuncs, check, poll, &st)
+			return instrumentCode(wasm, s, m, check, poll, &st, true)
+		case secTable:
+			return tableSec, nil
 		}
 		panic("unreachable")
 	}
 	changed := []byte{secType, secFunction, secGlobal, secExport, secCode}
+	if capped {
+		changed = append(changed, secTable)
+	}
 	if st.AddMemory {
 		changed = append(changed, secMemory)
 	}
@@ -303,9 +376,19 @@ type section struct {
 type module struct {
 	sections         []section
 	types            uint32
+	emptyType        []bool   // type i is () -> ()
+	funcTypes        []uint32 // type of each defined function
 	importedFuncs    uint32
+	importedTables   uint32
 	importedMemories uint32
 	importedGlobals  uint32
+	definedTables    uint32
+	tables           []tableType // imported, then defined
+	elemElements     uint64      // elements of all element segments
+	tableElements    uint64      // after capTables
+	lim              *Limits
+	reserve          bool   // ExportName and StartExport are reserved
+	kinds            []byte // the walker's block stack (reused)
 	definedFuncs     uint32
 	definedMemories  uint32
 	definedGlobals   uint32
@@ -329,14 +412,14 @@ func errAt(off int, format string, args ...any) error {
 	return &Error{Offset: off, Msg: fmt.Sprintf(format, args...)}
 }
 
-func parse(b []byte) (*module, error) {
+func parse(b []byte, lim *Limits, reserve bool) (*module, error) {
 	if len(b) < 8 || string(b[:4]) != "\x00asm" {
 		return nil, errAt(0, "not a WebAssembly module (bad magic)")
 	}
 	if string(b[4:8]) != "\x01\x00\x00\x00" {
 		return nil, errAt(4, "unsupported binary version % x", b[4:8])
 	}
-	m := &module{}
+	m := &module{lim: lim, reserve: reserve}
 	r := reader{b: b, off: 8}
 	lastRank := 0
 	codeCount := uint32(0)
@@ -370,7 +453,7 @@ func parse(b []byte) (*module, error) {
 			lastRank = rank
 			switch id {
 			case secImport:
-				if err := m.parseImports(&sr); err != nil {
+				if err := m.parseImports(&sr, lim); err != nil {
 					return nil, err
 				}
 			case secDataCount:
@@ -387,11 +470,14 @@ func parse(b []byte) (*module, error) {
 				if m.start, err = sr.u32(); err != nil {
 					return nil, err
 				}
+				if err := m.checkStart(sr.off - 1); err != nil {
+					return nil, err
+				}
 				if sr.off != s.end {
 					return nil, errAt(sr.off, "start section has trailing bytes")
 				}
 				m.hasStart = true
-			case secType, secFunction, secMemory, secGlobal, secExport, secCode:
+			case secType, secFunction, secTable, secMemory, secGlobal, secExport, secElement, secCode:
 				if s.count, err = sr.u32(); err != nil {
 					return nil, err
 				}
@@ -399,19 +485,58 @@ func parse(b []byte) (*module, error) {
 				switch id {
 				case secType:
 					m.types = s.count
+					if err := lim.check(start, "types", uint64(m.types), uint64(lim.Types)); err != nil {
+						return nil, err
+					}
+					if err := m.parseTypes(&sr); err != nil {
+						return nil, err
+					}
 				case secFunction:
 					m.definedFuncs = s.count
+					if err := lim.check(start, "functions", uint64(m.importedFuncs)+uint64(m.definedFuncs), uint64(lim.Functions)); err != nil {
+						return nil, err
+					}
+					if err := m.parseFunctions(&sr); err != nil {
+						return nil, err
+					}
+				case secTable:
+					m.definedTables = s.count
+					if err := lim.check(start, "tables", uint64(m.importedTables)+uint64(m.definedTables), uint64(lim.Tables)); err != nil {
+						return nil, err
+					}
+					for i := uint32(0); i < s.count; i++ {
+						t, err := sr.tableType()
+						if err != nil {
+							return nil, err
+						}
+						m.tables = append(m.tables, t)
+					}
 				case secMemory:
 					m.definedMemories = s.count
+					for i := uint32(0); i < s.count; i++ {
+						if err := sr.memoryType(lim); err != nil {
+							return nil, err
+						}
+					}
 				case secGlobal:
 					m.definedGlobals = s.count
+					if err := lim.check(start, "globals", uint64(m.importedGlobals)+uint64(m.definedGlobals), uint64(lim.Globals)); err != nil {
+						return nil, err
+					}
 				case secExport:
 					m.exports = s.count
-					if err := checkExports(&sr, s.count); err != nil {
+					if err := m.checkExports(&sr, s.count); err != nil {
+						return nil, err
+					}
+				case secElement:
+					if err := m.parseElements(&sr, s.count, lim); err != nil {
 						return nil, err
 					}
 				case secCode:
 					codeCount = s.count
+				}
+				if id != secGlobal && id != secExport && id != secCode && sr.off != s.end {
+					return nil, errAt(sr.off, "section %d has trailing bytes", id)
 				}
 			}
 		}
@@ -431,7 +556,7 @@ func parse(b []byte) (*module, error) {
 
 // parseImports reads the import section, counting imported functions,
 // memories and globals.
-func (m *module) parseImports(r *reader) error {
+func (m *module) parseImports(r *reader, lim *Limits) error {
 	n, err := r.u32()
 	if err != nil {
 		return err
@@ -450,14 +575,20 @@ func (m *module) parseImports(r *reader) error {
 		}
 		switch kind {
 		case 0x00: // function: type index
-			_, err = r.u32()
+			var ti uint32
+			if ti, err = r.u32(); err == nil && ti >= m.types {
+				err = errAt(r.off-1, "import of type %d, the module has %d types", ti, m.types)
+			}
+			m.funcTypes = append(m.funcTypes, ti)
 			m.importedFuncs++
 		case 0x01: // table: reference type, limits
-			if err = r.refType(); err == nil {
-				err = r.limits()
+			var t tableType
+			if t, err = r.tableType(); err == nil {
+				m.tables = append(m.tables, t)
 			}
+			m.importedTables++
 		case 0x02: // memory: limits
-			err = r.limits()
+			err = r.memoryType(lim)
 			m.importedMemories++
 		case 0x03: // global: value type, mutability
 			if err = r.valType(); err == nil {
@@ -481,22 +612,40 @@ func (m *module) parseImports(r *reader) error {
 }
 
 // checkExports reads n export entries and refuses a module that already
-// exports ExportName.
-func checkExports(r *reader, n uint32) error {
+// exports ExportName, or exports an index it does not have.
+func (m *module) checkExports(r *reader, n uint32) error {
 	for i := uint32(0); i < n; i++ {
 		at := r.off
 		name, err := r.name()
 		if err != nil {
 			return err
 		}
-		if name == ExportName || name == StartExport {
+		if m.reserve && (name == ExportName || name == StartExport) {
 			return &Error{Offset: at, Msg: "the module already exports " + name, Err: ErrInstrumented}
 		}
-		if _, err := r.byte(); err != nil {
+		kind, err := r.byte()
+		if err != nil {
 			return err
 		}
-		if _, err := r.u32(); err != nil {
+		idx, err := r.u32()
+		if err != nil {
 			return err
+		}
+		var have uint32
+		switch kind {
+		case 0x00:
+			have = m.importedFuncs + m.definedFuncs
+		case 0x01:
+			have = m.importedTables + m.definedTables
+		case 0x02:
+			have = m.importedMemories + m.definedMemories
+		case 0x03:
+			have = m.importedGlobals + m.definedGlobals
+		default:
+			return errAt(at, "export %q of unknown kind %#x", name, kind)
+		}
+		if idx >= have {
+			return errAt(at, "export %q names index %d of kind %d, the module has %d", name, idx, kind, have)
 		}
 	}
 	if r.off != len(r.b) {
@@ -519,14 +668,19 @@ func appendSection(out []byte, id byte, body []byte) []byte {
 }
 
 // instrumentCode returns the new content of the code section s (nil: the
-// module has none): its n bodies instrumented, then $poll.
-func instrumentCode(wasm []byte, s *section, n uint32, check, poll []byte, st *Stats) ([]byte, error) {
-	size := len(poll) + 8
-	if s != nil {
-		size += (s.end - s.start) + (s.end-s.start)/8
+// module has none): its bodies instrumented, then $poll. Without emit it
+// only checks the bodies (limits, indices) and returns nil.
+func instrumentCode(wasm []byte, s *section, m *module, check, poll []byte, st *Stats, emit bool) ([]byte, error) {
+	n := m.definedFuncs
+	var out []byte
+	if emit {
+		size := len(poll) + 8
+		if s != nil {
+			size += (s.end - s.start) + (s.end-s.start)/8
+		}
+		out = make([]byte, 0, size)
+		out = appendU32(out, n+1)
 	}
-	out := make([]byte, 0, size)
-	out = appendU32(out, n+1)
 	if s != nil {
 		r := reader{b: wasm[:s.end], off: s.entries}
 		var body []byte
@@ -539,13 +693,26 @@ func instrumentCode(wasm []byte, s *section, n uint32, check, poll []byte, st *S
 			if uint64(size) > uint64(len(r.b)-r.off) {
 				return nil, errAt(at, "function body %d of %d bytes runs past its section", i, size)
 			}
+			if m.lim.FunctionBytes > 0 && int(size) > m.lim.FunctionBytes {
+				return nil, limitErr(at, "function %d: body of %d bytes exceeds the limit of %d bytes", m.importedFuncs+i, size, m.lim.FunctionBytes)
+			}
 			end := r.off + int(size)
-			body, err = instrumentBody(body[:0], wasm[:end], r.off, check, st)
+			var depth, loops int
+			body, depth, loops, err = instrumentBody(body[:0], wasm[:end], r.off, check, st, m, emit)
 			if err != nil {
 				return nil, err
 			}
-			out = appendU32(out, uint32(len(body)))
-			out = append(out, body...)
+			st.MaxNesting = max(st.MaxNesting, depth)
+			st.MaxLoopNesting = max(st.MaxLoopNesting, loops)
+			st.MaxBodyBytes = max(st.MaxBodyBytes, int(size))
+			st.CodeCost += uint64(size) * uint64(depth+LoopWeight*loops)
+			if m.lim.CodeCost > 0 && st.CodeCost > m.lim.CodeCost {
+				return nil, limitErr(at, "function %d: code cost (body bytes x nesting depth, summed over functions) exceeds the limit of %d", m.importedFuncs+i, m.lim.CodeCost)
+			}
+			if emit {
+				out = appendU32(out, uint32(len(body)))
+				out = append(out, body...)
+			}
 			r.off = end
 			st.Functions++
 		}
@@ -553,81 +720,152 @@ func instrumentCode(wasm []byte, s *section, n uint32, check, poll []byte, st *S
 			return nil, errAt(r.off, "code section has trailing bytes")
 		}
 	}
+	if !emit {
+		return nil, nil
+	}
 	out = appendU32(out, uint32(len(poll)))
 	return append(out, poll...), nil
 }
 
 // Opcodes and types the rewriter writes or needs to recognize.
 const (
-	opUnreachable = 0x00
-	opBlock       = 0x02
-	opLoop        = 0x03
-	opIf          = 0x04
-	opEnd         = 0x0b
-	opCall        = 0x10
-	opDrop        = 0x1a
-	opGlobalGet   = 0x23
-	opGlobalSet   = 0x24
-	opMemoryGrow  = 0x40
-	opI32Const    = 0x41
-	opI32Eqz      = 0x45
-	opI32Sub      = 0x6b
-	blockEmpty    = 0x40
-	valI32        = 0x7f
+	opUnreachable  = 0x00
+	opBlock        = 0x02
+	opLoop         = 0x03
+	opIf           = 0x04
+	opEnd          = 0x0b
+	opCall         = 0x10
+	opCallIndirect = 0x11
+	opRefFunc      = 0xd2
+	opDrop         = 0x1a
+	opGlobalGet    = 0x23
+	opGlobalSet    = 0x24
+	opMemoryGrow   = 0x40
+	opI32Const     = 0x41
+	opI32Eqz       = 0x45
+	opI32Sub       = 0x6b
+	blockEmpty     = 0x40
+	valI32         = 0x7f
 )
 
-// instrumentBody appends the instrumented function body b[off:len(b)] to out.
-func instrumentBody(out, b []byte, off int, check []byte, st *Stats) ([]byte, error) {
+// instrumentBody appends the instrumented function body b[off:len(b)] to
+// out (with emit; otherwise it only walks it) and returns its deepest
+// block nesting. It refuses an index the module as written does not have
+// (a global, function or type the rewrite appends would otherwise become
+// reachable), and the limits on locals and nesting.
+func instrumentBody(out, b []byte, off int, check []byte, st *Stats, m *module, emit bool) (_ []byte, depth, loops int, err error) {
 	r := reader{b: b, off: off}
 	groups, err := r.u32()
 	if err != nil {
-		return nil, err
+		return nil, 0, 0, err
 	}
+	var locals uint64
 	for i := uint32(0); i < groups; i++ {
-		if _, err := r.u32(); err != nil {
-			return nil, err
+		n, err := r.u32()
+		if err != nil {
+			return nil, 0, 0, err
+		}
+		locals += uint64(n)
+		if m.lim.Locals > 0 && locals > uint64(m.lim.Locals) {
+			return nil, 0, 0, limitErr(off, "function declares more than %d locals", m.lim.Locals)
 		}
 		if err := r.valType(); err != nil {
-			return nil, err
+			return nil, 0, 0, err
 		}
 	}
-	out = append(out, b[off:r.off]...)
-	out = append(out, check...)
+	st.MaxLocals = max(st.MaxLocals, locals)
+	if emit {
+		out = append(out, b[off:r.off]...)
+		out = append(out, check...)
+	}
+	globals := m.importedGlobals + m.definedGlobals
+	funcs := m.importedFuncs + m.definedFuncs
 	copied := r.off // b[copied:r.off] is still to be copied
-	depth := 1
+	// kinds[i] is the kind of the block at depth i+1 (the body is depth 1).
+	kinds := m.kinds[:0]
+	depth, deepest, loop, deepestLoop := 1, 1, 0, 0
 	for depth > 0 {
 		if r.off >= len(b) {
-			return nil, errAt(r.off, "function body ends inside a block")
+			return nil, 0, 0, errAt(r.off, "function body ends inside a block")
 		}
+		at := r.off
 		op := b[r.off]
 		r.off++
 		switch {
-		case op == opLoop:
-			if err := r.blockType(); err != nil {
-				return nil, err
-			}
-			out = append(out, b[copied:r.off]...)
-			out = append(out, check...)
-			copied = r.off
-			st.Loops++
-			depth++
-		case op == opBlock || op == opIf:
-			if err := r.blockType(); err != nil {
-				return nil, err
+		case op == opLoop, op == opBlock, op == opIf:
+			if err := r.blockType(m.types); err != nil {
+				return nil, 0, 0, err
 			}
 			depth++
+			kinds = append(kinds, op)
+			if op == opLoop {
+				loop++
+				deepestLoop = max(deepestLoop, loop)
+			}
+			if depth > deepest {
+				deepest = depth
+				if m.lim.Nesting > 0 && depth-1 > m.lim.Nesting {
+					return nil, 0, 0, limitErr(at, "blocks nested deeper than the limit of %d", m.lim.Nesting)
+				}
+			}
+			if op == opLoop {
+				if emit {
+					out = append(out, b[copied:r.off]...)
+					out = append(out, check...)
+				}
+				copied = r.off
+				st.Loops++
+			}
 		case op == opEnd:
 			depth--
+			if depth > 0 {
+				if kinds[len(kinds)-1] == opLoop {
+					loop--
+				}
+				kinds = kinds[:len(kinds)-1]
+			}
+		case op == opGlobalGet, op == opGlobalSet:
+			if err := r.index("global", globals); err != nil {
+				return nil, 0, 0, err
+			}
+		case op == opCall, op == opRefFunc:
+			if err := r.index("function", funcs); err != nil {
+				return nil, 0, 0, err
+			}
+		case op == opCallIndirect:
+			if err := r.index("type", m.types); err != nil {
+				return nil, 0, 0, err
+			}
+			if _, err := r.u32(); err != nil {
+				return nil, 0, 0, err
+			}
 		default:
 			if err := r.immediates(op); err != nil {
-				return nil, err
+				return nil, 0, 0, err
 			}
 		}
 	}
 	if r.off != len(b) {
-		return nil, errAt(r.off, "function body has %d bytes after its final end", len(b)-r.off)
+		return nil, 0, 0, errAt(r.off, "function body has %d bytes after its final end", len(b)-r.off)
 	}
-	return append(out, b[copied:r.off]...), nil
+	m.kinds = kinds
+	if emit {
+		out = append(out, b[copied:r.off]...)
+	}
+	return out, deepest - 1, deepestLoop, nil
+}
+
+// index reads an index immediate and refuses one >= have.
+func (r *reader) index(kind string, have uint32) error {
+	at := r.off
+	i, err := r.u32()
+	if err != nil {
+		return err
+	}
+	if i >= have {
+		return errAt(at, "%s index %d out of range: the module has %d", kind, i, have)
+	}
+	return nil
 }
 
 // immediates skips the immediates of op (read at r.off-1), which is not a
@@ -824,8 +1062,8 @@ func (r *reader) sleb(max int) error {
 }
 
 // blockType skips a block type: empty (0x40), a value type, or a type
-// index as a non-negative s33.
-func (r *reader) blockType() error {
+// index as a non-negative s33, which must be < types.
+func (r *reader) blockType(types uint32) error {
 	at := r.off
 	c, err := r.byte()
 	if err != nil {
@@ -853,8 +1091,8 @@ func (r *reader) blockType() error {
 	if shift < 64 && c&0x40 != 0 {
 		v |= -1 << shift
 	}
-	if v < 0 || v > 1<<32-1 {
-		return errAt(at, "bad block type %d", v)
+	if v < 0 || v >= int64(types) {
+		return errAt(at, "bad block type %d (the module has %d types)", v, types)
 	}
 	return nil
 }
@@ -918,24 +1156,6 @@ func (r *reader) refType() error {
 		return errAt(r.off-1, "unsupported reference type %#02x", c)
 	}
 	return nil
-}
-
-func (r *reader) limits() error {
-	at := r.off
-	flag, err := r.byte()
-	if err != nil {
-		return err
-	}
-	if flag > 3 { // 0: min; 1: min, max; 2, 3: shared (threads)
-		return errAt(at, "unsupported limits flag %#02x", flag)
-	}
-	if _, err := r.u32(); err != nil {
-		return err
-	}
-	if flag&1 != 0 {
-		_, err = r.u32()
-	}
-	return err
 }
 
 // appendS32 appends v as a signed LEB128.
