@@ -326,7 +326,11 @@ def _digits(x: float, bits: int) -> Tuple[str, int]:
         for cand in (base, base - unit, base + unit):
             if cand <= 0:
                 continue
-            if struct.unpack("<f", struct.pack("<f", float(cand)))[0] == target:
+            try:
+                back = struct.unpack("<f", struct.pack("<f", float(cand)))[0]
+            except OverflowError:  # beyond the largest binary32: not a candidate
+                continue
+            if back == target:
                 if best is None or abs(cand - exact) < abs(best - exact):
                     best = cand
         if best is not None:
