@@ -34,14 +34,7 @@ func TestHeaderBitFlipIsCorruption(t *testing.T) {
 			if err := os.WriteFile(seg, b, 0o644); err != nil {
 				t.Fatal(err)
 			}
-			for name, err := range map[string]error{
-				"Open":           openErr(dir, Options{}),
-				"Open read-only": openErr(dir, Options{Recovery: RecoverReadOnly}),
-				"NewReader": func() error {
-					_, err := readChecked(t, dir)
-					return err
-				}(),
-			} {
+			for name, err := range openErrors(t, dir) {
 				if !errors.Is(err, ErrCorrupt) || errors.Is(err, ErrVersion) {
 					t.Fatalf("%s: %v, want ErrCorrupt and not ErrVersion", name, err)
 				}
@@ -98,4 +91,16 @@ func TestHeaderBitFlipInSealedSegmentIsCorruption(t *testing.T) {
 	l = mustOpen(t, dir, Options{})
 	defer l.Close()
 	checkContiguous(t, readAll(t, l), 1, int(first-1))
+}
+
+// openErrors returns what each way of opening the log in dir (Open,
+// read-only Open, a Reader) reports.
+func openErrors(t *testing.T, dir string) map[string]error {
+	t.Helper()
+	_, rerr := readChecked(t, dir)
+	return map[string]error{
+		"Open":           openErr(dir, Options{}),
+		"Open read-only": openErr(dir, Options{Recovery: RecoverReadOnly}),
+		"NewReader":      rerr,
+	}
 }

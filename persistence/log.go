@@ -86,6 +86,7 @@ type Log struct {
 // directory. RecoverReadOnly takes no lock (see NewReader for what a reader
 // of a live log sees).
 func Open(dir string, opts Options) (_ *Log, err error) {
+	sizeGiven := opts.SegmentSize != 0
 	o, err := opts.withDefaults()
 	if err != nil {
 		return nil, err
@@ -123,6 +124,12 @@ func Open(dir string, opts Options) (_ *Log, err error) {
 	for _, s := range segs {
 		if _, err := readSegmentHeader(l.fsys, dir, s); err != nil {
 			return nil, err
+		}
+	}
+	if !sizeGiven && len(segs) > 0 {
+		// The log's own segment size (segsize.go), not the default.
+		if n, ok := storedSegmentSize(l.fsys, dir, segs[len(segs)-1]); ok {
+			l.opts.SegmentSize = n
 		}
 	}
 	if len(segs) == 0 {
@@ -634,7 +641,13 @@ func (l *Log) Stats() Stats {
 	return l.stats
 }
 
-// Sync writes queued records and fdatasyncs the active segment.
+// unsyncedLocked reports whether the log holds bytes not yet made
+// durable: frames queued, or written without an fdatasync since.
+func (l *Log) unsyncedLocked() bool { return len(l.pend) > 0 || l.dirty }
+
+// Sync writes queued records and fdatasyncs the active segment. When
+// nothing is unsynced (always the case between Appends under SyncAlways)
+// it does no I/O.
 func (l *Log) Sync() error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -647,7 +660,9 @@ func (l *Log) Sync() error {
 	if l.err != nil {
 		return l.err
 	}
-	l.flushLocked(true, false)
+	if l.unsyncedLocked() {
+		l.flushLocked(true, false)
+	}
 	return l.err
 }
 
@@ -664,7 +679,7 @@ func (l *Log) syncLoop() {
 			for l.flushing {
 				l.cond.Wait()
 			}
-			if (l.dirty || len(l.pend) > 0) && !l.closed && l.err == nil {
+			if l.unsyncedLocked() && !l.closed && l.err == nil {
 				l.flushLocked(true, false)
 			}
 			l.mu.Unlock()
@@ -675,6 +690,13 @@ func (l *Log) syncLoop() {
 // Close writes and syncs queued records, stops background work and closes
 // the files. Later calls return ErrClosed. If the log was poisoned, Close
 // still closes it and returns the poison error.
+//
+// Close fdatasyncs only when something is unsynced: records queued, or
+// written under SyncInterval or SyncNone and not synced since. After the
+// last Append under SyncAlways it syncs nothing, so a failing device
+// cannot turn a close after durable records into an error (an
+// fdatasync's failure there would report nothing about those records,
+// which are already durable).
 func (l *Log) Close() error {
 	l.mu.Lock()
 	if l.closed {
@@ -685,7 +707,7 @@ func (l *Log) Close() error {
 		l.cond.Wait()
 	}
 	l.closed = true
-	if !l.ro && l.err == nil && l.f != nil {
+	if !l.ro && l.err == nil && l.f != nil && l.unsyncedLocked() {
 		l.flushLocked(true, false)
 	}
 	err := l.err

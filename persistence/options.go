@@ -82,8 +82,10 @@ const (
 type Options struct {
 	// SegmentSize is the size past which the active segment is sealed and a
 	// new one started. New segments are preallocated to this size. A segment
-	// may exceed it by the last batch written to it. Default 64 MiB; must be
-	// within [MinSegmentSize, MaxSegmentSize].
+	// may exceed it by the last batch written to it. Default (0): for an
+	// existing log, the size it was written with, which its last segment's
+	// length records (segsize.go); for a new log, 64 MiB. Must be within
+	// [MinSegmentSize, MaxSegmentSize].
 	SegmentSize int64
 
 	// Sync is the durability policy of Append. Default SyncAlways.

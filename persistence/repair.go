@@ -53,6 +53,7 @@ func Repair(dir string, opts ...Options) (*RepairReport, error) {
 	if err != nil {
 		return nil, err
 	}
+	sizeGiven := len(opts) > 0 && opts[0].SegmentSize != 0
 	lock, err := lockDir(o.FS, dir)
 	if err != nil {
 		return nil, err
@@ -79,6 +80,12 @@ func Repair(dir string, opts ...Options) (*RepairReport, error) {
 		out.Action = "truncated at corruption"
 	}
 	out.Problem = p
+	// The segment left last must keep recording the log's segment size
+	// (segsize.go): it is preallocated back to it after the cut.
+	segSize := o.SegmentSize
+	if !sizeGiven && len(rep.Segments) > 0 {
+		segSize = clampSegmentSize(rep.Segments[len(rep.Segments)-1].Bytes)
+	}
 	k := -1
 	for i, s := range rep.Segments {
 		if s.Name == p.Segment {
@@ -116,7 +123,7 @@ func Repair(dir string, opts ...Options) (*RepairReport, error) {
 			return out, fmt.Errorf("persistence: repair: fsync directory: %w", err)
 		}
 		if k == 0 {
-			f, err := createSegment(o.FS, dir, seg.FirstLSN, segHeaderSize)
+			f, err := createSegment(o.FS, dir, seg.FirstLSN, segSize)
 			if err != nil {
 				return out, err
 			}
@@ -150,6 +157,12 @@ func Repair(dir string, opts ...Options) (*RepairReport, error) {
 		out.BrokenFiles = append(out.BrokenFiles, bn)
 	}
 	out.LastLSN = p.LSN - 1
+	// Best effort: the cut is durable and the log valid without it; if the
+	// disk has no room, the next writable Open preallocates (or, given no
+	// SegmentSize, uses the shorter length).
+	if p.Offset < segSize && f.Allocate(segSize) == nil {
+		_ = f.Sync()
+	}
 	return out, nil
 }
 

@@ -138,14 +138,7 @@ func TestValidateReportsBadVectorLength(t *testing.T) {
 				if err != nil || info.Problem == nil || info.Problem.Offset != off || info.Records != int64(which-1) {
 					t.Fatalf("Inspect: %v %+v", err, info.Problem)
 				}
-				for name, err := range map[string]error{
-					"Open":           openErr(dir, Options{}),
-					"Open read-only": openErr(dir, Options{Recovery: RecoverReadOnly}),
-					"NewReader": func() error {
-						_, err := readChecked(t, dir)
-						return err
-					}(),
-				} {
+				for name, err := range openErrors(t, dir) {
 					if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), where) {
 						t.Fatalf("%s: %v, want ErrCorrupt at %q", name, err, where)
 					}
