@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -15,10 +16,10 @@ import (
 
 func init() {
 	register(command{"log validate", "DIR [--json]", "verify every record; exit 1 if the log is damaged", logValidate})
-	register(command{"log inspect", "DIR [--json]", "LSN range, segments, counts per module/table/op", logInspect})
-	register(command{"log dump", "DIR [--json] [--from LSN]", "print the records", logDump})
+	register(command{"log inspect", "DIR [--json]", "LSN range, segments, counts per module/table/op; exit 1 if damaged", logInspect})
+	register(command{"log dump", "DIR [--json] [--from LSN]", "print the records; exit 1 at damage", logDump})
 	register(command{"log repair", "DIR", "cut a torn tail or corruption, keeping the bytes in .broken files", logRepair})
-	register(command{"log rotate", "DIR", "seal the active segment and start a new one", logRotate})
+	register(command{"log rotate", "DIR", "seal the active segment and start a new one; refused (exit 1) if damaged", logRotate})
 }
 
 func logValidate(stdout io.Writer, args []string) error {
@@ -49,11 +50,8 @@ func logValidate(stdout io.Writer, args []string) error {
 			fmt.Fprintf(stdout, "corruption: %s\n", rep.Problem)
 		}
 	}
-	switch {
-	case rep.Problem != nil:
-		return damagedError{fmt.Sprintf("log %s is damaged: %s", pos[0], rep.Problem)}
-	case rep.TornTail:
-		return damagedError{fmt.Sprintf("log %s has a torn tail: %s (Open truncates it; 'interstice log repair' does it now)", pos[0], rep.Torn)}
+	if err := damageOf(pos[0], rep); err != nil {
+		return err
 	}
 	if !*asJSON {
 		fmt.Fprintln(stdout, "ok")
@@ -75,7 +73,10 @@ func logInspect(stdout io.Writer, args []string) error {
 		return err
 	}
 	if *asJSON {
-		return writeJSON(stdout, info)
+		if err := writeJSON(stdout, info); err != nil {
+			return err
+		}
+		return damageOf(pos[0], &info.Report)
 	}
 	fmt.Fprintf(stdout, "lsn %d..%d, %d records, %d mutations, %d bytes in %d segment(s)\n",
 		info.FirstLSN, info.LastLSN, info.Records, info.Mutations, info.Bytes, len(info.Segments))
@@ -104,6 +105,18 @@ func logInspect(stdout io.Writer, args []string) error {
 	}
 	if info.Torn != nil {
 		fmt.Fprintf(stdout, "torn tail: %s\n", info.Torn)
+	}
+	return damageOf(pos[0], &info.Report)
+}
+
+// damageOf is the exit-1 error every log command returns for a log that
+// validate calls damaged (corruption first, then a torn tail), or nil.
+func damageOf(dir string, rep *persistence.Report) error {
+	switch {
+	case rep.Problem != nil:
+		return damagedError{fmt.Sprintf("log %s is damaged: %s", dir, rep.Problem)}
+	case rep.TornTail:
+		return damagedError{fmt.Sprintf("log %s has a torn tail: %s (Open truncates it; 'interstice log repair' does it now)", dir, rep.Torn)}
 	}
 	return nil
 }
@@ -140,6 +153,10 @@ func logDump(stdout io.Writer, args []string) error {
 			fb.EnumNamesTxKind[t.Kind()], t.Module(), t.Reducer(), t.MutationsLength(), rec.Segment, rec.Offset)
 	}
 	if err := r.Err(); err != nil {
+		if errors.Is(err, persistence.ErrCorrupt) {
+			w.Flush()
+			return damagedError{"stopped at corruption: " + err.Error()}
+		}
 		return err
 	}
 	if t := r.Torn(); t != nil {
@@ -179,11 +196,17 @@ func logRotate(stdout io.Writer, args []string) error {
 	if err != nil {
 		return err
 	}
+	// Rotate writes: it refuses a log that validate calls damaged (Open
+	// checks only the last segment; an LSN gap or a bad record in a sealed
+	// segment would be built on).
 	if rep, err := persistence.Validate(pos[0]); err != nil {
 		return err
 	} else if len(rep.Segments) == 0 {
 		return fmt.Errorf("%s holds no log segments", pos[0])
+	} else if err := damageOf(pos[0], rep); err != nil {
+		return damagedError{err.Error() + "; rotate refused (run 'interstice log repair' first)"}
 	}
+	// No SegmentSize: the new segment gets the log's own (persistence/segsize.go).
 	l, err := persistence.Open(pos[0], persistence.Options{Recovery: persistence.RecoverStrict})
 	if err != nil {
 		return err
@@ -192,8 +215,9 @@ func logRotate(stdout io.Writer, args []string) error {
 		l.Close()
 		return err
 	}
-	fmt.Fprintf(stdout, "rotated at lsn %d\n", l.LastLSN())
-	return l.Close()
+	lsn := l.LastLSN()
+	fmt.Fprintf(stdout, "rotated at lsn %d\n", lsn)
+	return closeAfter(l, fmt.Sprintf("the log was rotated at lsn %d", lsn))
 }
 
 func writeJSON(w io.Writer, v any) error {

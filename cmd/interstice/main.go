@@ -9,10 +9,19 @@
 //
 // Exit codes (stable):
 //
-//	0  success
-//	1  the log is damaged (validate found a problem, repair had work to do and did it is still 0)
+//	0  success: the command did what it was asked. For call, load,
+//	   snapshot and log rotate this means the operation was acknowledged
+//	   and is durable (the CLI runs with sync=always); a failure after it,
+//	   while closing the data directory, is printed on stderr as
+//	   "interstice: warning: ..." saying that the operation is durable, and
+//	   the exit status stays 0. log repair that had work to do and did it
+//	   is 0.
+//	1  the log is damaged: a torn tail or corruption found by log
+//	   validate, inspect or dump, or refused by log rotate (every log
+//	   command says where: segment, offset and LSN)
 //	2  usage error (unknown command, bad flag, missing argument)
-//	3  operation failed (I/O error, corrupt log that a command cannot read, ...)
+//	3  operation failed (I/O error, a refused or failed call, a log of a
+//	   newer format, ...); the operation's outcome is on stderr
 package main
 
 import (
@@ -43,6 +52,21 @@ type damagedError struct{ msg string }
 
 func (e damagedError) Error() string { return e.msg }
 
+// warning reports that the command's operation succeeded (and is durable)
+// but something after it failed: printed on stderr, exit 0.
+type warning struct{ msg string }
+
+func (e warning) Error() string { return e.msg }
+
+// closeAfter closes c after the operation done succeeded durably: a close
+// failure then is a warning that says the operation stands.
+func closeAfter(c interface{ Close() error }, done string) error {
+	if err := c.Close(); err != nil {
+		return warning{fmt.Sprintf("%s and is durable; closing the data directory afterwards failed: %v", done, err)}
+	}
+	return nil
+}
+
 type command struct {
 	name, args, help string
 	run              func(stdout io.Writer, args []string) error
@@ -59,6 +83,11 @@ func main() {
 func run(stdout, stderr io.Writer, args []string) int {
 	err := dispatch(stdout, args)
 	if err == nil {
+		return exitOK
+	}
+	var w warning
+	if errors.As(err, &w) {
+		fmt.Fprintln(stderr, "interstice: warning:", err)
 		return exitOK
 	}
 	fmt.Fprintln(stderr, "interstice:", err)
@@ -98,7 +127,8 @@ func printUsage(w io.Writer) {
 		fmt.Fprintf(w, "  %-14s %-34s %s\n", c.name, c.args, c.help)
 	}
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "exit codes: 0 ok, 1 log damaged, 2 usage error, 3 operation failed")
+	fmt.Fprintln(w, "exit codes: 0 ok (call, load, snapshot, rotate: acknowledged and durable; a failure while closing")
+	fmt.Fprintln(w, "afterwards is a warning on stderr), 1 log damaged, 2 usage error, 3 operation failed")
 }
 
 // parse parses flags that may come before or after positional arguments and

@@ -17,7 +17,7 @@ import (
 
 func init() {
 	register(command{"load", "DIR FILE.wasm", "load (or upgrade) a module into a data directory", cmdLoad})
-	register(command{"call", "DIR MODULE REDUCER [JSON]", "call a reducer durably; JSON args as an array or object", cmdCall})
+	register(command{"call", "DIR MODULE REDUCER [JSON]", "call a reducer durably (exit 0 once acknowledged); JSON args as an array or object", cmdCall})
 	register(command{"tables", "DIR [--json]", "replay (read-only) and list modules, tables and row counts", cmdTables})
 	register(command{"scan", "DIR MODULE TABLE [--json]", "replay (read-only) and print a table's rows", cmdScan})
 	register(command{"snapshot", "DIR", "replay and write a snapshot at the last LSN", cmdSnapshot})
@@ -61,8 +61,9 @@ func cmdLoad(stdout io.Writer, args []string) error {
 		rt.Close()
 		return err
 	}
-	fmt.Fprintf(stdout, "loaded %s %s (%d tables, %d reducers) at lsn %d\n", info.Name, info.Version, len(info.Tables), len(info.Reducers), rt.LastLSN())
-	return rt.Close()
+	lsn := rt.LastLSN()
+	fmt.Fprintf(stdout, "loaded %s %s (%d tables, %d reducers) at lsn %d\n", info.Name, info.Version, len(info.Tables), len(info.Reducers), lsn)
+	return closeAfter(rt, fmt.Sprintf("module %s %s was loaded at lsn %d", info.Name, info.Version, lsn))
 }
 
 func cmdCall(stdout io.Writer, args []string) error {
@@ -97,7 +98,7 @@ func cmdCall(stdout io.Writer, args []string) error {
 	if res.CascadeErr != nil {
 		fmt.Fprintf(stdout, "  subscriber error: %v\n", res.CascadeErr)
 	}
-	return rt.Close()
+	return closeAfter(rt, fmt.Sprintf("the call was acknowledged at lsn %d", res.LSN))
 }
 
 func cmdTables(stdout io.Writer, args []string) error {
@@ -241,5 +242,5 @@ func cmdSnapshot(stdout io.Writer, args []string) error {
 	for _, f := range info.Removed {
 		fmt.Fprintf(stdout, "  removed %s\n", f)
 	}
-	return rt.Close()
+	return closeAfter(rt, fmt.Sprintf("snapshot %s was written", info.File))
 }
