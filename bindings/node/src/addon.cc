@@ -31,7 +31,8 @@
 //        happens at once: the kernel delivers a process-wide signal to a
 //        thread that does not block it (libuv's threadpool, V8's workers).
 //        INTERSTICE_NODE_SIGMASK=call restores after every call instead;
-//        =off disables all masking (unsafe; for diagnostics only).
+//        =off disables all masking, at load too (unsafe; the control
+//        experiment of the signal stress test, for diagnostics only).
 //   SIGURG (Go's preemption signal, whose handler is Go's own, SA_ONSTACK)
 //   and the synchronous signals stay unblocked.
 //
@@ -177,6 +178,7 @@ void load_library() {
   // inherit this mask (see the top of this file).
   sigset_t all, old;
   sigset_async(&all, false);
+  if (g_sigmode == kMaskOff) sigemptyset(&all);  // the unprotected control of test/07-signals
   pthread_sigmask(SIG_BLOCK, &all, &old);
   void *h = dlopen(g_lib_path.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (h == nullptr) {
