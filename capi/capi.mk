@@ -39,7 +39,7 @@ CAPI_WARN    := -Wall -Wextra -Werror
 CAPI_CFLAGS  := -std=c99 $(CAPI_WARN) -O2 -g -D_POSIX_C_SOURCE=200809L -Iinclude -pthread
 CAPI_LDLIBS  := -L$(BUILD) -linterstice -Wl,-rpath,$(abspath $(BUILD)) -pthread
 
-CAPI_TESTS   := test_basics test_log test_runtime test_durable test_misuse test_threads test_crash test_vectors test_hostlog
+CAPI_TESTS   := test_basics test_log test_runtime test_durable test_misuse test_threads test_crash test_vectors test_hostlog test_lengths
 CAPI_WASMS   := noop trapper limits counter caller callee
 
 .PHONY: lib install test-install test-c capi-header-check example-c bench-c capi-wasm capi-clean

@@ -158,6 +158,9 @@ func interstice_log_append(lg *C.interstice_log, payload *C.ist_cu8, n C.size_t,
 	if payload == nil || n == 0 {
 		return bad(err, "log_append: payload is NULL or empty")
 	}
+	if rc := inLen(err, n, persistence.MaxRecordSize, "log_append: len"); rc != eOK {
+		return rc
+	}
 	// AppendEncoded copies the payload into its frame buffer before it
 	// returns and never retains it, so the C memory can be read in place.
 	lsn, e := o.l.AppendEncoded(cBytes(payload, n))
@@ -180,6 +183,9 @@ func interstice_log_append_json(lg *C.interstice_log, js *C.ist_cchar, n C.size_
 	}
 	if js == nil || n == 0 {
 		return bad(err, "log_append_json: json is NULL or empty")
+	}
+	if rc := inLen(err, n, persistence.MaxRecordSize*jsonFactor, "log_append_json: len"); rc != eOK {
+		return rc
 	}
 	tx, e := txnFromJSON(cBytes((*C.ist_cu8)(unsafe.Pointer(js)), n))
 	if e != nil {
@@ -222,8 +228,8 @@ func interstice_log_append_batch(lg *C.interstice_log, payloads *C.ist_cu8p, len
 		if ps[i] == nil || ls[i] == 0 {
 			return bad(err, "log_append_batch: payload %d is NULL or empty", i)
 		}
-		if ls[i] > persistence.MaxRecordSize {
-			return failCode(err, eLimit, "log_append_batch: payload %d is %d bytes, the maximum is %d", i, uint64(ls[i]), persistence.MaxRecordSize)
+		if rc := inLen(err, ls[i], persistence.MaxRecordSize, fmt.Sprintf("log_append_batch: lens[%d]", i)); rc != eOK {
+			return rc
 		}
 		tx, e := persistence.DecodeTxn(cBytes(ps[i], ls[i]))
 		if e != nil {
@@ -525,6 +531,9 @@ func interstice_record_to_json(payload *C.ist_cu8, n C.size_t, out **C.char, out
 	}
 	if n < 8 {
 		return bad(err, "record_to_json: payload of %d bytes is too short for a transaction", uint64(n))
+	}
+	if rc := inLen(err, n, persistence.MaxRecordSize, "record_to_json: len"); rc != eOK {
+		return rc
 	}
 	b, e := txjson.Append(nil, cBytes(payload, n))
 	if e != nil {

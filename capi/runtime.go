@@ -506,10 +506,13 @@ func interstice_module_load(p *C.interstice_runtime, wasm *C.ist_cu8, n C.size_t
 	if wasm == nil || n == 0 {
 		return bad(err, "module_load: wasm is NULL or empty")
 	}
+	if rc := inLen(err, n, maxWasmLen, "module_load: len"); rc != eOK {
+		return rc
+	}
 	if o.reentrant() {
 		return failCode(err, eBusy, "module_load: called from inside a subscription callback")
 	}
-	return loadModule(o, C.GoBytes(unsafe.Pointer(wasm), C.int(n)), outName, err)
+	return loadModule(o, goBytes(wasm, n), outName, err)
 }
 
 //export interstice_module_load_file
@@ -583,6 +586,9 @@ func interstice_module_describe(p *C.interstice_runtime, module *C.ist_cchar, fo
 	if format != C.INTERSTICE_FORMAT_JSON && format != C.INTERSTICE_FORMAT_FLATBUFFERS {
 		return bad(err, "module_describe: unknown format %d", int(format))
 	}
+	if format == C.INTERSTICE_FORMAT_FLATBUFFERS && outLen == nil {
+		return bad(err, "module_describe: out_len is NULL (required for FLATBUFFERS: the buffer has no terminator)")
+	}
 	schema, js, e := o.rt.Describe(name)
 	if e != nil {
 		return fail(err, e)
@@ -653,6 +659,13 @@ func doCall(p *C.interstice_runtime, module, reducer *C.ist_cchar, args *C.ist_c
 	if args == nil && n != 0 {
 		return bad(err, "%s: args is NULL but args_len is %d", what, uint64(n))
 	}
+	limit := maxArgsLen
+	if isJSON {
+		limit *= jsonFactor
+	}
+	if rc := inLen(err, n, limit, what+": args_len"); rc != eOK {
+		return rc
+	}
 	if o.reentrant() {
 		return failCode(err, eBusy, "%s: %s.%s called from inside a subscription callback", what, mod, red)
 	}
@@ -661,13 +674,13 @@ func doCall(p *C.interstice_runtime, module, reducer *C.ist_cchar, args *C.ist_c
 	if isJSON {
 		var js []byte
 		if n > 0 {
-			js = C.GoBytes(unsafe.Pointer(args), C.int(n))
+			js = goBytes(args, n)
 		}
 		res, e = o.rt.CallJSON(context.Background(), mod, red, js)
 	} else {
 		buf := emptyRow
 		if n > 0 {
-			buf = C.GoBytes(unsafe.Pointer(args), C.int(n))
+			buf = goBytes(args, n)
 		}
 		res, e = o.rt.Call(context.Background(), mod, red, buf)
 	}
@@ -727,6 +740,9 @@ func interstice_get(p *C.interstice_runtime, module, table *C.ist_cchar, key *C.
 	if out == nil || key == nil || n == 0 {
 		return bad(err, "get: key or out is NULL, or key_len is 0")
 	}
+	if rc := inLen(err, n, maxRowLen, "get: key_len"); rc != eOK {
+		return rc
+	}
 	vals, e := row.Decode(cBytes(key, n))
 	if e != nil {
 		return bad(err, "get: key is not an encoded Row: %v", e)
@@ -756,7 +772,10 @@ func interstice_get_json(p *C.interstice_runtime, module, table *C.ist_cchar, ke
 	if out == nil || key == nil || n == 0 {
 		return bad(err, "get_json: key or out is NULL, or key_len is 0")
 	}
-	js, found, e := o.rt.GetJSON(mod, tab, C.GoBytes(unsafe.Pointer(key), C.int(n)))
+	if rc := inLen(err, n, maxRowLen*jsonFactor, "get_json: key_len"); rc != eOK {
+		return rc
+	}
+	js, found, e := o.rt.GetJSON(mod, tab, goBytes((*C.ist_cu8)(unsafe.Pointer(key)), n))
 	if e != nil {
 		return fail(err, e)
 	}
@@ -796,6 +815,9 @@ func interstice_row_to_json(p *C.interstice_runtime, module, table *C.ist_cchar,
 	}
 	if out == nil || rowp == nil || n == 0 {
 		return bad(err, "row_to_json: row or out is NULL, or len is 0")
+	}
+	if rc := inLen(err, n, maxRowLen, "row_to_json: len"); rc != eOK {
+		return rc
 	}
 	js, e := o.rt.RowJSON(mod, tab, cBytes(rowp, n))
 	if e != nil {
@@ -928,7 +950,8 @@ func interstice_scan_next_chunk(it *C.interstice_scan, maxRows, maxBytes C.size_
 	if s.json {
 		buf = append(buf, '[')
 	}
-	for maxRows == 0 || rows < int(maxRows) {
+	rowCap, byteCap := capLen(maxRows), capLen(maxBytes)
+	for rowCap == 0 || rows < rowCap {
 		// Peek is not available: stop before a row that would overflow by
 		// checking after the fact and keeping it for the next chunk.
 		b, e := s.peekOrNext()
@@ -942,7 +965,7 @@ func interstice_scan_next_chunk(it *C.interstice_scan, maxRows, maxBytes C.size_
 		if s.json {
 			add = len(b) + 1
 		}
-		if maxBytes != 0 && rows > 0 && len(buf)+add+1 > int(maxBytes) {
+		if byteCap != 0 && rows > 0 && len(buf)+add+1 > byteCap {
 			s.pending = b
 			break
 		}

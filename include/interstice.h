@@ -48,6 +48,24 @@
  * Panics.   No Go panic crosses this boundary: every function recovers and
  *           returns INTERSTICE_E_INTERNAL with the panic in the message.
  *
+ * Lengths.  Every size_t length of an input buffer is checked before the
+ *           library reads the buffer, and is never cut to 32 bits. A length
+ *           above PTRDIFF_MAX (no object is that large: typically a
+ *           negative value cast to size_t) is INTERSTICE_E_BAD_ARGUMENT; a
+ *           length above the function's limit is INTERSTICE_E_LIMIT:
+ *             call args_len (a Row)                    1 MiB (the argument limit)
+ *             call_json args_len (JSON text)           8 MiB
+ *             get key_len, row_to_json len (a Row)     1 MiB (the row limit)
+ *             get_json key_len (JSON text)             8 MiB
+ *             module_load len                          1 GiB (the module limits
+ *                                                      of module_load apply below)
+ *             log_append len, log_append_batch lens[i],
+ *             record_to_json len                       64 MiB (the record limit)
+ *             log_append_json len (JSON text)          512 MiB
+ *           A maximum that is not a buffer length (scan_next_chunk's
+ *           max_rows and max_bytes) takes any value: one above INT64_MAX
+ *           limits nothing.
+ *
  * Process rules
  *   - Not fork-safe. The Go runtime does not survive fork(): a child may only
  *     exec(). Open runtimes and logs after fork, never before, and call no
@@ -321,8 +339,9 @@ int interstice_log_close(interstice_log *log, interstice_error **err);
  *   out_lsn OUT — optional; the record's LSN.
  *   err     OUT — optional error.
  * Threads:    any; many threads may append at once.
- * Returns:    OK; BAD_ARGUMENT (NULL payload, len 0, not a Transaction with
- *             an lsn field); LIMIT (larger than 64 MiB); CLOSED; READ_ONLY;
+ * Returns:    OK; BAD_ARGUMENT (NULL payload, len 0 or above PTRDIFF_MAX, not
+ *             a Transaction with an lsn field); LIMIT (larger than 64 MiB);
+ *             CLOSED; READ_ONLY;
  *             POISONED (an earlier write or fsync failed; the failed fsync
  *             is never retried); CORRUPT (replay found corruption); IO.
  * Restrictions:
@@ -347,8 +366,9 @@ int interstice_log_append(interstice_log *log, const uint8_t *payload, size_t le
  *             out_lsn OUT optional; err OUT optional.
  * Threads:    any.
  * Returns:    as interstice_log_append, plus BAD_ARGUMENT for invalid JSON
- *             (the message names the member) and for anything but JSON
- *             whitespace after the one object.
+ *             (the message names the member), for anything but JSON
+ *             whitespace after the one object, and for len above
+ *             PTRDIFF_MAX; LIMIT for len above 512 MiB.
  * ------------------------------------------------------------------------- */
 int interstice_log_append_json(interstice_log *log, const char *json, size_t len,
                                uint64_t *out_lsn, interstice_error **err);
@@ -367,8 +387,10 @@ int interstice_log_append_json(interstice_log *log, const char *json, size_t len
  *   out_first_lsn OUT — optional; the first record's LSN.
  *   err           OUT — optional error.
  * Threads:    any.
- * Returns:    as interstice_log_append; BAD_ARGUMENT names the index of a
- *             malformed payload (nothing is appended then).
+ * Returns:    as interstice_log_append, for each lens[i] too (LIMIT above
+ *             64 MiB, BAD_ARGUMENT above PTRDIFF_MAX); BAD_ARGUMENT names the
+ *             index of a malformed payload, and is returned for a count
+ *             above 2^24 (nothing is appended then).
  * ------------------------------------------------------------------------- */
 int interstice_log_append_batch(interstice_log *log, const uint8_t *const *payloads,
                                 const size_t *lens, size_t count,
@@ -537,7 +559,8 @@ int interstice_log_repair(const char *dir, const interstice_log_options *opts,
  *             err OUT optional.
  * Ownership:  free *out with interstice_free.
  * Threads:    any.
- * Returns:    OK; BAD_ARGUMENT (NULL, empty or malformed payload).
+ * Returns:    OK; BAD_ARGUMENT (NULL, empty or malformed payload, len above
+ *             PTRDIFF_MAX); LIMIT (len above 64 MiB).
  * ------------------------------------------------------------------------- */
 int interstice_record_to_json(const uint8_t *payload, size_t len, char **out, size_t *out_len,
                               interstice_error **err);
@@ -782,7 +805,8 @@ int interstice_runtime_log_stats(interstice_runtime *rt, char **out, size_t *out
  *             INCOMPATIBLE (same name and version, other code; or another
  *               version whose schema change cannot be migrated: the
  *               message names the table and column);
- *             LIMIT (memory); TRAP; TIMEOUT; CLOSED; BUSY (from a callback);
+ *             LIMIT (memory; len above 1 GiB); TRAP; TIMEOUT; CLOSED;
+ *             BUSY (from a callback);
  *             READ_ONLY (runtime opened READ_ONLY); POISONED (an earlier
  *             log failure: reopen); IO (durable: the wasm could not be
  *             stored in data_dir/modules); INTERNAL.
@@ -816,10 +840,12 @@ int interstice_module_list(interstice_runtime *rt, char **out, size_t *out_len, 
  * (fbs/schema.fbs) its describe export returned, or its JSON form.
  *
  * Parameters: rt IN; module IN (name); format IN (INTERSTICE_FORMAT_*);
- *             out OUT; out_len OUT (not NULL for FLATBUFFERS); err OUT.
+ *             out OUT; out_len OUT (not NULL for FLATBUFFERS: the buffer
+ *             has no terminator; optional for JSON); err OUT.
  * Ownership:  free *out with interstice_free.
  * Threads:    any.
- * Returns:    OK; BAD_ARGUMENT; NOT_FOUND; CLOSED.
+ * Returns:    OK; BAD_ARGUMENT (NULL module or out, an unknown format,
+ *             FLATBUFFERS with a NULL out_len); NOT_FOUND; CLOSED.
  * ------------------------------------------------------------------------- */
 int interstice_module_describe(interstice_runtime *rt, const char *module, int format,
                                uint8_t **out, size_t *out_len, interstice_error **err);
@@ -858,9 +884,11 @@ int interstice_module_describe(interstice_runtime *rt, const char *module, int f
  * Ownership:  free *out_result with interstice_free.
  * Threads:    any; calls on one runtime are serialised.
  * Returns:    OK (a failed subscriber does not fail the call: see
- *             "cascade_error"); BAD_ARGUMENT (NULL names, malformed Row);
+ *             "cascade_error"); BAD_ARGUMENT (NULL names, malformed Row,
+ *             args_len above PTRDIFF_MAX); LIMIT (args_len above 1 MiB, JSON
+ *             above 8 MiB, or the call's memory or cascade limits);
  *             NOT_FOUND (module or reducer); TYPE (arguments do not match);
- *             REDUCER_FAILED; TRAP; TIMEOUT; LIMIT; ACCESS; DUPLICATE_KEY;
+ *             REDUCER_FAILED; TRAP; TIMEOUT; ACCESS; DUPLICATE_KEY;
  *             CYCLE; CLOSED; BUSY (called from inside a subscription
  *             callback); READ_ONLY (runtime opened READ_ONLY); POISONED
  *             (durable: this call's record, or an earlier one, could not be
@@ -893,8 +921,10 @@ int interstice_call_json(interstice_runtime *rt, const char *module, const char 
  *             not found); err OUT optional.
  * Ownership:  free *out with interstice_free.
  * Threads:    any; reads run in parallel.
- * Returns:    OK (found or not); BAD_ARGUMENT; NOT_FOUND (module or table);
- *             TYPE (the key's type); ACCESS; CLOSED;
+ * Returns:    OK (found or not); BAD_ARGUMENT (key_len above PTRDIFF_MAX, a
+ *             malformed key Row); LIMIT (key_len above 1 MiB, JSON above
+ *             8 MiB); NOT_FOUND (module or table); TYPE (the key's type);
+ *             ACCESS; CLOSED;
  *             POISONED (durable runtime after a log failure).
  * ------------------------------------------------------------------------- */
 int interstice_get(interstice_runtime *rt, const char *module, const char *table,
@@ -957,7 +987,8 @@ int interstice_scan_next(interstice_scan *it, uint8_t **out, size_t *out_len, in
  *
  * Returns up to max_rows rows (0 = no row limit) in one buffer, stopping
  * before the buffer would exceed max_bytes (0 = no byte limit; at least
- * one row is always returned if any is left). JSON: a JSON array of row
+ * one row is always returned if any is left). Any value is valid: SIZE_MAX
+ * limits nothing. JSON: a JSON array of row
  * objects. FLATBUFFERS: each row as a 4-byte little-endian length followed
  * by that many bytes of encoded Row. At the end *out is NULL and *out_rows 0.
  *
@@ -985,7 +1016,8 @@ int interstice_scan_close(interstice_scan *it, interstice_error **err);
  *             optional; err OUT optional.
  * Ownership:  free *out with interstice_free.
  * Threads:    any, including inside a subscription callback.
- * Returns:    OK; BAD_ARGUMENT (malformed row); NOT_FOUND; CLOSED; POISONED.
+ * Returns:    OK; BAD_ARGUMENT (malformed row, len above PTRDIFF_MAX); LIMIT
+ *             (len above 1 MiB); NOT_FOUND; CLOSED; POISONED.
  * ------------------------------------------------------------------------- */
 int interstice_row_to_json(interstice_runtime *rt, const char *module, const char *table,
                            const uint8_t *row, size_t len, char **out, size_t *out_len,
