@@ -340,7 +340,10 @@ int interstice_log_close(interstice_log *log, interstice_error **err);
  *   err     OUT — optional error.
  * Threads:    any; many threads may append at once.
  * Returns:    OK; BAD_ARGUMENT (NULL payload, len 0 or above PTRDIFF_MAX, not
- *             a Transaction with an lsn field); LIMIT (larger than 64 MiB);
+ *             a Transaction with an lsn field, or a payload the record
+ *             verifier refuses: an offset, vector length or string outside
+ *             the payload, which readers would report as corruption);
+ *             LIMIT (larger than 64 MiB);
  *             CLOSED; READ_ONLY;
  *             POISONED (an earlier write or fsync failed; the failed fsync
  *             is never retried); CORRUPT (replay found corruption); IO.
@@ -490,7 +493,9 @@ typedef struct interstice_log_report {
  *
  * Reads every segment of the log in dir (which must not be open for
  * writing elsewhere in a way that races) and verifies every header,
- * checksum and the LSN chain. It never writes. Damage is described in the
+ * checksum, the LSN chain and every record's FlatBuffer (the same verifier
+ * replay uses: a record whose checksum is right but whose offsets or
+ * lengths point outside it is corruption, with its segment, offset and LSN). It never writes. Damage is described in the
  * report, not returned as a status.
  *
  * Parameters: dir IN; opts IN (NULL = defaults; only segment options
