@@ -21,7 +21,7 @@ fs.mkdirSync(path.join(pkg, 'include'), { recursive: true });
 fs.copyFileSync(src, path.join(pkg, 'include', 'interstice.h'));
 try {
   require.resolve('typescript/bin/tsc', { paths: [pkg] });
-  execFileSync(process.execPath, [path.join(__dirname, 'build-fb.js'), '--check'], { stdio: 'inherit' });
+  execFileSync(process.execPath, [path.join(__dirname, 'build-fb.js'), '--check'], { stdio: ['ignore', 2, 2] }); // stdout stays npm pack --json's
 } catch (e) {
   if (e.code !== 'MODULE_NOT_FOUND') process.exit(1);
   console.error('prepack: typescript not installed; lib/fb not re-checked');

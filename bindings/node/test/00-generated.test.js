@@ -21,10 +21,17 @@ test('gen/status.json is generated from the header the addon was built with', ()
   // every INTERSTICE_E_ macro of the header's status block is in the table
   const macros = header.match(/^#define INTERSTICE_E_[A-Z_]+\s+\d+/gm);
   assert.equal(fresh.statuses.length, macros.length + 1);
-  assert.equal(fs.readFileSync(path.join(pkg, 'include', 'interstice.h'), 'utf8'), header);
+  assert.ok(fs.readFileSync(path.join(pkg, 'include', 'interstice.h'), 'utf8') === header,
+    'include/interstice.h is the repository header (rebuild: make test-node / npm ci)');
 });
 
 test('gen-status refuses a header without a status block', () => {
   const { parseHeader } = require('../scripts/gen-status');
   assert.throws(() => parseHeader('#define INTERSTICE_ABI_VERSION 1\n'), /found only 0 status codes/);
+});
+
+test('index.d.ts type-checks a program that uses the whole API (tsc --strict)', () => {
+  const tsc = require.resolve('typescript/bin/tsc', { paths: [pkg] });
+  execFileSync(process.execPath, [tsc, '--noEmit', '--strict', '--target', 'es2020', '--module', 'commonjs', '--moduleResolution', 'node',
+    '--types', 'node', path.join(__dirname, 'fixtures', 'types-usage.ts')], { cwd: pkg, encoding: 'utf8' });
 });
