@@ -49,8 +49,20 @@
 // and lane immediates and v128.const's 16 bytes). Anything else (threads,
 // tail calls, exception handling, GC, relaxed SIMD, unassigned opcodes)
 // and any structural inconsistency is an error: a module is refused, never
-// instrumented wrongly. Instrument does not validate the module otherwise
-// (types, stack discipline): the compiler does that afterwards.
+// instrumented wrongly.
+//
+// The walk is strict about the module as written: every global, function
+// and type index in code (global.get/set, call, ref.func, call_indirect,
+// block types), every export, every element segment's functions and the
+// start function (which must be () -> ()) are checked against the
+// module's own counts, so nothing the rewrite appends becomes nameable by
+// the guest and a module valid only once instrumented is refused. The
+// compiler validates the rest (types, stack discipline) afterwards.
+//
+// Prepare runs the same walk with or without instrumenting and enforces
+// Limits (module, body and table sizes, nesting, a code cost budget)
+// before anything is compiled; it also lowers table maxima to the table
+// budget, so table.grow cannot allocate past it.
 package interrupt
 
 import (

@@ -25,6 +25,17 @@ import (
 // WebAssembly 2.0 features wazero enables by default) and a name section.
 func wat(t testing.TB, src string) []byte {
 	t.Helper()
+	return wat2wasm(t, src, "--debug-names")
+}
+
+// watNoCheck compiles WAT source without validating it.
+func watNoCheck(t testing.TB, src string) []byte {
+	t.Helper()
+	return wat2wasm(t, src, "--no-check")
+}
+
+func wat2wasm(t testing.TB, src string, flags ...string) []byte {
+	t.Helper()
 	if _, err := exec.LookPath("wat2wasm"); err != nil {
 		t.Skip("wat2wasm (Debian package wabt) is not installed")
 	}
@@ -33,7 +44,7 @@ func wat(t testing.TB, src string) []byte {
 	if err := os.WriteFile(in, []byte(src), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if b, err := exec.Command("wat2wasm", "--debug-names", "-o", out, in).CombinedOutput(); err != nil {
+	if b, err := exec.Command("wat2wasm", append(flags, "-o", out, in)...).CombinedOutput(); err != nil {
 		t.Fatalf("wat2wasm: %v\n%s", err, b)
 	}
 	b, err := os.ReadFile(out)
