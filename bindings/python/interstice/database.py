@@ -98,6 +98,13 @@ def _path(what: str, value: Any) -> bytes:
     return p
 
 
+_call = lib.interstice_call
+
+
+def _new_bufs() -> Tuple[Any, Any, Any, Any]:
+    return (ffi.new("uint64_t *"), ffi.new("char **"), ffi.new("size_t *"), ffi.new("interstice_error **"))
+
+
 def _take_string(pp: Any, lenp: Any = None) -> bytes:
     """Copies and frees a library-allocated buffer (*pp, *lenp bytes)."""
     p = pp[0]
@@ -271,7 +278,10 @@ class Database(_handles.Handle):
         self._path: Optional[str] = None
         self._schemas: Dict[Tuple[str, str], _TableSchema] = {}
         self._pending: Dict[int, BaseException] = {}
-        self._bufs: Dict[int, Tuple[Any, Any, Any, Any]] = {}
+        # Out-parameter buffers of call/call_bytes, reused: a call takes one off
+        # this list and puts it back, so a nested use (from a callback) never
+        # shares one with the call in progress.
+        self._bufs: List[Tuple[Any, Any, Any, Any]] = []
         self._keep: List[Any] = []  # callbacks the library may still call
         self._retired: List[Any] = []
         self._in_callback = 0
@@ -507,11 +517,10 @@ class Database(_handles.Handle):
     # -- calls -------------------------------------------------------------
 
     def _enc(self, what: str, s: Any) -> bytes:
-        b = self._names.get(s) if type(s) is str else None
-        if b is None:
-            b = _name(what, s)
-            if len(self._names) < 4096:
-                self._names[s] = b
+        """Validates and encodes a module or reducer name, caching it (the hot path is one dict hit)."""
+        b = _name(what, s)
+        if len(self._names) < 4096:
+            self._names[s] = b
         return b
 
     def call(self, module: str, reducer: str, *args: Any, **kwargs: Any) -> CallResult:
@@ -532,30 +541,32 @@ class Database(_handles.Handle):
         rt = self._h
         if rt is None:
             raise self._gone()
-        m = self._enc("module", module)
-        r = self._enc("reducer", reducer)
+        names = self._names
+        m = names.get(module)
+        if m is None:
+            m = self._enc("module", module)
+        r = names.get(reducer)
+        if r is None:
+            r = self._enc("reducer", reducer)
         if args or kwargs:
             js = encode_json_args(args, kwargs)
             n = len(js)
         else:
             js, n = _NULL, 0
-        tid = _get_ident()
-        bufs = self._bufs.pop(tid, None)
-        if bufs is None:
-            bufs = (ffi.new("uint64_t *"), ffi.new("char **"), ffi.new("size_t *"), ffi.new("interstice_error **"))
+        free = self._bufs
+        bufs = free.pop() if free else _new_bufs()
         lsnp, resp, lenp, errp = bufs
         rc = lib.interstice_call_json(rt, m, r, js, n, lsnp, resp, lenp, errp)
         if rc:
             e = from_status(rc, errp, f"call {module}.{reducer}")
-            self._bufs[tid] = bufs
+            free.append(bufs)
             if self._pending:
                 self._raise_pending(f"{module}.{reducer}", None, e)
             raise e
         p = resp[0]
-        raw = ffi.unpack(p, lenp[0])
+        res = CallResult(lsnp[0], ffi.unpack(p, lenp[0]))
+        free.append(bufs)
         lib.interstice_free(p)
-        res = CallResult(lsnp[0], raw)
-        self._bufs[tid] = bufs
         if self._pending:
             self._raise_pending(f"the call of {module}.{reducer}", res.lsn)
         return res
@@ -568,29 +579,33 @@ class Database(_handles.Handle):
         for a reducer without parameters. It returns only the committed
         transaction's LSN. Errors and callbacks behave as in :meth:`call`.
         """
+        # The hot path: every name cached, bytes arguments, an open handle.
         rt = self._h
-        if rt is None:
-            raise self._gone()
-        m = self._enc("module", module)
-        r = self._enc("reducer", reducer)
-        if type(args) is not bytes:
-            if not isinstance(args, (bytearray, memoryview)):
-                raise TypeError(f"args must be bytes (an encoded Row), not {type(args).__name__}")
-            args = bytes(args)
-        tid = _get_ident()
-        bufs = self._bufs.pop(tid, None)
-        if bufs is None:
-            bufs = (ffi.new("uint64_t *"), ffi.new("char **"), ffi.new("size_t *"), ffi.new("interstice_error **"))
-        lsnp, _, _, errp = bufs
-        rc = lib.interstice_call(rt, m, r, args or _NULL, len(args), lsnp, _NULL, _NULL, errp)
+        names = self._names
+        m = names.get(module)
+        r = names.get(reducer)
+        if rt is None or m is None or r is None or type(args) is not bytes:
+            if rt is None:
+                raise self._gone()
+            if m is None:
+                m = self._enc("module", module)
+            if r is None:
+                r = self._enc("reducer", reducer)
+            if type(args) is not bytes:
+                if not isinstance(args, (bytearray, memoryview)):
+                    raise TypeError(f"args must be bytes (an encoded Row), not {type(args).__name__}")
+                args = bytes(args)
+        free = self._bufs
+        bufs = free.pop() if free else _new_bufs()
+        rc = _call(rt, m, r, args, len(args), bufs[0], _NULL, _NULL, bufs[3])
         if rc:
-            e = from_status(rc, errp, f"call {module}.{reducer}")
-            self._bufs[tid] = bufs
+            e = from_status(rc, bufs[3], f"call {module}.{reducer}")
+            free.append(bufs)
             if self._pending:
                 self._raise_pending(f"{module}.{reducer}", None, e)
             raise e
-        lsn: int = lsnp[0]
-        self._bufs[tid] = bufs
+        lsn: int = bufs[0][0]
+        free.append(bufs)
         if self._pending:
             self._raise_pending(f"the call of {module}.{reducer}", lsn)
         return lsn
