@@ -81,7 +81,8 @@ func interstice_status_str(code C.int) *C.ist_cchar {
 // Every core.Code has one documented status (include/interstice.h,
 // "Status codes"): 1..15 are the same numbers, CodeReadOnly (16) is
 // READ_ONLY (24) and CodePoisoned (17) is POISONED (23), because C status
-// 16 was pinned to INVALID_MODULE before core gained those codes; the load
+// 16 was pinned to INVALID_MODULE before core gained those codes; the log
+// classes 18..22 are CORRUPT, TORN_TAIL, IO, LOCKED and VERSION; the load
 // failures 100..102 are INVALID_MODULE and 103..109 SCHEMA, told apart by
 // interstice_error.detail. A core INTERNAL error that wraps a persistence
 // or file-system error (the durable runtime's open, replay and snapshot
@@ -113,6 +114,16 @@ func coreStatus(c core.Code) int {
 		return eReadOnly
 	case c == core.CodePoisoned:
 		return ePoisoned
+	case c == core.CodeCorrupt:
+		return eCorrupt
+	case c == core.CodeTornTail:
+		return eTornTail
+	case c == core.CodeIO:
+		return eIO
+	case c == core.CodeLocked:
+		return eLocked
+	case c == core.CodeVersion:
+		return eVersion
 	case c == core.CodeInvalidWasm || c == core.CodeMissingExport || c == core.CodeBadImport:
 		return eInvalidModule
 	case c >= core.CodeMalformed && c <= core.CodeBadSubscription:

@@ -17,13 +17,14 @@ var allCoreCodes = []core.Code{
 	core.CodeSchema, core.CodeAccess, core.CodeDuplicateKey, core.CodeType, core.CodeClosed,
 	core.CodeInternal, core.CodeReducerFailed, core.CodeCycle, core.CodeUnsupported,
 	core.CodeIncompatible, core.CodeReadOnly, core.CodePoisoned,
+	core.CodeCorrupt, core.CodeTornTail, core.CodeIO, core.CodeLocked, core.CodeVersion,
 	core.CodeInvalidWasm, core.CodeMissingExport, core.CodeBadImport, core.CodeMalformed,
 	core.CodeABIVersion, core.CodeBadName, core.CodeDuplicateName, core.CodeUnknownType,
 	core.CodeBadPrimaryKey, core.CodeBadSubscription,
 }
 
 // TestCoreCodesMapped checks the mapping documented in include/interstice.h
-// ("Status codes"): every core runtime class (1..17) has its own status,
+// ("Status codes"): every core runtime class (1..22) has its own status,
 // every status is #defined in the header and named by
 // interstice_status_str, and pinned values did not move.
 func TestCoreCodesMapped(t *testing.T) {
@@ -60,7 +61,7 @@ func TestCoreCodesMapped(t *testing.T) {
 		} else if s == eInternal {
 			t.Errorf("core %d (%v) maps to INTERNAL", c, c)
 		}
-		if c <= core.CodePoisoned {
+		if c <= core.CodeVersion {
 			if prev, dup := seen[s]; dup {
 				t.Errorf("core %v and %v share status %d", prev, c, s)
 			}

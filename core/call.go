@@ -48,8 +48,10 @@ type pending struct {
 // the events it committed (each its own transaction, in FIFO order) and
 // fires host callbacks, all before it returns.
 //
-// On failure nothing is applied or committed; the error is an *Error
-// naming the module and reducer, with the guest's message (from fail or
+// On failure nothing is applied or committed, except after CodePoisoned:
+// the log could not make the record durable, so the outcome of the call
+// is unknown (it may be in the log after a reopen; docs/RECOVERY.md, "A
+// full disk"). The error is an *Error naming the module and reducer, with the guest's message (from fail or
 // abort) and, when the failure followed a failed host call, that call's
 // error as its cause (so errors.Is(err, ErrLimit) holds for a guest that
 // gave up after a row was too large).
@@ -151,7 +153,7 @@ func (r *Runtime) runTx(ctx context.Context, red *reducer, args []byte, depth in
 	*rec = txn{LSN: x.lsn, Timestamp: x.ts, Kind: fb.TxKindReducer, Module: red.mod.info.Name, Reducer: red.name, Args: args, Mutations: x.muts}
 	if err := r.commit.commit(rec); err != nil {
 		x.reset()
-		return 0, 0, &Error{Code: CodeInternal, Module: red.mod.info.Name, Reducer: red.name, Msg: "commit", Err: err}
+		return 0, 0, &Error{Code: logCode(err), Module: red.mod.info.Name, Reducer: red.name, Msg: "commit", Err: err}
 	}
 	r.lastTS = x.ts
 	if len(x.touched) > 0 {

@@ -1,6 +1,8 @@
 package core
 
 import (
+	"errors"
+
 	"github.com/interstice/interstice/persistence"
 )
 
@@ -74,7 +76,13 @@ func (c *logCommitter) commit(rec *txn) error {
 	want := rec.LSN
 	lsn, err := c.log.Enqueue(rec)
 	if err != nil {
-		c.r.poison(err)
+		// A record refused before it was queued (too large) leaves the
+		// log as it was: the transaction is rolled back and the runtime
+		// goes on. Any other failure may have left the log behind the
+		// runtime: poison.
+		if !errors.Is(err, persistence.ErrRecordTooLarge) && !errors.Is(err, persistence.ErrBadRecord) {
+			c.r.poison(err)
+		}
 		return err
 	}
 	if lsn != want {

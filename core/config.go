@@ -59,6 +59,7 @@ type Config struct {
 	keepSnapshots  int
 	retainSegments int
 	progress       func(done, total int64)
+	logFS          persistence.FS // tests only: the log's file system (nil: the OS's)
 }
 
 // NewConfig returns a Config holding the defaults: a 5 s call deadline,

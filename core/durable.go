@@ -93,11 +93,18 @@ func (r *Runtime) SchemaVersions(module string) []SchemaVersion {
 	return append([]SchemaVersion(nil), r.versions[module]...)
 }
 
-// LastLSN returns the LSN of the last committed transaction.
+// LastLSN returns the LSN of the last committed transaction: for a
+// durable runtime, the last one the log acknowledged. After a log failure
+// (CodePoisoned) that is the last LSN acknowledged before it; a record
+// whose write or fdatasync failed is not counted, although it may turn out
+// to be in the log after a reopen (docs/RECOVERY.md, "Outcome unknown").
 func (r *Runtime) LastLSN() uint64 {
 	r.execMu.Lock()
 	defer r.execMu.Unlock()
 	lsn, _ := r.commit.last()
+	if r.log != nil {
+		lsn = min(lsn, r.log.LastLSN())
+	}
 	return lsn
 }
 
@@ -115,6 +122,7 @@ func (r *Runtime) logOptions() persistence.Options {
 		SyncInterval:   r.cfg.syncInterval,
 		Recovery:       r.cfg.recovery,
 		RetainSegments: r.cfg.retainSegments,
+		FS:             r.cfg.logFS,
 	}
 	if fn := r.cfg.progress; fn != nil {
 		o.Progress = func(done, total int64) {
@@ -146,7 +154,7 @@ func (r *Runtime) openData() error {
 	}
 	lg, err := persistence.Open(filepath.Join(dir, logSubdir), r.logOptions())
 	if err != nil {
-		return &Error{Code: CodeInternal, Msg: "open log in " + dir, Err: err}
+		return logErr("open log in "+dir, err)
 	}
 	r.log = lg
 	lc := &logCommitter{r: r, log: lg}
@@ -179,7 +187,7 @@ func (r *Runtime) openData() error {
 		}
 		lsn, body, skipped, err := persistence.ReadNewestSnapshot(snapDir, logLast)
 		if err != nil {
-			return &Error{Code: CodeInternal, Msg: "read snapshot", Err: err}
+			return logErr("read snapshot", err)
 		}
 		for _, p := range skipped {
 			st.SnapshotsSkipped = append(st.SnapshotsSkipped, p.Segment+": "+p.Reason)
@@ -218,7 +226,7 @@ func (r *Runtime) openData() error {
 			if errors.As(err, &e) {
 				return err
 			}
-			return &Error{Code: CodeInternal, Msg: "replay", Err: err}
+			return logErr("replay", err)
 		}
 		lc.lastLSN, lc.lastTS = rp.lastLSN, max(lc.lastTS, rp.lastTS)
 		if rp.lastLSN != logLast {
@@ -247,7 +255,7 @@ func (r *Runtime) closeData() error {
 		if r.poisoned.Load() != nil {
 			return nil // already reported to the failed callers
 		}
-		return &Error{Code: CodeInternal, Msg: "close log", Err: err}
+		return logErr("close log", err)
 	}
 	return nil
 }
@@ -346,7 +354,7 @@ func (r *Runtime) storeWasm(sum [32]byte, wasm []byte) error {
 		return nil
 	}
 	fail := func(err error) error {
-		return &Error{Code: CodeInternal, Msg: "store module wasm in " + dir, Err: err}
+		return logErr("store module wasm in "+dir, err)
 	}
 	tmp := path + ".tmp"
 	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
@@ -903,7 +911,7 @@ func (r *Runtime) Snapshot() (SnapshotInfo, error) {
 	snapDir := filepath.Join(r.dataDir, snapshotSubdir)
 	name, err := persistence.WriteSnapshot(snapDir, lsn, body)
 	if err != nil {
-		return info, &Error{Code: CodeInternal, Msg: fmt.Sprintf("write snapshot at lsn %d", lsn), Err: err}
+		return info, logErr(fmt.Sprintf("write snapshot at lsn %d", lsn), err)
 	}
 	info.File = filepath.Join(snapDir, filepath.Base(name))
 	r.lastSnap = lsn
@@ -911,7 +919,7 @@ func (r *Runtime) Snapshot() (SnapshotInfo, error) {
 	removed, err := persistence.PruneSnapshots(snapDir, r.cfg.keepSnapshots)
 	info.Removed = append(info.Removed, removed...)
 	if err != nil {
-		return info, &Error{Code: CodeInternal, Msg: "prune snapshots", Err: err}
+		return info, logErr("prune snapshots", err)
 	}
 	if k := r.cfg.keepSnapshots; len(r.snapLSNs) > k {
 		r.snapLSNs = r.snapLSNs[len(r.snapLSNs)-k:]
@@ -919,7 +927,7 @@ func (r *Runtime) Snapshot() (SnapshotInfo, error) {
 	segs, err := r.protectLog()
 	info.Removed = append(info.Removed, segs...)
 	if err != nil {
-		return info, &Error{Code: CodeInternal, Msg: "log retention", Err: err}
+		return info, logErr("log retention", err)
 	}
 	return info, nil
 }

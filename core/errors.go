@@ -3,8 +3,11 @@ package core
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"strings"
+	"syscall"
 
+	"github.com/interstice/interstice/persistence"
 	"github.com/interstice/interstice/row"
 )
 
@@ -12,7 +15,9 @@ import (
 // code to one status; values are pinned and new codes may be added.
 type Code int
 
-// Error codes. Codes 1–17 are runtime classes; codes 100–108 are the
+// Error codes. Codes 1–17 are runtime classes; 18–22 are the classes of a
+// log or data-directory failure (the persistence sentinels, which keep
+// their identity through core: see logCode); codes 100–108 are the
 // distinct reasons a module fails to load, all of which also match
 // ErrSchema (except CodeInvalidWasm and CodeMissingExport/CodeBadImport,
 // which match ErrInvalidModule).
@@ -34,7 +39,12 @@ const (
 	CodeUnsupported     Code = 14 // not supported by this kind of runtime (a snapshot in memory)
 	CodeIncompatible    Code = 15 // a module conflicts with a loaded one (same version, other code)
 	CodeReadOnly        Code = 16 // the runtime was opened read-only (inspect mode)
-	CodePoisoned        Code = 17 // an earlier log failure stopped the runtime; reopen it
+	CodePoisoned        Code = 17 // a log write or fdatasync failed: this call's outcome is unknown, later ones are refused; reopen
+	CodeCorrupt         Code = 18 // the log or a snapshot is damaged (checksum, LSN chain, header)
+	CodeTornTail        Code = 19 // the log's last record is torn (RecoverStrict)
+	CodeIO              Code = 20 // an operating-system I/O error on the data directory (ENOSPC, EIO, ...)
+	CodeLocked          Code = 21 // another runtime or log holds the data directory's lock
+	CodeVersion         Code = 22 // a log segment or snapshot of an unknown format version
 	CodeInvalidWasm     Code = 100
 	CodeMissingExport   Code = 101
 	CodeBadImport       Code = 102
@@ -56,6 +66,8 @@ var codeNames = map[Code]string{
 	CodeReducerFailed: "reducer failed", CodeCycle: "call cycle",
 	CodeUnsupported: "not supported", CodeIncompatible: "incompatible module",
 	CodeReadOnly: "read-only", CodePoisoned: "runtime poisoned",
+	CodeCorrupt: "corrupt log", CodeTornTail: "torn tail", CodeIO: "i/o error",
+	CodeLocked: "data directory locked", CodeVersion: "unsupported format version",
 	CodeInvalidWasm: "invalid wasm", CodeMissingExport: "missing export",
 	CodeBadImport: "bad import", CodeMalformed: "malformed schema",
 	CodeABIVersion: "unsupported abi version", CodeBadName: "bad name",
@@ -146,7 +158,8 @@ func CodeOf(err error) Code {
 
 // Sentinels for errors.Is. Every error returned by package core is an
 // *Error whose Code matches exactly one of these (the load-failure codes
-// 103–109 also match ErrSchema).
+// 103–109 also match ErrSchema). A log failure (codes 17–22) also wraps
+// its persistence sentinel.
 var (
 	ErrBadArgument     = &Error{Code: CodeBadArgument}
 	ErrNotFound        = &Error{Code: CodeNotFound}
@@ -165,6 +178,11 @@ var (
 	ErrIncompatible    = &Error{Code: CodeIncompatible}
 	ErrReadOnly        = &Error{Code: CodeReadOnly}
 	ErrPoisoned        = &Error{Code: CodePoisoned}
+	ErrCorrupt         = &Error{Code: CodeCorrupt}
+	ErrTornTail        = &Error{Code: CodeTornTail}
+	ErrIO              = &Error{Code: CodeIO}
+	ErrLocked          = &Error{Code: CodeLocked}
+	ErrVersion         = &Error{Code: CodeVersion}
 	ErrInvalidWasm     = &Error{Code: CodeInvalidWasm}
 	ErrMissingExport   = &Error{Code: CodeMissingExport}
 	ErrBadImport       = &Error{Code: CodeBadImport}
@@ -176,6 +194,52 @@ var (
 	ErrBadPrimaryKey   = &Error{Code: CodeBadPrimaryKey}
 	ErrBadSubscription = &Error{Code: CodeBadSubscription}
 )
+
+// logCode is the Code of a failure of the log or the data directory, so
+// that it keeps its identity through core: the persistence sentinels map
+// to their own codes (ErrPoisoned to CodePoisoned, ErrCorrupt to
+// CodeCorrupt, ...), an operating-system error to CodeIO, a core error
+// to its code; anything else is CodeInternal. The cause stays wrapped, so
+// errors.Is(err, persistence.ErrPoisoned) holds as well as
+// errors.Is(err, ErrPoisoned).
+func logCode(err error) Code {
+	var ce *Error
+	switch {
+	case errors.As(err, &ce):
+		return ce.Code
+	// ErrPoisoned first: the poison error wraps the failure that caused it.
+	case errors.Is(err, persistence.ErrPoisoned):
+		return CodePoisoned
+	case errors.Is(err, persistence.ErrReadOnly):
+		return CodeReadOnly
+	case errors.Is(err, persistence.ErrClosed):
+		return CodeClosed
+	case errors.Is(err, persistence.ErrLocked):
+		return CodeLocked
+	case errors.Is(err, persistence.ErrCorrupt):
+		return CodeCorrupt
+	case errors.Is(err, persistence.ErrTornTail):
+		return CodeTornTail
+	case errors.Is(err, persistence.ErrVersion):
+		return CodeVersion
+	case errors.Is(err, persistence.ErrRecordTooLarge):
+		return CodeLimit
+	case errors.Is(err, fs.ErrNotExist):
+		return CodeNotFound
+	}
+	var pe *fs.PathError
+	var errno syscall.Errno
+	if errors.As(err, &pe) || errors.As(err, &errno) {
+		return CodeIO
+	}
+	return CodeInternal
+}
+
+// logErr wraps a failure of the log or the data directory with its
+// logCode.
+func logErr(msg string, err error) *Error {
+	return &Error{Code: logCode(err), Msg: msg, Err: err}
+}
 
 func errf(code Code, format string, args ...any) *Error {
 	return &Error{Code: code, Msg: fmt.Sprintf(format, args...)}

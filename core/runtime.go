@@ -344,7 +344,7 @@ func (r *Runtime) LoadModule(wasm []byte) (*ModuleInfo, error) {
 		ModuleRecord: &moduleRecord{Name: info.Name, Version: info.Version, Schema: schema, WasmSHA256: sum[:]}}
 	if err := r.commit.commit(&rec); err != nil {
 		r.execMu.Unlock()
-		return fail(&Error{Code: CodeInternal, Module: info.Name, Msg: "commit of module load", Err: err})
+		return fail(&Error{Code: logCode(err), Module: info.Name, Msg: "commit of module load", Err: err})
 	}
 	r.stateMu.Lock()
 	r.addModuleLocked(m, lsn)

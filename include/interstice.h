@@ -136,6 +136,10 @@ const char *interstice_version_string(void);
  *   core 1..15 (bad argument .. incompatible)   -> the same number, 1..15
  *   core 16 CodeReadOnly                        -> INTERSTICE_E_READ_ONLY (24)
  *   core 17 CodePoisoned                        -> INTERSTICE_E_POISONED (23)
+ *   core 18..22 (corrupt, torn tail, i/o error,
+ *                data directory locked, unsupported
+ *                format version)                -> CORRUPT (20), TORN_TAIL (21), IO (22),
+ *                                                  LOCKED (28), VERSION (25)
  *   core 100..102 (invalid wasm, missing export,
  *                  bad import)                  -> INTERSTICE_E_INVALID_MODULE (16)
  *   core 103..109 (malformed schema, abi version,
@@ -171,9 +175,12 @@ const char *interstice_version_string(void);
 #define INTERSTICE_E_CORRUPT         20  /* log corruption (checksum, LSN chain, header): never skipped */
 #define INTERSTICE_E_TORN_TAIL       21  /* a torn last record (only under INTERSTICE_RECOVER_STRICT) */
 #define INTERSTICE_E_IO              22  /* an operating-system I/O error (open, read, write, fsync) */
-#define INTERSTICE_E_POISONED        23  /* an earlier log write/fsync failed: the log refuses writes, a
-                                            durable runtime refuses calls, loads, reads and snapshots
-                                            (close it and open it again) */
+#define INTERSTICE_E_POISONED        23  /* a log write/fsync failed: the outcome of the call that hit it
+                                            is UNKNOWN (its record may or may not be in the log); the
+                                            log refuses writes, a durable runtime refuses calls, loads,
+                                            reads and snapshots. Close it, open it again, and compare
+                                            interstice_runtime_last_lsn (or read the state) to learn
+                                            whether the call happened (docs/RECOVERY.md) */
 #define INTERSTICE_E_READ_ONLY       24  /* the log or runtime was opened with INTERSTICE_RECOVER_READ_ONLY */
 #define INTERSTICE_E_VERSION         25  /* a segment of an unknown format version */
 #define INTERSTICE_E_COMPACTED       26  /* the requested LSN was deleted by retention */
@@ -734,7 +741,11 @@ int interstice_runtime_snapshot(interstice_runtime *rt, uint64_t *out_lsn, inter
  *
  * Reads the LSN of the last committed transaction (reducer call or module
  * load; after a reopen, the last one rebuilt). 0 when none. An in-memory
- * runtime numbers its transactions too.
+ * runtime numbers its transactions too. For a durable runtime it is the
+ * last LSN the log acknowledged: after POISONED, the last one acknowledged
+ * before the failure (a record whose write or fsync failed is not
+ * counted; after a reopen it is counted if it turned out to be in the
+ * log, which is how a caller learns the outcome of a POISONED call).
  *
  * Parameters: rt IN; out OUT (not NULL); err OUT optional.
  * Threads:    any, except from inside a subscription callback (BUSY: the
@@ -865,7 +876,8 @@ int interstice_module_describe(interstice_runtime *rt, const char *module, int f
  * Runs reducer `reducer` of module `module` as one atomic transaction, then
  * runs the subscriber reducers its events trigger (each its own
  * transaction) and fires host subscription callbacks, all before returning.
- * On failure nothing the reducer did is applied or logged.
+ * On failure nothing the reducer did is applied or logged, except after
+ * POISONED, whose outcome is unknown (see Returns).
  *
  * interstice_call takes the arguments as an encoded Row FlatBuffer
  * (fbs/value.fbs) with one value per parameter; interstice_call_json takes
@@ -897,8 +909,14 @@ int interstice_module_describe(interstice_runtime *rt, const char *module, int f
  *             CYCLE; CLOSED; BUSY (called from inside a subscription
  *             callback); READ_ONLY (runtime opened READ_ONLY); POISONED
  *             (durable: this call's record, or an earlier one, could not be
- *             made durable; the call is not acknowledged and the runtime
- *             refuses everything until reopened); INTERNAL.
+ *             made durable. The OUTCOME OF THIS CALL IS UNKNOWN: the log
+ *             cuts the failed bytes only on a best-effort basis, so the
+ *             record may be in the log when it is reopened. The runtime
+ *             refuses everything until closed. Do not retry blindly: close
+ *             the runtime, open it again, and check whether the call
+ *             happened: interstice_runtime_last_lsn above the value it had
+ *             before the failure, or the rows the call writes; retry only
+ *             if it did not. docs/RECOVERY.md, "A full disk"); INTERNAL.
  * ------------------------------------------------------------------------- */
 int interstice_call(interstice_runtime *rt, const char *module, const char *reducer,
                     const uint8_t *args, size_t args_len, uint64_t *out_lsn,
