@@ -489,7 +489,7 @@ func parse(b []byte, lim *Limits, reserve bool) (*module, error) {
 					return nil, errAt(sr.off, "start section has trailing bytes")
 				}
 				m.hasStart = true
-			case secType, secFunction, secTable, secMemory, secGlobal, secExport, secElement, secCode:
+			case secType, secFunction, secTable, secMemory, secGlobal, secExport, secElement, secCode, secData:
 				if s.count, err = sr.u32(); err != nil {
 					return nil, err
 				}
@@ -542,6 +542,10 @@ func parse(b []byte, lim *Limits, reserve bool) (*module, error) {
 					}
 				case secElement:
 					if err := m.parseElements(&sr, s.count, lim); err != nil {
+						return nil, err
+					}
+				case secData:
+					if err := m.parseData(&sr, s.count); err != nil {
 						return nil, err
 					}
 				case secCode:
@@ -792,6 +796,7 @@ func instrumentBody(out, b []byte, off int, check []byte, st *Stats, m *module, 
 	}
 	globals := m.importedGlobals + m.definedGlobals
 	funcs := m.importedFuncs + m.definedFuncs
+	hasMemory := m.importedMemories+m.definedMemories > 0
 	copied := r.off // b[copied:r.off] is still to be copied
 	// kinds[i] is the kind of the block at depth i+1 (the body is depth 1).
 	kinds := m.kinds[:0]
@@ -852,6 +857,9 @@ func instrumentBody(out, b []byte, off int, check []byte, st *Stats, m *module, 
 				return nil, 0, 0, err
 			}
 		default:
+			if !hasMemory && usesMemory(b, at) {
+				return nil, 0, 0, errAt(at, "memory instruction %#02x in a module without a memory", op)
+			}
 			if err := r.immediates(op); err != nil {
 				return nil, 0, 0, err
 			}
@@ -865,6 +873,29 @@ func instrumentBody(out, b []byte, off int, check []byte, st *Stats, m *module, 
 		out = append(out, b[copied:r.off]...)
 	}
 	return out, deepest - 1, deepestLoop, nil
+}
+
+// usesMemory reports whether the instruction at b[at] addresses a linear
+// memory (a module without one gets one from the rewrite, which must not
+// make such an instruction valid). It reads the 0xfc and 0xfd sub-opcodes
+// leniently; immediates checks them afterwards.
+func usesMemory(b []byte, at int) bool {
+	op := b[at]
+	switch {
+	case op >= 0x28 && op <= 0x40: // loads, stores, memory.size, memory.grow
+		return true
+	case op == 0xfc, op == 0xfd:
+		r := reader{b: b, off: at + 1}
+		sub, err := r.u32()
+		if err != nil {
+			return false
+		}
+		if op == 0xfc {
+			return sub == 8 || sub == 10 || sub == 11 // memory.init, memory.copy, memory.fill
+		}
+		return sub <= 11 || (sub >= 84 && sub <= 93) // v128 loads and stores
+	}
+	return false
 }
 
 // index reads an index immediate and refuses one >= have.

@@ -236,6 +236,43 @@ func (m *module) parseElements(r *reader, n uint32, lim *Limits) error {
 	return nil
 }
 
+// parseData reads the data section's n segments and refuses an active one
+// in a module without a memory (the rewrite would add one).
+func (m *module) parseData(r *reader, n uint32) error {
+	for i := uint32(0); i < n; i++ {
+		at := r.off
+		flags, err := r.u32()
+		if err != nil {
+			return err
+		}
+		switch flags {
+		case 0, 2:
+			if m.importedMemories+m.definedMemories == 0 {
+				return errAt(at, "active data segment in a module without a memory")
+			}
+			if flags == 2 {
+				if err := r.index("memory", m.importedMemories+m.definedMemories); err != nil {
+					return err
+				}
+			}
+			if err := m.constExpr(r); err != nil {
+				return err
+			}
+		case 1:
+		default:
+			return errAt(at, "unsupported data segment flags %d", flags)
+		}
+		size, err := r.u32()
+		if err != nil {
+			return err
+		}
+		if err := r.skip(int(size)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // constExpr skips a constant expression up to its end, checking the
 // function and global indices it names.
 func (m *module) constExpr(r *reader) error {

@@ -19,6 +19,9 @@ func TestStrictIndices(t *testing.T) {
 		{"element of $poll", `(module (memory 1) (table 1 funcref) (func) (elem (i32.const 0) func 1))`, "function index 1"},
 		{"start of another type", `(module (memory 1) (func $s (param i32)) (start $s))`, "start function"},
 		{"start out of range", `(module (memory 1) (start 0))`, "start function"},
+		{"load without a memory", `(module (func (drop (i32.load (i32.const 0)))))`, "without a memory"},
+		{"memory.fill without a memory", `(module (func (memory.fill (i32.const 0) (i32.const 0) (i32.const 0))))`, "without a memory"},
+		{"active data without a memory", `(module (data (i32.const 0) ""))`, "without a memory"},
 	} {
 		for _, instrument := range []bool{true, false} {
 			t.Run(tc.name, func(t *testing.T) {
@@ -28,6 +31,23 @@ func TestStrictIndices(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestStrictBlockType checks that a block of the type the rewrite appends
+// (index 1 here) is refused (wat2wasm cannot write one).
+func TestStrictBlockType(t *testing.T) {
+	m := []byte("\x00asm\x01\x00\x00\x00")
+	m = append(m, 1, 4, 1, 0x60, 0, 0) // type 0: () -> ()
+	m = append(m, 3, 2, 1, 0)          // func 0: type 0
+	m = append(m, 5, 3, 1, 0, 1)       // memory 1
+	m = append(m, 10, 7, 1, 5, 0, opBlock, 1, opEnd, opEnd)
+	if _, _, err := Prepare(m, Options{Instrument: true}); err == nil || !strings.Contains(err.Error(), "bad block type 1") {
+		t.Fatalf("got %v", err)
+	}
+	m[len(m)-3] = 0 // type 0: valid
+	if _, _, err := Prepare(m, Options{Instrument: true}); err != nil {
+		t.Fatal(err)
 	}
 }
 
