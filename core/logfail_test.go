@@ -2,8 +2,10 @@ package core
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -206,6 +208,59 @@ func TestPoisonedCallOutcomeUnknown(t *testing.T) {
 			}
 			if _, found, _ := rt.Get("dur", "items", uint64(1)); !found {
 				t.Fatal("the acknowledged call was lost")
+			}
+		})
+	}
+}
+
+// TestOpenOnDamagedSegmentHeader: a runtime that cannot open its log
+// because a segment header is damaged fails with CORRUPT (not internal
+// error), and names the segment, offset and LSN exactly as log validate
+// does (the LSN the segment's name gives, not 0).
+func TestOpenOnDamagedSegmentHeader(t *testing.T) {
+	tests := []struct {
+		name string
+		off  int // the header byte flipped
+	}{
+		{"magic", 0},
+		{"version", 8},
+		{"checksum algorithm", 9},
+		{"first lsn", 16},
+		{"header crc", 28},
+	}
+	dir := t.TempDir()
+	rt := openDur(t, durConfig(t, dir).WithSegmentSize(persistence.MinSegmentSize), durV1(t))
+	for i := 0; i < 12; i++ {
+		mustCall(t, rt, "dur", "put", uint64(i), strings.Repeat("x", 100))
+	}
+	rt.Close()
+	segs, err := filepath.Glob(filepath.Join(dir, "log", "*.log"))
+	if err != nil || len(segs) < 3 {
+		t.Fatalf("segments %v, %v", segs, err)
+	}
+	seg := segs[len(segs)/2]
+	orig, err := os.ReadFile(seg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			b := append([]byte(nil), orig...)
+			b[tc.off] ^= 1
+			if err := os.WriteFile(seg, b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			defer os.WriteFile(seg, orig, 0o644)
+			rep, err := persistence.Validate(filepath.Join(dir, "log"), persistence.Options{})
+			if err != nil || rep.Problem == nil {
+				t.Fatalf("validate: %v, problem %v", err, rep.Problem)
+			}
+			_, err = Open(durConfig(t, dir))
+			wantLogCode(t, err, CodeCorrupt, ErrCorrupt, persistence.ErrCorrupt)
+			p := rep.Problem
+			place := fmt.Sprintf("segment %s offset %d lsn %d", p.Segment, p.Offset, p.LSN)
+			if p.LSN == 0 || !strings.Contains(err.Error(), place) {
+				t.Fatalf("open says %q; validate names %q", err, place)
 			}
 		})
 	}
