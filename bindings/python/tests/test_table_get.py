@@ -41,8 +41,8 @@ def test_access_to_a_private_table_of_the_host_is_allowed(db):
     assert db.table("noop", "kv")[1] == {"id": 1, "name": "one", "value": -1}
 
 
-def test_table_after_upgrade_uses_the_new_schema(open_db):
-    db = open_db(None, "counter")
-    t = db.table("counter", "counters")
-    db.call("counter", "add", "a", 1)
-    assert t.columns == ["name", "value"]
+def test_rows_are_keyed_by_the_schemas_column_names(db):
+    cols = [c["name"] for c in db.describe("alltypes")["tables"][0]["columns"]]
+    db.call("alltypes", "work", 3, 5)
+    t = db.table("alltypes", "vals")
+    assert t.columns == cols and list(t[3]) == cols and t.primary_key == "id"
