@@ -821,7 +821,10 @@ int interstice_runtime_log_stats(interstice_runtime *rt, char **out, size_t *out
  *             INCOMPATIBLE (same name and version, other code; or another
  *               version whose schema change cannot be migrated: the
  *               message names the table and column);
- *             LIMIT (memory; len above 1 GiB); TRAP; TIMEOUT; CLOSED;
+ *             LIMIT (memory; len above 1 GiB; a module over a load limit:
+ *               size, functions, nesting depth, code cost, table elements;
+ *               docs/ABI.md "Limits" lists them, the message names which);
+ *             TRAP; TIMEOUT; CLOSED;
  *             BUSY (from a callback);
  *             READ_ONLY (runtime opened READ_ONLY); POISONED (an earlier
  *             log failure: reopen); IO (durable: the wasm could not be
