@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -197,6 +198,7 @@ func TestBadModules(t *testing.T) {
 		{"missing describe", watModule(t, "missing_describe.wat", nil), CodeMissingExport},
 		{"missing alloc", watModule(t, "missing_alloc.wat", nil), CodeMissingExport},
 		{"missing call", watModule(t, "missing_call.wat", nil), CodeMissingExport},
+		{"wasi command, not reactor", watModule(t, "command.wat", map[string][]byte{"SCHEMA": good.build()}), CodeMissingExport},
 		{"unknown import", watModule(t, "bad_import.wat", nil), CodeBadImport},
 		{"describe out of bounds", watModule(t, "describe_oob.wat", nil), CodeMalformed},
 		{"malformed schema", watModule(t, "minimal.wat", map[string][]byte{"SCHEMA": bytes.Repeat([]byte{0xff, 0x7f, 0, 0}, 8)}), CodeMalformed},
@@ -348,5 +350,18 @@ func TestHammer(t *testing.T) {
 	}
 	if hooked.Load() != writers*perWriter || count(t, rt, "watch", "seen") != 2*writers*perWriter {
 		t.Fatalf("hooks %d seen %d", hooked.Load(), count(t, rt, "watch", "seen"))
+	}
+}
+
+// TestWASICommandNamesTheFix loads a module built as a WASI command (as Go
+// builds a guest without -buildmode=c-shared): the error says how to build
+// it instead of trapping "before runtime initialization" in describe.
+func TestWASICommandNamesTheFix(t *testing.T) {
+	rt := open(t, testConfig(t))
+	good := kvSchema()
+	_, err := rt.LoadModule(watModule(t, "command.wat", map[string][]byte{"SCHEMA": good.build()}))
+	wantCode(t, err, CodeMissingExport)
+	if !strings.Contains(err.Error(), "-buildmode=c-shared") || !strings.Contains(err.Error(), "_start") {
+		t.Fatalf("error does not name the fix: %v", err)
 	}
 }

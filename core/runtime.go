@@ -510,6 +510,15 @@ func (r *Runtime) checkExports(c wazero.CompiledModule) error {
 	if f, ok := fns["_initialize"]; ok && (len(f.ParamTypes()) != 0 || len(f.ResultTypes()) != 0) {
 		return &Error{Code: CodeMissingExport, Msg: "export _initialize must be () -> ()"}
 	}
+	if _, ok := fns["_initialize"]; !ok {
+		if _, cmd := fns["_start"]; cmd {
+			// A WASI command: its runtime starts in _start, which the host
+			// never runs, so every export would trap "before runtime
+			// initialization". Go builds one without -buildmode=c-shared.
+			return &Error{Code: CodeMissingExport, Msg: "the module is a WASI command (it exports _start, not _initialize): " +
+				"build it as a reactor; for Go: GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared"}
+		}
+	}
 	for _, f := range c.ImportedFunctions() {
 		mod, name, _ := f.Import()
 		switch mod {
