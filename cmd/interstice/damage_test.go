@@ -52,18 +52,19 @@ func TestLogCommandsAgreeOnDamage(t *testing.T) {
 	tests := []struct {
 		name   string
 		damage func(t *testing.T, dir string) string // returns what the messages must name
+		repair []string                              // flags repair needs: --force to cut valid records
 	}{
 		{"malformed record", func(t *testing.T, dir string) string {
 			off := malformRecord(t, dir, 3)
 			return "offset " + itoa(off) + " lsn 3:"
-		}},
+		}, []string{"--force"}},
 		{"checksum mismatch mid-log", func(t *testing.T, dir string) string {
 			m, _ := filepath.Glob(filepath.Join(dir, "*.log"))
 			b, _ := os.ReadFile(m[0])
 			b[32+20] ^= 0x40 // inside record 1's payload; valid records follow
 			os.WriteFile(m[0], b, 0o644)
 			return "offset 32 lsn 1:"
-		}},
+		}, []string{"--force"}},
 		{"torn tail", func(t *testing.T, dir string) string {
 			seg := lastSegment(t, dir)
 			rep, _ := persistence.Validate(dir)
@@ -71,7 +72,7 @@ func TestLogCommandsAgreeOnDamage(t *testing.T) {
 			valid := rep.Segments[len(rep.Segments)-1].DataBytes
 			os.WriteFile(seg, b[:valid-5], 0o644)
 			return "torn tail"
-		}},
+		}, nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -96,7 +97,7 @@ func TestLogCommandsAgreeOnDamage(t *testing.T) {
 			if strings.Join(before, " ") != strings.Join(after, " ") {
 				t.Fatalf("a read or a refused rotate changed the directory: %v -> %v", before, after)
 			}
-			if code, out, errOut := runCLI("log", "repair", dir); code != exitOK {
+			if code, out, errOut := runCLI(append([]string{"log", "repair", dir}, tc.repair...)...); code != exitOK {
 				t.Fatalf("repair: exit %d %s %s", code, out, errOut)
 			}
 			for _, args := range [][]string{{"log", "validate", dir}, {"log", "inspect", dir}, {"log", "dump", dir}, {"log", "rotate", dir}} {
@@ -129,8 +130,8 @@ type failingCloser struct{}
 func (failingCloser) Close() error { return errors.New("fdatasync: input/output error") }
 
 func init() {
-	register(command{"test-durable-then-close-fails", "", "(test only)", func(stdout io.Writer, args []string) error {
-		io.WriteString(stdout, "ok: lsn 7, 1 mutation(s)\n")
+	register(command{"test-durable-then-close-fails", "", "(test only)", func(e env, args []string) error {
+		io.WriteString(e.stdout, "ok: lsn 7, 1 mutation(s)\n")
 		return closeAfter(failingCloser{}, "the call was acknowledged at lsn 7")
 	}})
 }

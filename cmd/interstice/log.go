@@ -17,71 +17,159 @@ import (
 func init() {
 	register(command{"log validate", "DIR [--json]", "verify every record; exit 1 if the log is damaged", logValidate})
 	register(command{"log inspect", "DIR [--json]", "LSN range, segments, counts per module/table/op; exit 1 if damaged", logInspect})
-	register(command{"log dump", "DIR [--json] [--from LSN]", "print the records; exit 1 at damage", logDump})
-	register(command{"log repair", "DIR", "cut a torn tail or corruption, keeping the bytes in .broken files", logRepair})
+	register(command{"log dump", "DIR [--json|--jsonl] [--from LSN]", "print the records; exit 1 at damage", logDump})
+	register(command{"log repair", "DIR [--dry-run] [--force]", "cut a torn tail (or, with --force, corruption), keeping the bytes in .broken files", logRepair})
 	register(command{"log rotate", "DIR", "seal the active segment and start a new one; refused (exit 1) if damaged", logRotate})
 }
 
-func logValidate(stdout io.Writer, args []string) error {
+// The JSON forms of persistence's reports: snake_case keys, no Go-only
+// fields (a Problem's error value), [] rather than null for lists.
+type (
+	problemJSON struct {
+		Segment string `json:"segment"`
+		Offset  int64  `json:"offset"`
+		LSN     uint64 `json:"lsn"`
+		Reason  string `json:"reason"`
+		Message string `json:"message"` // "segment S offset N lsn L: reason"
+	}
+	segmentJSON struct {
+		Name      string `json:"name"`
+		FirstLSN  uint64 `json:"first_lsn"` // from its header: the LSN its first record has or will have
+		LastLSN   uint64 `json:"last_lsn"`  // 0 for an empty segment
+		Records   int64  `json:"records"`
+		Bytes     int64  `json:"bytes"`
+		DataBytes int64  `json:"data_bytes"`
+	}
+	reportJSON struct {
+		OK         bool          `json:"ok"`
+		Segments   []segmentJSON `json:"segments"`
+		Records    int64         `json:"records"`
+		Bytes      int64         `json:"bytes"`
+		ValidBytes int64         `json:"valid_bytes"`
+		FirstLSN   uint64        `json:"first_lsn"` // 0 for an empty log
+		LastLSN    uint64        `json:"last_lsn"`  // 0 for an empty log
+		TempFiles  []string      `json:"temp_files"`
+		TornTail   bool          `json:"torn_tail"`
+		Torn       *problemJSON  `json:"torn"`
+		Corruption *problemJSON  `json:"corruption"`
+	}
+	infoJSON struct {
+		reportJSON
+		Mutations int64            `json:"mutations"`
+		ByKind    map[string]int64 `json:"by_kind"`
+		ByModule  map[string]int64 `json:"by_module"`
+		ByTable   map[string]int64 `json:"by_table"`
+		ByOp      map[string]int64 `json:"by_op"`
+	}
+)
+
+func problemOut(p *persistence.Problem) *problemJSON {
+	if p == nil {
+		return nil
+	}
+	return &problemJSON{p.Segment, p.Offset, p.LSN, p.Reason, p.String()}
+}
+
+func reportOut(r *persistence.Report) reportJSON {
+	out := reportJSON{OK: r.OK(), Segments: []segmentJSON{}, Records: r.Records, Bytes: r.Bytes, ValidBytes: r.ValidBytes,
+		FirstLSN: r.FirstLSN, LastLSN: r.LastLSN, TempFiles: append([]string{}, r.TempFiles...),
+		TornTail: r.TornTail, Torn: problemOut(r.Torn), Corruption: problemOut(r.Problem)}
+	for _, s := range r.Segments {
+		sj := segmentJSON{s.Name, s.FirstLSN, s.LastLSN, s.Records, s.Bytes, s.DataBytes}
+		if s.Records == 0 {
+			sj.LastLSN = 0
+		}
+		out.Segments = append(out.Segments, sj)
+	}
+	return out
+}
+
+// lsnRange renders a range of LSNs for people: "1..5", "7", or "none".
+func lsnRange(first, last uint64, records int64) string {
+	switch {
+	case records == 0:
+		return "none"
+	case first == last:
+		return fmt.Sprint(first)
+	}
+	return fmt.Sprintf("%d..%d", first, last)
+}
+
+func logValidate(e env, args []string) error {
 	fs := flag.NewFlagSet("log validate", flag.ContinueOnError)
 	asJSON := fs.Bool("json", false, "print the report as JSON")
-	pos, err := parse(fs, args, "DIR")
+	pos, err := parse(fs, args, []string{"DIR"})
 	if err != nil {
 		return err
 	}
-	prog, done := progress("validate")
-	rep, err := persistence.Validate(pos[0], persistence.Options{Progress: prog})
+	dir, err := logDir(pos[0])
+	if err != nil {
+		return err
+	}
+	prog, done := progressFor("validate")
+	rep, err := persistence.Validate(dir, persistence.Options{Progress: prog})
 	done()
 	if err != nil {
 		return err
 	}
 	if *asJSON {
-		if err := writeJSON(stdout, rep); err != nil {
+		if err := writeJSON(e.stdout, reportOut(rep)); err != nil {
 			return err
 		}
 	} else {
-		fmt.Fprintf(stdout, "segments: %d\nrecords:  %d\nlsn:      %d..%d\nbytes:    %d (valid %d)\n",
-			len(rep.Segments), rep.Records, rep.FirstLSN, rep.LastLSN, rep.Bytes, rep.ValidBytes)
-		fmt.Fprintf(stdout, "torn tail: %v\n", rep.TornTail)
+		fmt.Fprintf(e.stdout, "segments: %d\nrecords:  %d\nlsn:      %s\nbytes:    %d (valid %d)\n",
+			len(rep.Segments), rep.Records, lsnRange(rep.FirstLSN, rep.LastLSN, rep.Records), rep.Bytes, rep.ValidBytes)
+		fmt.Fprintf(e.stdout, "torn tail: %v\n", rep.TornTail)
 		if rep.Torn != nil {
-			fmt.Fprintf(stdout, "  %s\n", rep.Torn)
+			fmt.Fprintf(e.stdout, "  %s\n", rep.Torn)
 		}
 		if rep.Problem != nil {
-			fmt.Fprintf(stdout, "corruption: %s\n", rep.Problem)
+			fmt.Fprintf(e.stdout, "corruption: %s\n", rep.Problem)
 		}
 	}
-	if err := damageOf(pos[0], rep); err != nil {
+	if err := damageOf(dir, rep); err != nil {
 		return err
 	}
 	if !*asJSON {
-		fmt.Fprintln(stdout, "ok")
+		fmt.Fprintln(e.stdout, "ok")
 	}
 	return nil
 }
 
-func logInspect(stdout io.Writer, args []string) error {
+func logInspect(e env, args []string) error {
 	fs := flag.NewFlagSet("log inspect", flag.ContinueOnError)
 	asJSON := fs.Bool("json", false, "print as JSON")
-	pos, err := parse(fs, args, "DIR")
+	pos, err := parse(fs, args, []string{"DIR"})
 	if err != nil {
 		return err
 	}
-	prog, done := progress("inspect")
-	info, err := persistence.Inspect(pos[0], persistence.Options{Progress: prog})
+	dir, err := logDir(pos[0])
+	if err != nil {
+		return err
+	}
+	prog, done := progressFor("inspect")
+	info, err := persistence.Inspect(dir, persistence.Options{Progress: prog})
 	done()
 	if err != nil {
 		return err
 	}
 	if *asJSON {
-		if err := writeJSON(stdout, info); err != nil {
+		out := infoJSON{reportOut(&info.Report), info.Mutations, info.ByKind, info.ByModule, info.ByTable, info.ByOp}
+		if err := writeJSON(e.stdout, out); err != nil {
 			return err
 		}
-		return damageOf(pos[0], &info.Report)
+		return damageOf(dir, &info.Report)
 	}
-	fmt.Fprintf(stdout, "lsn %d..%d, %d records, %d mutations, %d bytes in %d segment(s)\n",
-		info.FirstLSN, info.LastLSN, info.Records, info.Mutations, info.Bytes, len(info.Segments))
+	w := e.stdout
+	fmt.Fprintf(w, "lsn %s, %s, %s, %d bytes in %s\n", lsnRange(info.FirstLSN, info.LastLSN, info.Records),
+		plural(info.Records, "record", "records"), plural(info.Mutations, "mutation", "mutations"),
+		info.Bytes, plural(int64(len(info.Segments)), "segment", "segments"))
 	for _, s := range info.Segments {
-		fmt.Fprintf(stdout, "  %s  lsn %d..%d  %d records  %d bytes (%d used)\n", s.Name, s.FirstLSN, s.LastLSN, s.Records, s.Bytes, s.DataBytes)
+		what := "empty (its first record will be lsn " + fmt.Sprint(s.FirstLSN) + ")"
+		if s.Records > 0 {
+			what = "lsn " + lsnRange(s.FirstLSN, s.LastLSN, s.Records) + "  " + plural(s.Records, "record", "records")
+		}
+		fmt.Fprintf(w, "  %s  %s  %d bytes (%d used)\n", s.Name, what, s.Bytes, s.DataBytes)
 	}
 	for _, group := range []struct {
 		title string
@@ -90,23 +178,23 @@ func logInspect(stdout io.Writer, args []string) error {
 		if len(group.m) == 0 {
 			continue
 		}
-		fmt.Fprintf(stdout, "%s:\n", group.title)
+		fmt.Fprintf(w, "%s:\n", group.title)
 		keys := make([]string, 0, len(group.m))
 		for k := range group.m {
 			keys = append(keys, k)
 		}
 		sort.Strings(keys)
 		for _, k := range keys {
-			fmt.Fprintf(stdout, "  %-30s %d\n", k, group.m[k])
+			fmt.Fprintf(w, "  %-30s %d\n", k, group.m[k])
 		}
 	}
 	if info.Problem != nil {
-		fmt.Fprintf(stdout, "corruption: %s\n", info.Problem)
+		fmt.Fprintf(w, "corruption: %s\n", info.Problem)
 	}
 	if info.Torn != nil {
-		fmt.Fprintf(stdout, "torn tail: %s\n", info.Torn)
+		fmt.Fprintf(w, "torn tail: %s\n", info.Torn)
 	}
-	return damageOf(pos[0], &info.Report)
+	return damageOf(dir, &info.Report)
 }
 
 // damageOf is the exit-1 error every log command returns for a log that
@@ -121,93 +209,252 @@ func damageOf(dir string, rep *persistence.Report) error {
 	return nil
 }
 
-func logDump(stdout io.Writer, args []string) error {
+// dumpRecord is a txjson record with its module record's schema decoded
+// (txjson, the canonical form of the C ABI and the test vectors, carries
+// it as base64). The fields keep txjson's order.
+type dumpRecord struct {
+	LSN          json.RawMessage `json:"lsn"`
+	Timestamp    json.RawMessage `json:"timestamp"`
+	Kind         json.RawMessage `json:"kind"`
+	Module       json.RawMessage `json:"module"`
+	Reducer      json.RawMessage `json:"reducer"`
+	Args         json.RawMessage `json:"args"`
+	Mutations    json.RawMessage `json:"mutations"`
+	ModuleRecord *struct {
+		Name       string `json:"name"`
+		Version    string `json:"version"`
+		Schema     any    `json:"schema"`
+		WasmSHA256 string `json:"wasm_sha256"`
+	} `json:"module_record,omitempty"`
+}
+
+// dumpJSON appends the dump form of one record's payload to dst.
+func dumpJSON(dst []byte, rec persistence.Record) ([]byte, error) {
+	line, err := txjson.Append(dst, rec.Payload)
+	if err != nil {
+		return nil, fmt.Errorf("segment %s offset %d: %w", rec.Segment, rec.Offset, err)
+	}
+	mr := rec.Transaction().ModuleRecord(nil)
+	if mr == nil {
+		return line, nil
+	}
+	var d dumpRecord
+	if err := json.Unmarshal(line[len(dst):], &d); err != nil {
+		return nil, err
+	}
+	if info, err := moduleInfoFromFB(mr.SchemaBytes()); err != nil {
+		d.ModuleRecord.Schema = map[string]string{"error": err.Error()}
+	} else {
+		d.ModuleRecord.Schema = schemaOf(info)
+	}
+	b, err := json.Marshal(d)
+	if err != nil {
+		return nil, err
+	}
+	return append(dst, b...), nil
+}
+
+func logDump(e env, args []string) error {
 	fs := flag.NewFlagSet("log dump", flag.ContinueOnError)
-	asJSON := fs.Bool("json", false, "one JSON object per line (internal/txjson format)")
+	asJSON := fs.Bool("json", false, "print the records as one JSON array")
+	asJSONL := fs.Bool("jsonl", false, "print one JSON object per record per line")
 	from := fs.Uint64("from", 0, "first LSN to print")
-	pos, err := parse(fs, args, "DIR")
+	pos, err := parse(fs, args, []string{"DIR"})
 	if err != nil {
 		return err
 	}
-	prog, done := progress("dump")
+	if *asJSON && *asJSONL {
+		return usagef("log dump: --json and --jsonl exclude each other")
+	}
+	dir, err := logDir(pos[0])
+	if err != nil {
+		return err
+	}
+	// Progress by record offset, so that it advances within a segment.
+	prog, done := progressFor("dump")
 	defer done()
-	r, err := persistence.NewReader(pos[0], *from, persistence.Options{Progress: prog})
+	before, total := segmentSizes(dir)
+	start := int64(-1)
+	r, err := persistence.NewReader(dir, *from)
 	if err != nil {
 		return err
 	}
 	defer r.Close()
-	w := bufio.NewWriterSize(stdout, 64<<10)
+	w := bufio.NewWriterSize(e.stdout, 64<<10)
 	defer w.Flush()
+	list := newJSONList(w, *asJSONL)
 	var line []byte
+	// end closes the JSON array, so that what was printed before damage
+	// stays one valid document.
+	end := func() {
+		if *asJSON {
+			list.end()
+		}
+		w.Flush()
+	}
 	for r.Next() {
 		rec := r.Record()
-		if *asJSON {
-			if line, err = txjson.Append(line[:0], rec.Payload); err != nil {
-				return fmt.Errorf("segment %s offset %d: %w", rec.Segment, rec.Offset, err)
+		if prog != nil {
+			at := before[rec.Segment] + rec.Offset
+			if start < 0 {
+				start = at
 			}
-			w.Write(append(line, '\n'))
-			continue
+			prog(at-start, max(total-start, at-start))
 		}
-		t := rec.Transaction()
-		fmt.Fprintf(w, "lsn %d ts %d %s %s.%s  %d mutation(s)  [%s@%d]\n", rec.LSN, t.Timestamp(),
-			fb.EnumNamesTxKind[t.Kind()], t.Module(), t.Reducer(), t.MutationsLength(), rec.Segment, rec.Offset)
+		switch {
+		case *asJSON || *asJSONL:
+			if line, err = dumpJSON(line[:0], rec); err != nil {
+				end()
+				return err
+			}
+			list.add(line)
+		default:
+			t := rec.Transaction()
+			fmt.Fprintf(w, "lsn %d ts %d %s %s.%s  %s  [%s@%d]\n", rec.LSN, t.Timestamp(),
+				fb.EnumNamesTxKind[t.Kind()], t.Module(), t.Reducer(), plural(int64(t.MutationsLength()), "mutation", "mutations"), rec.Segment, rec.Offset)
+		}
 	}
+	end()
 	if err := r.Err(); err != nil {
 		if errors.Is(err, persistence.ErrCorrupt) {
-			w.Flush()
 			return damagedError{"stopped at corruption: " + err.Error()}
 		}
 		return err
 	}
 	if t := r.Torn(); t != nil {
-		w.Flush()
 		return damagedError{"stopped at a torn tail: " + t.String()}
 	}
 	return nil
 }
 
-func logRepair(stdout io.Writer, args []string) error {
-	pos, err := parse(flag.NewFlagSet("log repair", flag.ContinueOnError), args, "DIR")
+// segHeaderSize is the size of a segment's header (docs/FORMAT.md): damage
+// at a smaller offset is in the header.
+const segHeaderSize = 32
+
+// cutPlan says in words what Repair does with the damage in rep, and
+// whether that drops valid records from the log (mid-log corruption).
+func cutPlan(rep *persistence.Report) (lines []string, dropsValid bool) {
+	p, torn := rep.Problem, false
+	if p == nil {
+		p, torn = rep.Torn, true
+	}
+	k := -1
+	for i, s := range rep.Segments {
+		if s.Name == p.Segment {
+			k = i
+		}
+	}
+	if torn {
+		return []string{
+			fmt.Sprintf("cut the torn tail of %s at offset %d (lsn %d, never acknowledged); its bytes go to %s.broken", p.Segment, p.Offset, p.LSN, p.Segment),
+			fmt.Sprintf("the log then ends at lsn %d", rep.LastLSN),
+		}, false
+	}
+	last := p.LSN - 1
+	if p.Offset < segHeaderSize {
+		lines = append(lines, fmt.Sprintf("move segment %s aside whole (its header is damaged) to %s.broken", p.Segment, p.Segment))
+		if k > 0 {
+			last = rep.Segments[k-1].LastLSN
+		}
+	} else {
+		lines = append(lines, fmt.Sprintf("cut segment %s at offset %d (lsn %d); the bytes from there on go to %s.broken", p.Segment, p.Offset, p.LSN, p.Segment))
+	}
+	if k >= 0 {
+		for _, s := range rep.Segments[k+1:] {
+			lines = append(lines, fmt.Sprintf("move the later segment %s aside whole to %s.broken", s.Name, s.Name))
+		}
+	}
+	lines = append(lines,
+		fmt.Sprintf("the log then ends at lsn %d, and the next transaction reuses lsn %d", last, last+1),
+		"valid records after the damage leave the log (their bytes stay in the .broken files)")
+	return lines, true
+}
+
+func logRepair(e env, args []string) error {
+	fs := flag.NewFlagSet("log repair", flag.ContinueOnError)
+	dryRun := fs.Bool("dry-run", false, "say what would be cut and change nothing")
+	force := fs.Bool("force", false, "cut at mid-log corruption although valid records follow it (their bytes are kept in .broken files)")
+	pos, err := parse(fs, args, []string{"DIR"})
 	if err != nil {
 		return err
 	}
-	prog, done := progress("repair")
-	rep, err := persistence.Repair(pos[0], persistence.Options{Progress: prog})
+	dir, err := logDir(pos[0])
+	if err != nil {
+		return err
+	}
+	prog, done := progressFor("check")
+	rep, err := persistence.Validate(dir, persistence.Options{Progress: prog})
 	done()
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "action: %s\n", rep.Action)
-	if rep.Problem != nil {
-		fmt.Fprintf(stdout, "damage: %s\n", rep.Problem)
+	if rep.OK() {
+		fmt.Fprintf(e.stdout, "the log is healthy: nothing to repair (last lsn %d)\n", rep.LastLSN)
+		return nil
 	}
-	for _, f := range rep.BrokenFiles {
-		fmt.Fprintf(stdout, "saved cut bytes: %s\n", f)
+	if rep.Problem != nil && errors.Is(rep.Problem.Err, persistence.ErrVersion) {
+		return fmt.Errorf("%s: written by a newer build; nothing to repair (use a newer interstice)", rep.Problem)
 	}
-	for _, f := range rep.MovedSegments {
-		fmt.Fprintf(stdout, "moved aside: %s\n", f)
+	plan, dropsValid := cutPlan(rep)
+	problem := rep.Problem
+	if problem == nil {
+		problem = rep.Torn
 	}
-	fmt.Fprintf(stdout, "last lsn: %d\n", rep.LastLSN)
+	fmt.Fprintf(e.stdout, "damage: %s\n", problem)
+	if *dryRun || (dropsValid && !*force) {
+		fmt.Fprintln(e.stdout, "repair would:")
+		for _, l := range plan {
+			fmt.Fprintf(e.stdout, "  %s\n", l)
+		}
+		if *dryRun {
+			return damagedError{fmt.Sprintf("log %s is damaged; nothing was changed (--dry-run)", dir)}
+		}
+		return damagedError{fmt.Sprintf("log %s: repair refused: cutting at mid-log corruption drops the valid records after it from the log; "+
+			"copy the directory aside, then rerun with --force (the cut bytes are kept in .broken files)", dir)}
+	}
+	prog, done = progressFor("repair")
+	rr, err := persistence.Repair(dir, persistence.Options{Progress: prog})
+	done()
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "action: %s\n", rr.Action)
+	for _, f := range rr.BrokenFiles {
+		fmt.Fprintf(e.stdout, "saved cut bytes: %s\n", f)
+	}
+	for _, f := range rr.MovedSegments {
+		fmt.Fprintf(e.stdout, "moved aside: %s\n", f)
+	}
+	fmt.Fprintf(e.stdout, "last lsn: %d\n", rr.LastLSN)
 	return nil
 }
 
-func logRotate(stdout io.Writer, args []string) error {
-	pos, err := parse(flag.NewFlagSet("log rotate", flag.ContinueOnError), args, "DIR")
+func logRotate(e env, args []string) error {
+	pos, err := parse(flag.NewFlagSet("log rotate", flag.ContinueOnError), args, []string{"DIR"})
+	if err != nil {
+		return err
+	}
+	dir, err := logDir(pos[0])
 	if err != nil {
 		return err
 	}
 	// Rotate writes: it refuses a log that validate calls damaged (Open
 	// checks only the last segment; an LSN gap or a bad record in a sealed
 	// segment would be built on).
-	if rep, err := persistence.Validate(pos[0]); err != nil {
+	rep, err := persistence.Validate(dir)
+	if err != nil {
 		return err
 	} else if len(rep.Segments) == 0 {
-		return fmt.Errorf("%s holds no log segments", pos[0])
-	} else if err := damageOf(pos[0], rep); err != nil {
+		return notLogError{dir}
+	} else if err := damageOf(dir, rep); err != nil {
 		return damagedError{err.Error() + "; rotate refused (run 'interstice log repair' first)"}
 	}
+	if last := rep.Segments[len(rep.Segments)-1]; last.Records == 0 {
+		fmt.Fprintf(e.stdout, "the active segment %s is empty (its first record will be lsn %d): nothing to rotate\n", last.Name, last.FirstLSN)
+		return nil
+	}
 	// No SegmentSize: the new segment gets the log's own (persistence/segsize.go).
-	l, err := persistence.Open(pos[0], persistence.Options{Recovery: persistence.RecoverStrict})
+	l, err := persistence.Open(dir, persistence.Options{Recovery: persistence.RecoverStrict})
 	if err != nil {
 		return err
 	}
@@ -216,8 +463,49 @@ func logRotate(stdout io.Writer, args []string) error {
 		return err
 	}
 	lsn := l.LastLSN()
-	fmt.Fprintf(stdout, "rotated at lsn %d\n", lsn)
+	fmt.Fprintf(e.stdout, "rotated at lsn %d: the next record starts a new segment\n", lsn)
 	return closeAfter(l, fmt.Sprintf("the log was rotated at lsn %d", lsn))
+}
+
+// jsonList prints JSON objects as one array (--json) or one a line
+// (--jsonl).
+type jsonList struct {
+	w     *bufio.Writer
+	lines bool
+	n     int
+}
+
+func newJSONList(w *bufio.Writer, lines bool) *jsonList {
+	if !lines {
+		w.WriteString("[")
+	}
+	return &jsonList{w: w, lines: lines}
+}
+
+func (l *jsonList) add(obj []byte) {
+	switch {
+	case l.lines:
+	case l.n > 0:
+		l.w.WriteString(",\n  ")
+	default:
+		l.w.WriteString("\n  ")
+	}
+	l.w.Write(obj)
+	if l.lines {
+		l.w.WriteByte('\n')
+	}
+	l.n++
+}
+
+// end closes the array (a no-op for --jsonl).
+func (l *jsonList) end() {
+	if l.lines {
+		return
+	}
+	if l.n > 0 {
+		l.w.WriteString("\n")
+	}
+	l.w.WriteString("]\n")
 }
 
 func writeJSON(w io.Writer, v any) error {

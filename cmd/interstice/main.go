@@ -1,11 +1,30 @@
 // Command interstice is the operator's tool for Interstice data directories
 // and transaction logs.
 //
-//	interstice log validate DIR            check every record; exit 1 if damaged
-//	interstice log inspect  DIR [--json]   LSN range, segments, counts per module/table/op
-//	interstice log dump     DIR [--json] [--from LSN]
-//	interstice log repair   DIR            cut a torn tail or corruption (bytes kept in .broken files)
-//	interstice log rotate   DIR            seal the active segment and start a new one
+//	interstice load     DIR FILE.wasm [--quiet]
+//	interstice call     DIR MODULE REDUCER [JSON] [--json] [--quiet]
+//	interstice describe DIR [MODULE] [--json]
+//	interstice tables   DIR [--json]
+//	interstice get      DIR MODULE TABLE KEY
+//	interstice scan     DIR MODULE TABLE [--limit N] [--from KEY] [--json|--jsonl]
+//	interstice snapshot DIR
+//	interstice log validate DIR [--json]     check every record; exit 1 if damaged
+//	interstice log inspect  DIR [--json]     LSN range, segments, counts per module/table/op
+//	interstice log dump     DIR [--json|--jsonl] [--from LSN]
+//	interstice log repair   DIR [--dry-run] [--force]
+//	interstice log rotate   DIR
+//	interstice --version
+//
+// The log commands take a log directory (DIR/log of a data directory) or a
+// data directory, whose log they then use. Any other directory is refused:
+// "not a log directory".
+//
+// Guest log lines (a module's log calls, and what it writes to stdout and
+// stderr) are printed on stderr by load and call as "module: level:
+// message"; --quiet drops them.
+//
+// Every --json output is one JSON document with snake_case keys; --jsonl
+// (scan, log dump) prints one JSON object per line instead.
 //
 // Exit codes (stable):
 //
@@ -17,11 +36,16 @@
 //	   the exit status stays 0. log repair that had work to do and did it
 //	   is 0.
 //	1  the log is damaged: a torn tail or corruption found by log
-//	   validate, inspect or dump, or refused by log rotate (every log
-//	   command says where: segment, offset and LSN)
-//	2  usage error (unknown command, bad flag, missing argument)
-//	3  operation failed (I/O error, a refused or failed call, a log of a
-//	   newer format, ...); the operation's outcome is on stderr
+//	   validate, inspect or dump, refused by log rotate, or left for
+//	   --force by log repair; corruption that stops tables, scan, get,
+//	   describe, snapshot, call or load from opening the data directory
+//	   (every command says where: segment, offset and LSN)
+//	2  usage error (unknown command, bad flag, missing argument; bare
+//	   "interstice")
+//	3  operation failed (I/O error, a missing directory or one that is not
+//	   a log, a data directory locked by another process, a refused or
+//	   failed call, a log of a newer format, ...); the operation's outcome
+//	   is on stderr
 package main
 
 import (
@@ -31,7 +55,13 @@ import (
 	"io"
 	"os"
 	"strings"
+
+	"github.com/interstice/interstice/core"
 )
+
+// version is the library version this CLI belongs to. It is kept in step
+// with INTERSTICE_VERSION_STRING in include/interstice.h (a test checks).
+const version = "0.1.0"
 
 const (
 	exitOK      = 0
@@ -67,9 +97,14 @@ func closeAfter(c interface{ Close() error }, done string) error {
 	return nil
 }
 
+// env is what a command writes to.
+type env struct {
+	stdout, stderr io.Writer
+}
+
 type command struct {
 	name, args, help string
-	run              func(stdout io.Writer, args []string) error
+	run              func(e env, args []string) error
 }
 
 var commands []command
@@ -81,7 +116,11 @@ func main() {
 }
 
 func run(stdout, stderr io.Writer, args []string) int {
-	err := dispatch(stdout, args)
+	if len(args) == 0 {
+		printUsage(stderr)
+		return exitUsage
+	}
+	err := dispatch(env{stdout, stderr}, args)
 	if err == nil {
 		return exitOK
 	}
@@ -90,12 +129,13 @@ func run(stdout, stderr io.Writer, args []string) int {
 		fmt.Fprintln(stderr, "interstice: warning:", err)
 		return exitOK
 	}
+	if errors.Is(err, flag.ErrHelp) {
+		return exitOK
+	}
 	fmt.Fprintln(stderr, "interstice:", err)
 	var ue usageError
 	var de damagedError
 	switch {
-	case errors.Is(err, flag.ErrHelp):
-		return exitOK
 	case errors.As(err, &ue):
 		fmt.Fprintln(stderr, "run 'interstice help' for usage")
 		return exitUsage
@@ -105,16 +145,24 @@ func run(stdout, stderr io.Writer, args []string) int {
 	return exitFailed
 }
 
-func dispatch(stdout io.Writer, args []string) error {
-	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
-		printUsage(stdout)
+func dispatch(e env, args []string) error {
+	switch args[0] {
+	case "help", "-h", "-help", "--help":
+		printUsage(e.stdout)
+		return nil
+	case "version", "-version", "--version":
+		fmt.Fprintf(e.stdout, "interstice %s (guest abi %d)\n", version, core.GuestABIVersion)
 		return nil
 	}
 	// Commands are one word ("tables") or two ("log validate").
 	for _, c := range commands {
 		words := strings.Fields(c.name)
 		if len(args) >= len(words) && strings.Join(args[:len(words)], " ") == c.name {
-			return c.run(stdout, args[len(words):])
+			err := c.run(e, args[len(words):])
+			if errors.Is(err, flag.ErrHelp) {
+				fmt.Fprintf(e.stdout, "usage: interstice %s %s\n  %s\n", c.name, c.args, c.help)
+			}
+			return err
 		}
 	}
 	return usagef("unknown command %q", strings.Join(args[:min(2, len(args))], " "))
@@ -124,16 +172,24 @@ func printUsage(w io.Writer) {
 	fmt.Fprintln(w, "usage: interstice COMMAND [ARGS]")
 	fmt.Fprintln(w)
 	for _, c := range commands {
-		fmt.Fprintf(w, "  %-14s %-34s %s\n", c.name, c.args, c.help)
+		if strings.HasPrefix(c.help, "(test only)") {
+			continue
+		}
+		fmt.Fprintf(w, "  %-14s %-46s %s\n", c.name, c.args, c.help)
 	}
+	fmt.Fprintf(w, "  %-14s %-46s %s\n", "--version", "", "print the version")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Log commands take DIR/log or the data directory DIR. --json prints one JSON document,")
+	fmt.Fprintln(w, "--jsonl one JSON object per line. load and call print guest log lines on stderr (--quiet: not).")
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "exit codes: 0 ok (call, load, snapshot, rotate: acknowledged and durable; a failure while closing")
 	fmt.Fprintln(w, "afterwards is a warning on stderr), 1 log damaged, 2 usage error, 3 operation failed")
 }
 
 // parse parses flags that may come before or after positional arguments and
-// checks the number of positional arguments.
-func parse(fs *flag.FlagSet, args []string, positional ...string) ([]string, error) {
+// checks the number of positional arguments: want names the required ones,
+// optional the ones that may follow them.
+func parse(fs *flag.FlagSet, args []string, want []string, optional ...string) ([]string, error) {
 	fs.SetOutput(io.Discard)
 	var pos []string
 	for {
@@ -150,8 +206,28 @@ func parse(fs *flag.FlagSet, args []string, positional ...string) ([]string, err
 		pos = append(pos, args[0])
 		args = args[1:]
 	}
-	if len(pos) != len(positional) {
-		return nil, usagef("%s: want %s, got %d argument(s)", fs.Name(), strings.Join(positional, " "), len(pos))
+	if len(pos) < len(want) || len(pos) > len(want)+len(optional) {
+		all := strings.Join(want, " ")
+		for _, o := range optional {
+			all += " [" + o + "]"
+		}
+		return nil, usagef("%s: want %s, got %d argument(s)", fs.Name(), all, len(pos))
 	}
 	return pos, nil
+}
+
+// plural returns "1 row", "2 rows", "0 rows".
+func plural(n int64, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}
+
+// names lists names for an error message: "a, b, c", or "none".
+func names(list []string) string {
+	if len(list) == 0 {
+		return "none"
+	}
+	return strings.Join(list, ", ")
 }

@@ -73,6 +73,9 @@ func TestExitCodes(t *testing.T) {
 		out  string
 	}{
 		{"help", []string{"help"}, exitOK, "usage"},
+		{"bare interstice", nil, exitUsage, ""},
+		{"version", []string{"--version"}, exitOK, "interstice " + version},
+		{"command help", []string{"log", "dump", "-h"}, exitOK, "usage: interstice log dump"},
 		{"validate healthy", []string{"log", "validate", healthy}, exitOK, "ok"},
 		{"validate torn", []string{"log", "validate", torn}, exitDamaged, "torn tail: true"},
 		{"validate missing dir", []string{"log", "validate", filepath.Join(healthy, "nope")}, exitFailed, ""},
@@ -95,9 +98,9 @@ func TestExitCodes(t *testing.T) {
 	}
 }
 
-func TestDumpJSONIsOneObjectPerRecord(t *testing.T) {
+func TestDumpJSONLIsOneObjectPerRecord(t *testing.T) {
 	dir := makeLog(t, 30)
-	code, out, errOut := runCLI("log", "dump", "--json", dir)
+	code, out, errOut := runCLI("log", "dump", "--jsonl", dir)
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
