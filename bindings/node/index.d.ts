@@ -32,7 +32,7 @@ export interface OpenOptions {
   callDeadlineMs?: number;
   /** Max 64 KiB pages per module instance, 1 .. 65536. Default 256 (16 MiB). */
   memoryLimitPages?: number;
-  /** Directory caching compiled modules. Default: an in-memory cache shared by the process. */
+  /** Directory caching compiled modules. Default: $INTERSTICE_COMPILATION_CACHE_DIR, else an in-memory cache shared by the process. */
   compilationCacheDir?: string;
   /** Guest log lines, stdout (INFO) and stderr (WARN). Default: discarded. */
   log?: (level: number, module: string, message: string) => void;

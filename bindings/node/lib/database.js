@@ -39,7 +39,7 @@ function openOptions(dir, opts) {
     callDeadlineMs,
     noDeadline,
     memoryLimitPages: v.uint(fn, 'memoryLimitPages', o.memoryLimitPages, 1, 65536),
-    compilationCacheDir: v.optString(fn, 'compilationCacheDir', o.compilationCacheDir),
+    compilationCacheDir: v.optString(fn, 'compilationCacheDir', o.compilationCacheDir ?? (process.env.INTERSTICE_COMPILATION_CACHE_DIR || undefined)),
     snapshotEveryBytes: v.uint(fn, 'snapshotEveryBytes', o.snapshotEveryBytes),
     keepSnapshots: v.uint(fn, 'keepSnapshots', o.keepSnapshots, 1, 2 ** 32 - 1),
     retainSegments: v.uint(fn, 'retainSegments', o.retainSegments, 0, 2 ** 32 - 1),

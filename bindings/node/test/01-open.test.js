@@ -213,3 +213,11 @@ test('the addon does not link libinterstice (no DT_NEEDED): it dlopens it with s
   assert.ok(fs.lstatSync(lib).isFile(), 'libinterstice.so.1 is a real file, not a symlink');
   assert.match(execFileSync('readelf', ['-d', lib], { encoding: 'utf8' }), /SONAME.*libinterstice\.so\.1/);
 });
+
+test('INTERSTICE_COMPILATION_CACHE_DIR is the default compilationCacheDir', (t) => {
+  const dir = tmpdir(t);
+  const r = spawnSync(process.execPath, ['-e', `const db = require(${JSON.stringify(pkg)}).open(); db.loadModule(${JSON.stringify(wasm('noop'))}); db.call('noop', 'noop'); db.close();`],
+    { encoding: 'utf8', env: { ...process.env, INTERSTICE_COMPILATION_CACHE_DIR: dir } });
+  assert.equal(r.status, 0, r.stderr);
+  assert.ok(fs.readdirSync(dir).length > 0, 'the compiled module was cached there');
+});

@@ -7,7 +7,7 @@ const assert = require('node:assert/strict');
 const fs = require('fs');
 const path = require('path');
 const { execFileSync } = require('child_process');
-const { pkg, root, wasm, tmpdir } = require('./helpers');
+const { pkg, root, wasm, tmpdir, cacheDir } = require('./helpers');
 
 const npm = process.env.npm_execpath && fs.existsSync(process.env.npm_execpath) ? [process.execPath, process.env.npm_execpath] : ['npm'];
 
@@ -48,7 +48,7 @@ test('pack, install the tarball into an empty directory, run the README tutorial
 
   fs.copyFileSync(wasm('counter'), path.join(app, 'counter.wasm'));
   fs.writeFileSync(path.join(app, 'tutorial.js'), tutorial());
-  const out = run([process.execPath], ['tutorial.js'], { cwd: app }).trim().split('\n');
+  const out = run([process.execPath], ['tutorial.js'], { cwd: app, env: { ...process.env, INTERSTICE_COMPILATION_CACHE_DIR: cacheDir } }).trim().split('\n');
   const updates = out.filter((l) => /^hits: \d+ -> \d+$/.test(l));
   assert.equal(updates.length, 3);
   assert.deepEqual(out.filter((l) => !updates.includes(l)), [
@@ -76,7 +76,7 @@ test('every example of docs/api.md runs as written', (t) => {
   blocks.forEach((code, i) => {
     fs.writeFileSync(path.join(dir, `example${i}.js`), code + '\n');
     try {
-      run([process.execPath], [`example${i}.js`], { cwd: dir });
+      run([process.execPath], [`example${i}.js`], { cwd: dir, env: { ...process.env, INTERSTICE_COMPILATION_CACHE_DIR: cacheDir } });
     } catch (e) {
       assert.fail(`docs/api.md example ${i} failed:\n${code}\n${e.stderr}`);
     }
