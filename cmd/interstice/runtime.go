@@ -451,7 +451,11 @@ func cmdTables(e env, args []string) error {
 				if t.Public {
 					vis = "public"
 				}
-				fmt.Fprintf(e.stdout, "  %-24s %14s  %s\n", t.Table, plural(int64(t.Rows), "row", "rows"), vis)
+				word := "rows"
+				if t.Rows == 1 {
+					word = "row"
+				}
+				fmt.Fprintf(e.stdout, "  %-24s %8d %-4s  %s\n", t.Table, t.Rows, word, vis)
 			}
 		}
 	}
