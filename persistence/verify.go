@@ -262,13 +262,182 @@ func (v *txVerifier) transaction() (uint64, bool) {
 }
 
 // verifyPayload verifies p as a Transaction flatbuffer and returns its
-// lsn field; on failure, reason says what is wrong and where.
+// lsn field; on failure, reason says what is wrong and where. The fast
+// path (fastTxn) decides almost every record; whatever it does not accept
+// goes through the general verifier (txVerifier), which alone gives the
+// verdict and the reason for it.
 func verifyPayload(p []byte) (lsn uint64, reason string, ok bool) {
+	if lsn, ok = fastTxn(p); ok {
+		return lsn, "", true
+	}
+	return verifySlow(p)
+}
+
+// verifySlow is the general verifier: the reference every fast path must
+// agree with (FuzzVerifyFastMatchesGeneral).
+func verifySlow(p []byte) (lsn uint64, reason string, ok bool) {
 	v := txVerifier{b: p}
 	if lsn, ok = v.transaction(); ok {
 		return lsn, "", true
 	}
 	return 0, v.reason(), false
+}
+
+// The fast path makes the same checks as txVerifier, in straight-line code
+// for the two tables of every reducer record, with four shortcuts that
+// change the work but not the verdict:
+//
+//   - a vtable's first 8 field offsets are read as two 64-bit words, the
+//     offsets past its size masked off, rather than one at a time;
+//   - a Mutation's vtable is checked and decoded once per distinct vtable
+//     position (the builder shares one vtable among all the mutations of
+//     a record), and the widths of its fields are folded into one extent,
+//     so that one compare checks every field of a table that uses it;
+//   - an offset is not compared with MaxInt32: the payload is no larger
+//     than that (checked first), and an offset that passes "target inside
+//     the payload" is smaller than the payload;
+//   - it only accepts. On any failed check, and for the rare module_record,
+//     it returns false and the general verifier runs from the start, so
+//     reasons and verdicts are the general verifier's.
+
+func le16(b []byte, i int) int    { return int(binary.LittleEndian.Uint16(b[i : i+2])) }
+func le32(b []byte, i int) int    { return int(binary.LittleEndian.Uint32(b[i : i+4])) }
+func le64(b []byte, i int) uint64 { return binary.LittleEndian.Uint64(b[i : i+8]) }
+
+// fastVtable checks the vtable of the table at t (t+4 <= len(b) checked by
+// the caller) as txVerifier.table does, and returns its position and the
+// offsets of the first 8 fields, 16 bits each, 0 for a field absent or
+// past the vtable's end: fields 0-3 in lo, 4-7 in hi.
+func fastVtable(b []byte, t int) (vt int, lo, hi uint64, ok bool) {
+	vt = t - int(int32(binary.LittleEndian.Uint32(b[t:t+4])))
+	if vt < 0 || vt > len(b)-20 {
+		return fastVtableNearEnd(b, vt)
+	}
+	vsize, lo, hi := vtableWords(b[vt : vt+20])
+	return vt, lo, hi, vsize >= 4 && vsize&1 == 0 && vsize <= len(b)-vt
+}
+
+// vtableWords reads a vtable's size and its first 8 field offsets from
+// w, the vtable's first 20 bytes, masking the offsets past its size.
+func vtableWords(w []byte) (vsize int, lo, hi uint64) {
+	w = w[:20]
+	vsize = int(binary.LittleEndian.Uint16(w[0:2]))
+	k := uint(vsize-4) * 8 // bits of field offsets in the vtable
+	lo = binary.LittleEndian.Uint64(w[4:12]) &^ (^uint64(0) << k)
+	hi = binary.LittleEndian.Uint64(w[12:20]) &^ (^uint64(0) << (max(k, 64) - 64))
+	return vsize, lo, hi
+}
+
+// fastVtableNearEnd is fastVtable for a vtable position less than 20
+// bytes before the payload's end (or outside it), which the builder never
+// writes: a vtable precedes its table.
+//
+//go:noinline
+func fastVtableNearEnd(b []byte, vt int) (int, uint64, uint64, bool) {
+	if vt < 0 || vt > len(b)-4 {
+		return 0, 0, 0, false
+	}
+	var w [20]byte
+	copy(w[:], b[vt:])
+	vsize, lo, hi := vtableWords(w[:])
+	return vt, lo, hi, vsize >= 4 && vsize&1 == 0 && vsize <= len(b)-vt
+}
+
+// fastString checks the string whose offset field is at at (at+4 <=
+// len(b) checked by the caller): the offset is nonzero, the length word,
+// the bytes and the terminating zero lie inside b.
+func fastString(b []byte, at int) bool {
+	o := le32(b, at)
+	to := at + o
+	if o == 0 || to > len(b)-4 {
+		return false
+	}
+	end := to + 4 + le32(b, to)
+	return end < len(b) && b[end] == 0
+}
+
+// fastBytes checks the [ubyte] whose offset field is at at, likewise.
+func fastBytes(b []byte, at int) bool {
+	o := le32(b, at)
+	to := at + o
+	return o != 0 && to <= len(b)-4 && to+4+le32(b, to) <= len(b)
+}
+
+// fastTxn is the fast path of verifyPayload: it returns the lsn field and
+// true only for a payload the general verifier accepts.
+func fastTxn(b []byte) (uint64, bool) {
+	n := len(b)
+	if n < 8 || n > math.MaxInt32 {
+		return 0, false
+	}
+	t := le32(b, 0)
+	if t == 0 || t > n-4 {
+		return 0, false
+	}
+	_, lo, hi, ok := fastVtable(b, t)
+	lsn, ts, kind, module := int(lo&0xffff), int(lo>>16&0xffff), int(lo>>32&0xffff), int(lo>>48)
+	reducer, args, muts := int(hi&0xffff), int(hi>>16&0xffff), int(hi>>32&0xffff)
+	// lsn present; module_record (field 7) is left to the general verifier.
+	if !ok || lsn == 0 || hi>>48 != 0 {
+		return 0, false
+	}
+	// Every field's whole width inside b: with lsn present (offset >= 4),
+	// an absent field's width alone never raises the extent.
+	ext := max(lsn+8, ts+8, kind+1, module+4, reducer+4, args+4, muts+4)
+	if t+ext > n {
+		return 0, false
+	}
+	if (module != 0 && !fastString(b, t+module)) ||
+		(reducer != 0 && !fastString(b, t+reducer)) ||
+		(args != 0 && !fastBytes(b, t+args)) {
+		return 0, false
+	}
+	if muts != 0 {
+		at := t + muts
+		o := le32(b, at)
+		vec := at + o
+		if o == 0 || vec > n-4 {
+			return 0, false
+		}
+		cnt := le32(b, vec)
+		if cnt > (n-vec-4)/4 || !fastMutations(b, vec+4, cnt) {
+			return 0, false
+		}
+	}
+	return le64(b, t+lsn), true
+}
+
+// fastMutations checks the cnt Mutation tables of the vector whose
+// elements start at at (at+4*cnt <= len(b) checked by the caller).
+func fastMutations(b []byte, at, cnt int) bool {
+	n := len(b)
+	lastVT := math.MinInt // no vtable lies there
+	var module, table, row, oldRow, ext int
+	for end := at + 4*cnt; at < end; at += 4 {
+		o := le32(b, at)
+		t := at + o
+		if o == 0 || t > n-4 {
+			return false
+		}
+		if vt := t - int(int32(binary.LittleEndian.Uint32(b[t:t+4]))); vt != lastVT {
+			_, lo, hi, ok := fastVtable(b, t)
+			if !ok {
+				return false
+			}
+			op := int(lo & 0xffff)
+			module, table, row, oldRow = int(lo>>16&0xffff), int(lo>>32&0xffff), int(lo>>48), int(hi&0xffff)
+			ext = max(4, op+1, module+4, table+4, row+4, oldRow+4)
+			lastVT = vt
+		}
+		if t+ext > n ||
+			(module != 0 && !fastString(b, t+module)) ||
+			(table != 0 && !fastString(b, t+table)) ||
+			(row != 0 && !fastBytes(b, t+row)) ||
+			(oldRow != 0 && !fastBytes(b, t+oldRow)) {
+			return false
+		}
+	}
+	return true
 }
 
 // reason describes the failure v recorded.

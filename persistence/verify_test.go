@@ -81,6 +81,10 @@ var malformations = []struct {
 		_, vec := payloadField(t, p, payloadRoot(p), slotTxMutations)
 		binary.LittleEndian.PutUint32(p[vec+4:], uint32(len(p)))
 	}},
+	{"mutation vtable one byte before the payload", func(t testing.TB, p []byte) {
+		m := firstMutation(t, p)
+		binary.LittleEndian.PutUint32(p[m:], uint32(m+1))
+	}},
 	{"root vtable outside the payload", func(t testing.TB, p []byte) {
 		binary.LittleEndian.PutUint32(p[payloadRoot(p):], 0x7ffffff0)
 	}},
@@ -226,15 +230,15 @@ func walkTxn(p []byte) int {
 	return n
 }
 
-// FuzzVerifyTxn feeds arbitrary payloads, seeded with healthy records and
-// every malformation above, to the record verifier: whatever it accepts,
-// the generated accessors and DecodeTxn read without a panic. The seed
-// corpus runs as a plain test.
-func FuzzVerifyTxn(f *testing.F) {
+// addVerifySeeds seeds a verifier fuzz target with healthy records (one
+// with several mutations sharing and not sharing a vtable, one with a
+// module_record), every malformation above and two tiny payloads.
+func addVerifySeeds(f *testing.F) {
 	b := flatbuffers.NewBuilder(0)
 	for i := uint64(1); i <= 4; i++ {
 		f.Add(append([]byte(nil), EncodeTxn(b, testTxn(i))...))
 	}
+	f.Add(append([]byte(nil), EncodeTxn(b, &Txn{LSN: 3, Mutations: []Mutation{{}, {Op: fb.OpDelete, OldRow: []byte{9}}, {Row: []byte{}, OldRow: []byte{}}, {Table: "t"}, {Table: "u"}}})...))
 	f.Add(append([]byte(nil), EncodeTxn(b, &Txn{Kind: fb.TxKindModuleLoad, ModuleRecord: &ModuleRecord{Name: "m", Schema: []byte{1}}})...))
 	for _, m := range malformations {
 		p := append([]byte(nil), EncodeTxn(b, testTxn(5))...)
@@ -243,6 +247,14 @@ func FuzzVerifyTxn(f *testing.F) {
 	}
 	f.Add([]byte{})
 	f.Add([]byte{4, 0, 0, 0, 0, 0, 0, 0})
+}
+
+// FuzzVerifyTxn feeds arbitrary payloads, seeded with healthy records and
+// every malformation above, to the record verifier: whatever it accepts,
+// the generated accessors and DecodeTxn read without a panic. The seed
+// corpus runs as a plain test.
+func FuzzVerifyTxn(f *testing.F) {
+	addVerifySeeds(f)
 	f.Fuzz(func(t *testing.T, p []byte) {
 		err := VerifyTxn(p)
 		tx, derr := DecodeTxn(p)
@@ -266,11 +278,17 @@ func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
 // BenchmarkVerifyTxn measures the record verifier on one record of the
 // shape the runtime writes (one insert).
-func BenchmarkVerifyTxn(b *testing.B) {
+func BenchmarkVerifyTxn(b *testing.B) { benchVerify(b, verifyPayload) }
+
+// BenchmarkVerifyTxnGeneral is the general verifier alone (what every
+// record cost before the fast path), on the same record.
+func BenchmarkVerifyTxnGeneral(b *testing.B) { benchVerify(b, verifySlow) }
+
+func benchVerify(b *testing.B, verify func([]byte) (uint64, string, bool)) {
 	p := EncodeTxn(flatbuffers.NewBuilder(0), testTxn(7))
 	b.SetBytes(int64(len(p)))
 	for i := 0; i < b.N; i++ {
-		if _, _, ok := verifyPayload(p); !ok {
+		if _, _, ok := verify(p); !ok {
 			b.Fatal("does not verify")
 		}
 	}
@@ -285,4 +303,22 @@ func BenchmarkVerifyTxnCRC(b *testing.B) {
 		c += crc32c(p)
 	}
 	_ = c
+}
+
+// FuzzVerifyFastMatchesGeneral: the fast path (fastTxn) accepts only what
+// the general verifier accepts, with the same lsn, and accepts everything
+// the general verifier does except a record with a module_record, which
+// it leaves to the general verifier. Seeded as FuzzVerifyTxn.
+func FuzzVerifyFastMatchesGeneral(f *testing.F) {
+	addVerifySeeds(f)
+	f.Fuzz(func(t *testing.T, p []byte) {
+		flsn, fok := fastTxn(p)
+		slsn, _, sok := verifySlow(p)
+		if fok && (!sok || flsn != slsn) {
+			t.Fatalf("fast path accepts (lsn %d), general verifier %v (lsn %d)", flsn, sok, slsn)
+		}
+		if sok && !fok && fb.GetRootAsTransaction(p, 0).ModuleRecord(nil) == nil {
+			t.Fatalf("fast path refuses a record without module_record that the general verifier accepts")
+		}
+	})
 }
