@@ -2,6 +2,7 @@
 // measure.js WHAT NOOP_WASM — one figure of bench.js, in its own process;
 // prints one JSON line. WHAT:
 //   noop            db.call('noop', 'noop') in memory: best of 5 batches of 200k (as tests/c/bench_noop.c)
+//   noop-run        db.run('noop', 'noop'): the same call without the result JSON (as bench_noop's call)
 //   noop-async      db.callAsync('noop', 'noop'), 8 in flight
 //   extism          await plugin.call('noop') of @extism/extism on a noop export
 //   extism-raw      the same export called directly through V8's WebAssembly
@@ -17,6 +18,7 @@ const path = require('path');
 const [what, wasmPath] = process.argv.slice(2);
 const root = path.resolve(__dirname, '..', '..');
 const now = () => Number(process.hrtime.bigint());
+const pkgVersion = (name) => JSON.parse(fs.readFileSync(path.join(__dirname, 'node_modules', name, 'package.json'), 'utf8')).version;
 const emit = (o) => process.stdout.write(JSON.stringify(o) + '\n');
 const tmp = () => fs.mkdtempSync(path.join(process.env.TMPDIR || os.tmpdir(), 'istn-bench-'));
 
@@ -49,12 +51,13 @@ async function bestAsync(batches, n, inFlight, fn) {
 
 async function main() {
   switch (what) {
-    case 'noop': {
+    case 'noop':
+    case 'noop-run': {
       const ist = require(path.join(root, 'bindings', 'node'));
       const { native } = require(path.join(root, 'bindings', 'node', 'lib', 'native'));
       const db = ist.open(null); // the defaults, as bench_noop's NULL options
       db.loadModule(wasmPath);
-      const ns = best(5, 200000, () => db.call('noop', 'noop'));
+      const ns = what === 'noop' ? best(5, 200000, () => db.call('noop', 'noop')) : best(5, 200000, () => db.run('noop', 'noop'));
       db.close();
       return emit({ ns, sigmaskPairNs: native.sigmaskBench(200000) });
     }
@@ -78,7 +81,7 @@ async function main() {
         b = Math.min(b, (now() - t0) / n);
       }
       await plugin.close();
-      return emit({ ns: b, version: `@extism/extism ${require('@extism/extism/package.json').version}` });
+      return emit({ ns: b, version: `@extism/extism ${pkgVersion('@extism/extism')}` });
     }
     case 'extism-raw': {
       const { instance } = await WebAssembly.instantiate(NOOP_WASM);
@@ -128,7 +131,7 @@ async function main() {
       const secs = (now() - t0) / 1e9;
       db.close();
       fs.rmSync(dir, { recursive: true, force: true });
-      return emit({ ops: n / secs, version: require('better-sqlite3/package.json').version });
+      return emit({ ops: n / secs, version: pkgVersion('better-sqlite3') });
     }
     case 'sqlite-workers': {
       const { Worker } = require('worker_threads');

@@ -126,6 +126,8 @@ export class Database {
   readonly modules: ModuleInfo[];
   describe(module: string): any;
   call(module: string, reducer: string, args?: CallArgs): CallResult;
+  /** call() returning only the LSN (no result JSON is built: the fastest call). */
+  run(module: string, reducer: string, args?: CallArgs): number;
   callAsync(module: string, reducer: string, args?: CallArgs): Promise<CallResult>;
   table(module: string, name: string): Table;
   subscribe(module: string, table: string, handlers: SubscribeHandlers): () => boolean;
@@ -240,7 +242,8 @@ export class CallbackError extends Error {
   readonly cause: unknown;
   /** Always true: the call committed. */
   readonly committed: true;
-  readonly result: CallResult | undefined;
+  /** The call's result (after run(): only {lsn}). */
+  readonly result: CallResult | { lsn: number } | undefined;
 }
 
 /** Status codes by name, e.g. statuses.INTERSTICE_E_NOT_FOUND === 2. */

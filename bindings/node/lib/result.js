@@ -7,6 +7,7 @@
  */
 function parseResult(json) {
   const r = JSON.parse(json);
+  if (r.timestamp === undefined) return { lsn: r.lsn }; // run(): only the LSN is known
   return {
     lsn: r.lsn,
     timestamp: r.timestamp,

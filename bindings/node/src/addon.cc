@@ -1011,9 +1011,9 @@ bool fast_result(const char *s, size_t n, double *d) {
   return true;
 }
 
-// call(handle, module, reducer, args) -> undefined (result in the scratch
-// array) | result JSON string. args: undefined (no arguments), a string (JSON
-// text) or bytes (an encoded Row).
+// call(handle, module, reducer, args, lsnOnly) -> undefined (result in the
+// scratch array) | result JSON string | the LSN (lsnOnly). args: undefined (no
+// arguments), a string (JSON text) or bytes (an encoded Row).
 napi_value Call(napi_env env, napi_callback_info info) {
   Args a(env, info);
   Runtime *rt = unwrap<Runtime>(env, a.argv[0], kRuntime);
@@ -1030,8 +1030,11 @@ napi_value Call(napi_env env, napi_callback_info info) {
   } else if (t != napi_undefined && !get_bytes(env, a.argv[3], &bytes, &blen)) {
     return throw_type(env, "interstice: call args must be JSON text or bytes");
   }
+  bool lsn_only = false;
+  if (a.argv[4]) napi_get_value_bool(env, a.argv[4], &lsn_only);
   char *res = nullptr;
   size_t res_len = 0;
+  uint64_t lsn = 0;
   interstice_error *err = nullptr;
   CallCtx ctx;
   ctx.rt = rt;
@@ -1040,25 +1043,30 @@ napi_value Call(napi_env env, napi_callback_info info) {
   {
     CtxScope cs(&ctx);
     JsBlock sb;
+    char **rp = lsn_only ? nullptr : &res;  // run(): no result JSON to build, copy and parse
     if (t == napi_string) {
-      rc = L.interstice_call_json(rt->h, mod.p, red.p, json.data(), json.size(), nullptr, &res, &res_len, &err);
+      rc = L.interstice_call_json(rt->h, mod.p, red.p, json.data(), json.size(), &lsn, rp, &res_len, &err);
     } else {
-      rc = L.interstice_call(rt->h, mod.p, red.p, bytes, blen, nullptr, &res, &res_len, &err);
+      rc = L.interstice_call(rt->h, mod.p, red.p, bytes, blen, &lsn, rp, &res_len, &err);
     }
   }
   if (rc != INTERSTICE_OK) {
     if (ctx.first_error) napi_delete_reference(env, ctx.first_error);
     return throw_c(env, rc, err);
   }
+  if (lsn_only) {
+    std::string result = "{\"lsn\":" + std::to_string(lsn) + "}";
+    return finish_sync(env, ctx, num(env, static_cast<double>(lsn)), &result);
+  }
   EnvData *ed = env_data(env);
   napi_value out;
+  if (!ctx.first_error && ed->scratch_data && fast_result(res, res_len, ed->scratch_data)) {
+    g_free(res);
+    return undefined(env);
+  }
   std::string result(res, res_len);
   g_free(res);
-  if (!ctx.first_error && ed->scratch_data && fast_result(result.data(), result.size(), ed->scratch_data)) {
-    out = undefined(env);
-  } else {
-    out = str(env, result);
-  }
+  out = str(env, result);
   return finish_sync(env, ctx, out, &result);
 }
 

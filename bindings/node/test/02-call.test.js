@@ -87,6 +87,20 @@ test('call errors: not found, wrong types, reducer failure, trap; nothing is app
   db.close();
 });
 
+test('run: the call without the result details returns the LSN', () => {
+  const db = mem();
+  db.loadModule(wasm('counter'));
+  assert.equal(db.run('counter', 'add', ['a', 1]), 2);
+  assert.equal(db.run('counter', 'add', { name: 'a', by: 1 }), 3);
+  assert.equal(db.run('counter', 'add', ist.encodeRow(['a', 1n], ['string', 'i64'])), 4);
+  assert.equal(db.table('counter', 'counters').get('a').value, 3);
+  assert.throws(() => db.run('counter', 'reset', ['nobody']), { code: 'INTERSTICE_E_REDUCER_FAILED' });
+  assert.throws(() => db.run('counter', 5), /Database\.run: reducer must be a non-empty string, got number 5/);
+  db.subscribe('counter', 'counters', { onUpdate() { throw new Error('x'); } });
+  assert.throws(() => db.run('counter', 'add', ['a', 1]), (e) => e instanceof ist.CallbackError && e.result.lsn === 5 && e.committed);
+  db.close();
+});
+
 test('call argument errors are TypeErrors naming the argument', () => {
   const db = mem();
   db.loadModule(wasm('counter'));
