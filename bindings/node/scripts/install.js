@@ -91,7 +91,7 @@ if (lib) {
     fail('no library: set INTERSTICE_LIB to a prebuilt libinterstice.so (make lib builds build/libinterstice.so) ' +
       'or INTERSTICE_SOURCE_ROOT to an Interstice checkout to build it with Go');
   }
-  const out = path.join(pkg, 'build', 'go', 'libinterstice.so');
+  const out = path.join(pkg, 'gen', 'libinterstice.so'); // not under build/: node-gyp rebuild empties it
   fs.mkdirSync(path.dirname(out), { recursive: true });
   const go = process.env.GO || 'go';
   log(`building libinterstice with Go in ${root} (about a minute on a cold cache)`);
