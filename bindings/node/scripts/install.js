@@ -15,6 +15,8 @@
 //    DIR is INTERSTICE_NODEDIR, npm's nodedir setting (this package's .npmrc
 //    says /usr), or the prefix of the running node, whichever has
 //    include/node/node_api.h.
+// (A directory install is a symlink, for which npm installs no dependencies:
+// they are installed into the package directory first.)
 // 5. The library is copied as a real file (never a symlink: npm tarballs
 //    must not rely on them) to build/Release/libinterstice.so.1, next to the
 //    .node that dlopen()s it, and the result is loaded once to check it.
@@ -69,6 +71,18 @@ function nodeGyp() {
   cands.push(path.resolve(path.dirname(process.execPath), '..', 'lib', 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'));
   for (const c of cands) if (c && fs.existsSync(c)) return c;
   fail('node-gyp not found (npm ships it; run this through npm install)');
+}
+
+// A directory install (npm install ./bindings/node) is a symlink, and npm
+// installs none of a linked package's dependencies: Node resolves them from
+// the real directory, so install the runtime ones there (from the lockfile).
+try {
+  require.resolve('flatbuffers', { paths: [fs.realpathSync(pkg)] });
+} catch {
+  log('installing the runtime dependencies in the linked package directory (npm ci --omit=dev)');
+  const npm = process.env.npm_execpath && fs.existsSync(process.env.npm_execpath) ? [process.execPath, process.env.npm_execpath] : ['npm'];
+  execFileSync(npm[0], [...npm.slice(1), 'ci', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund', '--prefer-offline'],
+    { cwd: fs.realpathSync(pkg), stdio: 'inherit' });
 }
 
 const root = sourceRoot();
