@@ -84,8 +84,12 @@ test-bindings: $(if $(wildcard bindings/python/python.mk),test-python) $(if $(wi
 demo: tools all
 	bash examples/demo.sh
 
+# The Go/C benchmarks write bench/RESULTS.md; the Python and Node sections
+# are appended to it by the same run.
 bench: tools lib $(WASM)/noop.wasm $(CAPI_TESTBIN)/bench_noop
 	cd bench && $(GO) run . -out RESULTS.md
+	$(MAKE) --no-print-directory bench-python PY_BENCH_OUT=$(abspath bench/RESULTS.md)
+	$(MAKE) --no-print-directory bench-node BENCH_NODE_OUT=$(abspath bench/RESULTS.md)
 
 clean:
 	rm -rf $(BUILD)
