@@ -306,7 +306,7 @@ function int(fn, where, x, bits, signed) {
   const lo = signed ? -(1n << BigInt(bits - 1)) : 0n;
   const hi = signed ? (1n << BigInt(bits - 1)) - 1n : (1n << BigInt(bits)) - 1n;
   if (x < lo || x > hi) throw new RangeError(`${fn}: ${where} = ${x} is out of range for ${signed ? 'i' : 'u'}${bits}`);
-  return signed ? x : x;
+  return x;
 }
 
 function buildValue(b, x, t, fn, where) {
