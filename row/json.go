@@ -27,6 +27,10 @@ import (
 // type, or an object with one member per name (missing optional members are
 // null; unknown members are an error). Empty data means no values.
 //
+// A wrong number of array elements is a *CountError, a missing
+// non-optional member a *MissingError and a bad value a *ValueError
+// naming it; all match ErrType.
+//
 // data must be exactly one JSON value, with only JSON whitespace around it.
 func ParseJSON(data []byte, names []string, types []Type) ([]any, error) {
 	if len(trimJSONSpace(data)) == 0 {
@@ -40,7 +44,7 @@ func ParseJSON(data []byte, names []string, types []Type) ([]any, error) {
 	switch x := raw.(type) {
 	case []any:
 		if len(x) != len(types) {
-			return nil, fmt.Errorf("%w: %d values given, %d expected", ErrType, len(x), len(types))
+			return nil, &CountError{Given: len(x), Want: len(types)}
 		}
 		in = x
 	case map[string]any:
@@ -59,18 +63,25 @@ func ParseJSON(data []byte, names []string, types []Type) ([]any, error) {
 				}
 			}
 		}
+		for i, n := range names {
+			if i < len(types) && !types[i].Optional {
+				if _, ok := x[n]; !ok {
+					return nil, &MissingError{Index: i, Name: n, Type: types[i]}
+				}
+			}
+		}
 	default:
-		return nil, fmt.Errorf("%w: JSON must be an array or an object, not %T", ErrType, raw)
+		return nil, fmt.Errorf("%w: JSON must be an array or an object, not %s", ErrType, jsonKind(raw))
 	}
 	out := make([]any, len(types))
 	for i, t := range types {
 		v, err := fromJSON(in[i], t)
 		if err != nil {
-			name := strconv.Itoa(i)
+			ve := &ValueError{Index: i, Err: err}
 			if i < len(names) {
-				name = names[i]
+				ve.Name = names[i]
 			}
-			return nil, fmt.Errorf("%s: %w", name, err)
+			return nil, ve
 		}
 		out[i] = v
 	}
@@ -146,7 +157,7 @@ func fromJSON(v any, t Type) (any, error) {
 	case fb.ValueTypeU32, fb.ValueTypeU64, fb.ValueTypeI32, fb.ValueTypeI64:
 		n, ok := v.(json.Number)
 		if !ok {
-			return nil, fmt.Errorf("%w: JSON %T for %s", ErrType, v, t)
+			return nil, fmt.Errorf("%w: JSON %s for %s", ErrType, jsonKind(v), t)
 		}
 		if u, err := strconv.ParseUint(string(n), 10, 64); err == nil {
 			return convertInt(u, t)
@@ -175,13 +186,13 @@ func fromJSON(v any, t Type) (any, error) {
 				return nil, fmt.Errorf("%w: string %q for %s", ErrType, x, t)
 			}
 		default:
-			return nil, fmt.Errorf("%w: JSON %T for %s", ErrType, v, t)
+			return nil, fmt.Errorf("%w: JSON %s for %s", ErrType, jsonKind(v), t)
 		}
 		return Convert(f, t)
 	case fb.ValueTypeBytes:
 		s, ok := v.(string)
 		if !ok {
-			return nil, fmt.Errorf("%w: JSON %T for bytes (want base64 string)", ErrType, v)
+			return nil, fmt.Errorf("%w: JSON %s for bytes (want base64 string)", ErrType, jsonKind(v))
 		}
 		b, err := base64.StdEncoding.DecodeString(s)
 		if err != nil {
@@ -191,7 +202,7 @@ func fromJSON(v any, t Type) (any, error) {
 	case fb.ValueTypeList:
 		xs, ok := v.([]any)
 		if !ok || t.Elem == nil {
-			return nil, fmt.Errorf("%w: JSON %T for %s", ErrType, v, t)
+			return nil, fmt.Errorf("%w: JSON %s for %s", ErrType, jsonKind(v), t)
 		}
 		out := make([]any, len(xs))
 		for i, e := range xs {
@@ -202,8 +213,36 @@ func fromJSON(v any, t Type) (any, error) {
 			out[i] = c
 		}
 		return out, nil
+	case fb.ValueTypeString:
+		if _, ok := v.(string); !ok {
+			return nil, fmt.Errorf("%w: JSON %s for %s", ErrType, jsonKind(v), t)
+		}
+	case fb.ValueTypeBool:
+		if _, ok := v.(bool); !ok {
+			return nil, fmt.Errorf("%w: JSON %s for %s", ErrType, jsonKind(v), t)
+		}
 	}
 	return v, CheckValue(v, t)
+}
+
+// jsonKind names the JSON kind of a decoded value: "number", "string",
+// "bool", "array", "object" or "null".
+func jsonKind(v any) string {
+	switch v.(type) {
+	case nil:
+		return "null"
+	case json.Number:
+		return "number"
+	case string:
+		return "string"
+	case bool:
+		return "bool"
+	case []any:
+		return "array"
+	case map[string]any:
+		return "object"
+	}
+	return fmt.Sprintf("%T", v)
 }
 
 // AppendJSON appends the JSON form of one value to dst.

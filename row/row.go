@@ -233,7 +233,7 @@ func Check(buf []byte, types []Type) error {
 		return err
 	}
 	if n != len(types) {
-		return fmt.Errorf("%w: %d values for %d columns", ErrType, n, len(types))
+		return &CountError{Given: n, Want: len(types)}
 	}
 	for i := range types {
 		t, err := r.vectorTable(r.root, slotValues, i)
@@ -250,11 +250,49 @@ func Check(buf []byte, types []Type) error {
 // ValueError says which value of a row failed a check.
 type ValueError struct {
 	Index int
+	Name  string // the value's column or parameter name, when the caller gave names (ParseJSON)
 	Err   error
 }
 
-func (e *ValueError) Error() string { return fmt.Sprintf("value %d: %v", e.Index, e.Err) }
+// Error returns "name: cause", or "value i: cause" without a name.
+func (e *ValueError) Error() string {
+	if e.Name != "" {
+		return e.Name + ": " + e.Err.Error()
+	}
+	return fmt.Sprintf("value %d: %v", e.Index, e.Err)
+}
+
 func (e *ValueError) Unwrap() error { return e.Err }
+
+// CountError is a row, or a list of arguments, with the wrong number of
+// values. It matches ErrType.
+type CountError struct {
+	Given, Want int
+}
+
+// Error returns "row: type mismatch: 2 values given, 3 expected".
+func (e *CountError) Error() string {
+	return fmt.Sprintf("%v: %d values given, %d expected", ErrType, e.Given, e.Want)
+}
+
+// Is reports whether target is ErrType.
+func (e *CountError) Is(target error) bool { return target == ErrType }
+
+// MissingError is a JSON object that lacks the member of a non-optional
+// name (ParseJSON). It matches ErrType.
+type MissingError struct {
+	Index int
+	Name  string
+	Type  Type
+}
+
+// Error returns `row: type mismatch: missing "by" (i64)`.
+func (e *MissingError) Error() string {
+	return fmt.Sprintf("%v: missing %q (%s)", ErrType, e.Name, e.Type)
+}
+
+// Is reports whether target is ErrType.
+func (e *MissingError) Is(target error) bool { return target == ErrType }
 
 // ---- verifying reader ------------------------------------------------------
 
@@ -658,7 +696,7 @@ func CheckKey(dst, buf []byte, types []Type, pk int) ([]byte, error) {
 		return dst, err
 	}
 	if n != len(types) {
-		return dst, fmt.Errorf("%w: %d values for %d columns", ErrType, n, len(types))
+		return dst, &CountError{Given: n, Want: len(types)}
 	}
 	key := dst
 	for i := range types {
