@@ -51,10 +51,14 @@ type pending struct {
 // On failure nothing is applied or committed, except after CodePoisoned:
 // the log could not make the record durable, so the outcome of the call
 // is unknown (it may be in the log after a reopen; docs/RECOVERY.md, "A
-// full disk"). The error is an *Error naming the module and reducer, with the guest's message (from fail or
-// abort) and, when the failure followed a failed host call, that call's
-// error as its cause (so errors.Is(err, ErrLimit) holds for a guest that
-// gave up after a row was too large).
+// full disk"). The error is an *Error naming the module and reducer, with
+// the guest's message (from fail or abort) in GuestMsg and, when the
+// failure followed a failed host call, that call's error as its cause (so
+// errors.Is(err, ErrLimit) holds for a guest that gave up after a row was
+// too large). Arguments that do not fit the parameters are CodeType (or
+// CodeBadArgument for a malformed buffer), with a message that starts
+// with the reducer's signature: "add(name string, by i64): 1 argument
+// given, 2 expected".
 func (r *Runtime) Call(ctx context.Context, module, reducerName string, args []byte) (CallResult, error) {
 	if len(args) > r.cfg.maxArgsSize {
 		return CallResult{}, &Error{Code: CodeLimit, Module: module, Reducer: reducerName, Msg: fmt.Sprintf("arguments of %d bytes exceed the limit of %d", len(args), r.cfg.maxArgsSize)}
@@ -91,23 +95,79 @@ func (r *Runtime) CallJSON(ctx context.Context, module, reducerName string, json
 		return CallResult{}, err
 	}
 	vals, err := row.ParseJSON(jsonArgs, red.names, red.types)
-	if err != nil {
-		return CallResult{}, &Error{Code: CodeType, Module: module, Reducer: reducerName, Msg: "arguments", Err: err}
+	if err == nil {
+		var args []byte
+		if args, err = row.Encode(vals); err == nil {
+			return r.Call(ctx, module, reducerName, args)
+		}
 	}
-	args, err := row.Encode(vals)
-	if err != nil {
-		return CallResult{}, &Error{Code: CodeType, Module: module, Reducer: reducerName, Msg: "arguments", Err: err}
-	}
-	return r.Call(ctx, module, reducerName, args)
+	return CallResult{}, argsErr(red, err)
 }
 
+// argsErr is the error of arguments that do not fit red's parameters. Its
+// message starts with red's signature and says which parameter is wrong,
+// e.g. "deposit(account string, amount i64): 1 argument given, 2
+// expected" or `add(name string, by i64): missing argument "by" (i64)`.
 func argsErr(red *reducer, err error) error {
-	e := &Error{Code: CodeType, Module: red.mod.info.Name, Reducer: red.name, Msg: "arguments", Err: err}
+	e := &Error{Code: CodeType, Module: red.mod.info.Name, Reducer: red.name, Err: err, full: true}
 	e.Column = errColumn(err, red.names)
 	if errors.Is(err, row.ErrMalformed) {
 		e.Code = CodeBadArgument
 	}
+	var b strings.Builder
+	b.WriteString(red.name)
+	b.WriteByte('(')
+	for i, t := range red.types {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		if i < len(red.names) {
+			b.WriteString(red.names[i])
+			b.WriteByte(' ')
+		}
+		b.WriteString(t.String())
+	}
+	b.WriteString("): ")
+	var ce *row.CountError
+	var me *row.MissingError
+	var ve *row.ValueError
+	switch {
+	case errors.As(err, &ce):
+		noun := "arguments"
+		if ce.Given == 1 {
+			noun = "argument"
+		}
+		fmt.Fprintf(&b, "%d %s given, %d expected", ce.Given, noun, ce.Want)
+	case errors.As(err, &me):
+		fmt.Fprintf(&b, "missing argument %q (%s)", me.Name, me.Type)
+		e.Column = me.Name
+	case errors.As(err, &ve):
+		name := ve.Name
+		if name == "" && ve.Index < len(red.names) {
+			name = red.names[ve.Index]
+		}
+		if name == "" {
+			name = fmt.Sprintf("argument %d", ve.Index)
+		}
+		e.Column = name
+		b.WriteString(name)
+		b.WriteString(": ")
+		b.WriteString(rowText(ve.Err))
+	default:
+		b.WriteString(rowText(err))
+	}
+	e.Msg = b.String()
 	return e
+}
+
+// rowText is the text of a row codec error without the "row: type
+// mismatch: " (the code says it) or "row: " prefix.
+func rowText(err error) string {
+	s := err.Error()
+	if t, ok := strings.CutPrefix(s, row.ErrType.Error()+": "); ok {
+		return t
+	}
+	return strings.TrimPrefix(s, "row: ")
 }
 
 // lookupReducer finds a reducer; the caller holds execMu or stateMu.
@@ -348,11 +408,10 @@ func (r *Runtime) invoke(ctx context.Context, red *reducer, args []byte, x *tx) 
 		err = inst.fnCall.CallWithStack(ctx, s)
 		if err == nil {
 			if st := int32(uint32(s[0])); st != 0 {
-				msg := f.failMsg
-				if msg == "" {
-					msg = fmt.Sprintf("reducer failed (status %d)", st)
+				e := &Error{Code: CodeReducerFailed, Module: m.info.Name, Reducer: red.name, GuestMsg: f.failMsg}
+				if f.failMsg == "" {
+					e.Msg = fmt.Sprintf("returned status %d with no message", st)
 				}
-				e := &Error{Code: CodeReducerFailed, Module: m.info.Name, Reducer: red.name, Msg: msg}
 				if f.hostErr != nil {
 					e.Err = f.hostErr
 				}
@@ -369,9 +428,14 @@ func (r *Runtime) invoke(ctx context.Context, red *reducer, args []byte, x *tx) 
 	// check; execute reports it as CodeTimeout (the watchdog's record
 	// decides, not the trap).
 	e := &Error{Code: CodeTrap, Module: m.info.Name, Reducer: red.name, Msg: firstLine(err) + note}
+	if p := inst.panicLine(); p != "" {
+		// The panic line is the guest's message; the rest of its stderr
+		// went to the log sink.
+		e.GuestMsg, e.Msg = p, firstLine(err)
+	}
 	switch {
 	case f.aborted:
-		e.Code, e.Msg = CodeReducerFailed, f.failMsg
+		e.Code, e.Msg, e.GuestMsg = CodeReducerFailed, "", f.failMsg
 	case r.nearMemoryLimit(inst):
 		e.Code = CodeLimit
 		e.Msg = fmt.Sprintf("memory limit of %d pages reached: %s", r.cfg.memoryPages, e.Msg)

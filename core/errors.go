@@ -87,40 +87,124 @@ func (c Code) String() string {
 // other fields name where it happened (any may be empty) and Err, when set,
 // is the underlying cause (a host-call failure behind a reducer failure,
 // a row codec error, a wazero error).
+//
+// GuestMsg is the module's own words, when the failure came from them: the
+// message of a reducer that failed (the guest SDK's returned error, fail or
+// abort; CodeReducerFailed) or the panic line a trapped guest wrote on
+// stderr (CodeTrap). Hosts show it to their users as is, without parsing
+// Error().
 type Error struct {
-	Code    Code
-	Module  string
-	Reducer string
-	Table   string
-	Column  string
-	Msg     string
-	Err     error
+	Code     Code
+	Module   string
+	Reducer  string
+	Table    string
+	Column   string
+	Msg      string
+	GuestMsg string
+	Err      error
+
+	// full: Msg is the whole story (an argument error: the reducer's
+	// signature, the parameter and what Err says), so Text names neither
+	// the reducer, the column nor the cause again.
+	full bool
 }
 
-// Error returns "core: <code>: module m reducer r table t column c: msg: cause".
+// Error returns "core: <code>: " and Text, e.g.
+// `core: reducer failed: no account "zed" (module bank, reducer deposit)`.
 func (e *Error) Error() string {
+	t := e.Text()
+	if t == "" {
+		return "core: " + e.Code.String()
+	}
+	return "core: " + e.Code.String() + ": " + t
+}
+
+// Text returns the error without its "core: <code>: " prefix, each fact
+// once: the guest's message first (else Msg), then a cause that is not a
+// core error, then where it happened in parentheses, then a core-error
+// cause (a failed host call behind a reducer failure) in the same form
+// without the places already named, e.g.
+//
+//	no counter "x" (module counter, reducer reset): not found: update: no row with this primary key (table counter.counters, column name)
+//
+// Text is what a host prints after the code's own name (the C ABI's
+// interstice_error.message is Text under its status).
+func (e *Error) Text() string {
 	var b strings.Builder
-	b.WriteString("core: ")
-	b.WriteString(e.Code.String())
-	sep := ": "
-	for _, kv := range [...][2]string{{"module", e.Module}, {"reducer", e.Reducer}, {"table", e.Table}, {"column", e.Column}} {
-		if kv[1] != "" {
-			b.WriteString(sep)
-			b.WriteString(kv[0])
-			b.WriteByte(' ')
-			b.WriteString(kv[1])
-			sep = " "
+	e.text(&b, nil)
+	return b.String()
+}
+
+// text writes Text to b, leaving out the places that outer (an error
+// that wraps e) already names.
+func (e *Error) text(b *strings.Builder, outer *Error) {
+	lead := e.GuestMsg
+	if e.Msg != "" {
+		if lead != "" {
+			lead += ": "
+		}
+		lead += e.Msg
+	}
+	// A core error as the direct cause is written after the places, in
+	// this same form; any other cause (a wrapped core error included)
+	// follows the lead as its own text.
+	inner, _ := e.Err.(*Error)
+	if e.Err != nil && inner == nil && !e.full {
+		if lead != "" {
+			lead += ": "
+		}
+		lead += e.Err.Error()
+	}
+	b.WriteString(lead)
+	module, reducer, table, column := e.Module, e.Reducer, e.Table, e.Column
+	if e.full {
+		reducer, column = "", ""
+	}
+	if outer != nil {
+		if module == outer.Module {
+			if reducer == outer.Reducer {
+				reducer = ""
+			}
+			module = ""
+		}
+		if table == outer.Table {
+			if column == outer.Column {
+				column = ""
+			}
+			table = ""
 		}
 	}
-	if e.Msg != "" {
-		b.WriteString(": ")
-		b.WriteString(e.Msg)
+	n := 0
+	for _, kv := range [...][2]string{{"module", module}, {"reducer", reducer}, {"table", table}, {"column", column}} {
+		if kv[1] == "" {
+			continue
+		}
+		switch {
+		case n > 0:
+			b.WriteString(", ")
+		case lead != "":
+			b.WriteString(" (")
+		}
+		b.WriteString(kv[0])
+		b.WriteByte(' ')
+		b.WriteString(kv[1])
+		n++
 	}
-	if e.Err != nil {
-		b.WriteString(": ")
-		b.WriteString(e.Err.Error())
+	if n > 0 && lead != "" {
+		b.WriteByte(')')
 	}
-	return b.String()
+	if inner != nil {
+		if b.Len() > 0 {
+			b.WriteString(": ")
+		}
+		b.WriteString(inner.Code.String())
+		var sub strings.Builder
+		inner.text(&sub, e)
+		if sub.Len() > 0 {
+			b.WriteString(": ")
+			b.WriteString(sub.String())
+		}
+	}
 }
 
 // Unwrap returns the cause.

@@ -703,6 +703,28 @@ func (i *instance) stderrNote() string {
 	return " (stderr: " + s + ")"
 }
 
+// panicLine returns the last line of the guest's stderr that starts with
+// "panic: " (what a Go guest prints when it panics outside the SDK's
+// recovery), or "".
+func (i *instance) panicLine() string {
+	s := string(i.stderr)
+	for s != "" {
+		j := strings.LastIndex(s, "panic: ")
+		if j < 0 {
+			return ""
+		}
+		if j == 0 || s[j-1] == '\n' {
+			line := s[j:]
+			if k := strings.IndexByte(line, '\n'); k >= 0 {
+				line = line[:k]
+			}
+			return strings.TrimSpace(line)
+		}
+		s = s[:j]
+	}
+	return ""
+}
+
 const stderrTail = 1024
 
 type logWriter struct {
