@@ -142,6 +142,40 @@ func detailOf(err error) int {
 	return 0
 }
 
+// messageOf is interstice_error.message for err under status st. A core
+// error is its Text, without core's "core: <code>: " prefix, since the
+// status names the class (a host prints interstice_status_str(st) and the
+// message: "reducer failed: no account "zed" (module bank, reducer
+// deposit)"); only a load failure keeps its finer code's name, which the
+// status does not say ("bad name: ..." under SCHEMA). Any other error is
+// its own text.
+func messageOf(err error, st int) string {
+	ce, ok := err.(*core.Error)
+	if !ok {
+		return err.Error()
+	}
+	t := ce.Text()
+	finer := (st == eSchema || st == eInvalidModule) && ce.Code != core.CodeSchema
+	switch {
+	case t == "":
+		return ce.Code.String()
+	case finer:
+		return ce.Code.String() + ": " + t
+	}
+	return t
+}
+
+// guestOf is interstice_error.guest_message: the module's own message
+// (core.Error.GuestMsg) of a reducer failure or a trap, "" for any other
+// error (stored as NULL).
+func guestOf(err error) string {
+	var ce *core.Error
+	if errors.As(err, &ce) && (ce.Code == core.CodeReducerFailed || ce.Code == core.CodeTrap) {
+		return ce.GuestMsg
+	}
+	return ""
+}
+
 // causeStatus maps a persistence or operating-system error.
 func causeStatus(err error) int {
 	switch {

@@ -79,6 +79,9 @@ func interstice_error_free(e *C.interstice_error) {
 	if e.message != nil {
 		C.free(unsafe.Pointer(e.message))
 	}
+	if e.guest_message != nil {
+		C.free(unsafe.Pointer(e.guest_message))
+	}
 	C.free(unsafe.Pointer(e))
 }
 
@@ -104,12 +107,22 @@ func setErr(err **C.interstice_error, code int, msg string) int {
 
 // setErrDetail is setErr with interstice_error.detail.
 func setErrDetail(err **C.interstice_error, code, detail int, msg string) int {
+	return setErrFull(err, code, detail, msg, "")
+}
+
+// setErrFull is setErrDetail with interstice_error.guest_message (NULL
+// when guest is empty).
+func setErrFull(err **C.interstice_error, code, detail int, msg, guest string) int {
 	if err != nil {
 		e := (*C.interstice_error)(C.malloc(C.size_t(unsafe.Sizeof(C.interstice_error{}))))
 		if e != nil {
 			e.code = C.int(code)
 			e.message = C.CString(msg)
 			e.detail = C.int(detail)
+			e.guest_message = nil
+			if guest != "" {
+				e.guest_message = C.CString(guest)
+			}
 			*err = e
 		}
 	}
@@ -121,7 +134,8 @@ func fail(err **C.interstice_error, e error) C.int {
 	if err == nil {
 		return C.int(statusOf(e))
 	}
-	return C.int(setErrDetail(err, statusOf(e), detailOf(e), e.Error()))
+	st := statusOf(e)
+	return C.int(setErrFull(err, st, detailOf(e), messageOf(e, st), guestOf(e)))
 }
 
 // bad is a BAD_ARGUMENT failure with a message.

@@ -207,17 +207,29 @@ const char *interstice_status_str(int code);
 /** A failure's details. Allocated by the library; free with interstice_error_free. */
 typedef struct interstice_error {
     int code;       /* the status returned by the failing call */
-    char *message;  /* NUL-terminated, names the problem (module, table, segment, offset ...) */
+    char *message;  /* NUL-terminated, names the problem (module, table, segment, offset ...),
+                       each fact once and without the status's own name, which
+                       interstice_status_str(code) gives: print both, e.g.
+                       "reducer failed: no account "zed" (module bank, reducer deposit)" */
     int detail;     /* the finer reason: the Go core.Code when the failure came from the
                        runtime (e.g. 105 "bad name" under INTERSTICE_E_SCHEMA), else 0.
                        Added in 0.1 without an ABI change: the library allocates the
                        struct, so an older program simply does not read it. */
+    char *guest_message; /* the module's own words, NUL-terminated, or NULL when the failure
+                       did not come from them: for INTERSTICE_E_REDUCER_FAILED the reducer's
+                       error (the SDK's returned error, fail or abort), for INTERSTICE_E_TRAP
+                       the panic line the module wrote on stderr, if it wrote one. Show it
+                       to users as is; message holds it too, followed by where it happened
+                       (e.g. message `no account "zed" (module bank, reducer deposit)`,
+                       guest_message `no account "zed"`). Owned by the error: freed by
+                       interstice_error_free. Added without an ABI change, like detail
+                       (appended at the end of a struct the library allocates). */
 } interstice_error;
 
 /* -------------------------------------------------------------------------
  * interstice_error_free
  *
- * Frees an error and its message.
+ * Frees an error and its strings (message, guest_message).
  *
  * Parameters: err IN — an error from any function, or NULL (no-op).
  * Threads:    any.

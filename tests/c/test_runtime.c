@@ -196,6 +196,29 @@ int main(void) {
     RC(INTERSTICE_E_BAD_ARGUMENT, interstice_call(rt, "counter", "add", ROW_ALICE, 7, NULL, NULL, NULL, &err));
     RC(INTERSTICE_E_BAD_ARGUMENT, interstice_call(rt, "counter", "add", NULL, 7, NULL, NULL, NULL, &err));
     RCMSG(INTERSTICE_E_REDUCER_FAILED, "no counter", interstice_call_json(rt, "counter", "reset", "[\"zed\"]", 7, NULL, NULL, NULL, &err));
+    /* the module's own words, in guest_message and first in message, which
+       says neither the status nor the place twice */
+    {
+        interstice_error *e = NULL;
+        CHECK(interstice_call_json(rt, "counter", "reset", "[\"nobody\"]", 10, NULL, NULL, NULL, &e) == INTERSTICE_E_REDUCER_FAILED);
+        CHECK(e && e->guest_message && strcmp(e->guest_message, "no counter \"nobody\"") == 0);
+        CHECK(strstr(e->message, "no counter \"nobody\" (module counter, reducer reset)") == e->message);
+        CHECK(!strstr(e->message, "reducer failed") && !strstr(e->message, "core:"));
+        interstice_error_free(e);
+        e = NULL;
+        CHECK(interstice_call_json(rt, "counter", "add", "{\"name\":\"a\"}", 12, NULL, NULL, NULL, &e) == INTERSTICE_E_TYPE);
+        CHECK(e && e->guest_message == NULL);
+        CHECK(strcmp(e->message, "add(name string, by i64): missing argument \"by\" (i64) (module counter)") == 0);
+        interstice_error_free(e);
+        e = NULL;
+        CHECK(interstice_call_json(rt, "trapper", "insert3_panic", "[10]", 4, NULL, NULL, NULL, &e) == INTERSTICE_E_REDUCER_FAILED);
+        CHECK(e && e->guest_message && strcmp(e->guest_message, "panic: trapper: deliberate panic") == 0);
+        interstice_error_free(e);
+        e = NULL;
+        CHECK(interstice_call_json(rt, "trapper", "insert3_trap", "[10]", 4, NULL, NULL, NULL, &e) == INTERSTICE_E_TRAP);
+        CHECK(e && e->guest_message == NULL); /* a wasm trap, no words of the module */
+        interstice_error_free(e);
+    }
     RC(INTERSTICE_E_TRAP, interstice_call_json(rt, "trapper", "insert3_trap", "[10]", 4, NULL, NULL, NULL, &err));
     RC(INTERSTICE_E_REDUCER_FAILED, interstice_call_json(rt, "trapper", "insert3_error", "[10]", 4, NULL, NULL, NULL, &err));
     RC(INTERSTICE_E_REDUCER_FAILED, interstice_call_json(rt, "trapper", "insert_dup", "[10]", 4, NULL, NULL, NULL, &err));
