@@ -273,8 +273,21 @@ func errString(err error) *string {
 	if err == nil {
 		return nil
 	}
-	s := err.Error()
+	s := errText(err)
 	return &s
+}
+
+// errText is err for people: a core error as its code's name and its text,
+// each fact once (`reducer failed: no account "zed" (module bank, reducer
+// deposit)`), without Go's package prefix; any other error as is.
+func errText(err error) string {
+	if ce, ok := err.(*core.Error); ok {
+		if t := ce.Text(); t != "" {
+			return ce.Code.String() + ": " + t
+		}
+		return ce.Code.String()
+	}
+	return err.Error()
 }
 
 func cmdCall(e env, args []string) error {
@@ -321,14 +334,14 @@ func cmdCall(e env, args []string) error {
 			outcome := fmt.Sprintf("lsn %d", c.LSN)
 			switch {
 			case c.Err != nil:
-				outcome = "failed: " + c.Err.Error()
+				outcome = "failed: " + errText(c.Err)
 			case c.LSN == 0:
 				outcome = "changed nothing"
 			}
 			fmt.Fprintf(e.stdout, "  subscriber %s.%s (depth %d): %s\n", c.Module, c.Reducer, c.Depth, outcome)
 		}
 		if res.CascadeErr != nil {
-			fmt.Fprintf(e.stdout, "  subscriber error: %v\n", res.CascadeErr)
+			fmt.Fprintf(e.stdout, "  subscriber error: %s\n", errText(res.CascadeErr))
 		}
 	}
 	return closeAfter(rt, fmt.Sprintf("the call was acknowledged at lsn %d", res.LSN))
