@@ -61,13 +61,19 @@ class IntersticeError(Exception):
         detail:  the finer reason the library gives (the Go core code, e.g.
                  105 "bad name" under ``INTERSTICE_E_SCHEMA``), else 0.
         message: the library's message; it names the module, table, segment
-                 or offset concerned. ``str(error)`` is the message.
+                 or offset concerned, each once, and not the status (the
+                 class says it). ``str(error)`` is the message.
+        guest_message: the module's own words when the failure came from
+                 them (a reducer's error, a trapped module's panic line),
+                 else None: ``interstice_error.guest_message``.
     """
 
     #: The status this class stands for (None for the base class).
     status: Optional[int] = None
 
-    def __init__(self, message: str, code: Optional[int] = None, detail: int = 0) -> None:
+    def __init__(
+        self, message: str, code: Optional[int] = None, detail: int = 0, guest_message: Optional[str] = None
+    ) -> None:
         if code is None:
             code = self.status if self.status is not None else lib.INTERSTICE_E_INTERNAL
         super().__init__(message)
@@ -75,6 +81,7 @@ class IntersticeError(Exception):
         self.name: str = status_name(code)
         self.detail: int = detail
         self.message: str = message
+        self.guest_message: Optional[str] = guest_message
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.message!r}, code={self.code} {self.name}, detail={self.detail})"
@@ -132,17 +139,23 @@ class ReducerError(IntersticeError):
 
     Attributes:
         module, reducer:  which reducer failed (None if the message does not say).
-        reducer_message:  the module's own error text, without the library's prefix.
+        reducer_message:  the module's own error text (``guest_message``), or
+                          the whole message when the module gave none.
     """
 
-    _PREFIX = re.compile(r"^(?:core: )?reducer failed: module (\S+) reducer (\S+): (.*)$", re.S)
+    # The message is the guest's text, then " (module M, reducer R)".
+    _PLACE = re.compile(r" \(module (\S+), reducer ([^,)\s]+)[,)]")
 
-    def __init__(self, message: str, code: Optional[int] = None, detail: int = 0) -> None:
-        super().__init__(message, code, detail)
-        m = self._PREFIX.match(message)
+    def __init__(
+        self, message: str, code: Optional[int] = None, detail: int = 0, guest_message: Optional[str] = None
+    ) -> None:
+        super().__init__(message, code, detail, guest_message)
+        m = None
+        if guest_message is not None and message.startswith(guest_message):
+            m = self._PLACE.match(message, len(guest_message))
         self.module: Optional[str] = m.group(1) if m else None
         self.reducer: Optional[str] = m.group(2) if m else None
-        self.reducer_message: str = m.group(3) if m else message
+        self.reducer_message: str = guest_message if guest_message is not None else message
 
 
 class CycleError(IntersticeError):
@@ -280,17 +293,20 @@ def error_class(code: int) -> Type[IntersticeError]:
 def from_status(rc: int, err: "ffi.CData", what: str = "") -> IntersticeError:
     """Builds the exception for a failed call from its status and interstice_error (which it frees)."""
     e = err[0]
+    guest: Optional[str] = None
     if e != ffi.NULL:
         code = e.code
         message = ffi.string(e.message).decode("utf-8", "replace") if e.message != ffi.NULL else ""
         detail = e.detail
+        if e.guest_message != ffi.NULL:
+            guest = ffi.string(e.guest_message).decode("utf-8", "replace")
         lib.interstice_error_free(e)
         err[0] = ffi.NULL
     else:
         code, message, detail = rc, "", 0
     if not message:
         message = f"{what}: {status_str(code)}" if what else status_str(code)
-    return error_class(code)(message, code, detail)
+    return error_class(code)(message, code, detail, guest)
 
 
 def status_table() -> Tuple[Tuple[int, str, str], ...]:

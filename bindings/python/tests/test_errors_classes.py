@@ -61,11 +61,22 @@ def test_torn_tail_is_not_corruption():
     assert not issubclass(interstice.TornTailError, interstice.CorruptLogError)
 
 
-def test_reducer_error_splits_the_modules_own_message():
-    e = interstice.ReducerError("core: reducer failed: module counter reducer reset: no counter \"x\"", 12)
+def test_reducer_error_takes_the_modules_own_message_from_its_field():
+    e = interstice.ReducerError('no counter "x" (module counter, reducer reset)', 12, 0, 'no counter "x"')
     assert (e.module, e.reducer, e.reducer_message) == ("counter", "reset", 'no counter "x"')
-    e = interstice.ReducerError("other text", 12)
-    assert e.module is None and e.reducer_message == "other text"
+    assert e.guest_message == 'no counter "x"'
+    # the place after the guest's words, then a host call's failure
+    e = interstice.ReducerError(
+        "a (b) (module counter, reducer reset): not found: update: no row (table counter.counters, column name)",
+        12,
+        0,
+        "a (b)",
+    )
+    assert (e.module, e.reducer, e.reducer_message) == ("counter", "reset", "a (b)")
+    # guest words that look like a place are not parsed as one
+    e = interstice.ReducerError("returned status -11 with no message (module m, reducer r)", 12)
+    assert e.module is None and e.guest_message is None
+    assert e.reducer_message == "returned status -11 with no message (module m, reducer r)"
 
 
 def test_status_table_matches_the_header():

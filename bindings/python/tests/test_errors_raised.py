@@ -26,6 +26,24 @@ def test_reducer_error_carries_the_modules_message(db):
     e = ei.value
     assert e.code == 12 and e.name == "INTERSTICE_E_REDUCER_FAILED"
     assert e.reducer_message == "my own words" and (e.module, e.reducer) == ("alltypes", "fail")
+    assert e.guest_message == "my own words"
+
+
+def test_reducer_error_says_each_fact_once(db):
+    with pytest.raises(interstice.ReducerError) as ei:
+        db.call("counter", "reset", "nobody")
+    e = ei.value
+    assert e.guest_message == 'no counter "nobody"' and (e.module, e.reducer) == ("counter", "reset")
+    assert e.message.startswith('no counter "nobody" (module counter, reducer reset)')
+    assert "reducer failed" not in e.message and "core:" not in e.message
+
+
+def test_missing_argument_named(db):
+    with pytest.raises(interstice.TypeMismatchError) as ei:
+        db.call("counter", "add", name="a")
+    e = ei.value
+    assert e.message == 'add(name string, by i64): missing argument "by" (i64) (module counter)'
+    assert e.guest_message is None
 
 
 def test_trap_rolls_back(open_db):
