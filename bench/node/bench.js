@@ -97,6 +97,13 @@ notes.push(`16 concurrent callAsync: ${(dasync.records / dasync.fdatasyncs).toFi
 const [dasync4] = alternate(() => measure('durable-async'), null, most);
 row('durable calls, 16 concurrent callAsync, default threadpool (4) vs better-sqlite3', `${ops(dasync4)} (UV_THREADPOOL_SIZE unset)`, ops(sqlite2), dasync4.ops / sqlite2.ops, null);
 notes.push(`with the default threadpool of 4: ${(dasync4.records / dasync4.fdatasyncs).toFixed(1)} records per fdatasync`);
+const [allAtOnce] = alternate(() => measure('durable-async', { UV_THREADPOOL_SIZE: '16', BENCH_ALL_AT_ONCE: '1' }), null, most);
+row('durable calls, 8000 callAsync queued at once (16 threadpool threads) vs better-sqlite3', `${ops(allAtOnce)} (no JS round trip between calls)`, ops(sqlite2), allAtOnce.ops / sqlite2.ops, null);
+const cFull = execFileSync(cBench, [wasm], { encoding: 'utf8' });
+const c8 = Number((/c_durable_call_8threads (\d+)/.exec(cFull) || [])[1]);
+const c1 = Number((/c_durable_call_1thread (\d+)/.exec(cFull) || [])[1]);
+row('durable calls, 16 concurrent callAsync vs the same calls from 8 C threads (this machine\'s ceiling)', ops(dasync), `${ops({ ops: c8 })} (bench_noop, interstice_call_json, 8 threads)`, dasync.ops / c8, null);
+row('durable calls, sync, 1 caller vs the same from 1 C thread', ops(dsync), `${ops({ ops: c1 })} (bench_noop, 1 thread)`, dsync.ops / c1, null);
 const [sqlite8] = alternate(() => measure('sqlite-workers'), null, most);
 notes.push(`better-sqlite3 from 8 worker_threads, one connection each (busy_timeout 5 s): ${ops(sqlite8)}; the 1-connection figure is the peer above`);
 

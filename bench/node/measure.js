@@ -106,9 +106,15 @@ async function main() {
       } else {
         n = 8000;
         t0 = now();
-        let next = 0;
-        const lane = async () => { while (next++ < n) await db.callAsync('noop', 'insert', [id++, 'n', 0]); };
-        await Promise.all(Array.from({ length: 16 }, lane));
+        if (process.env.BENCH_ALL_AT_ONCE) {
+          // every call queued at once: the threadpool's threads are the concurrency
+          await Promise.all(Array.from({ length: n }, () => db.callAsync('noop', 'insert', [id++, 'n', 0])));
+        } else {
+          // BENCH_IN_FLIGHT lanes, each awaiting its call before the next
+          let next = 0;
+          const lane = async () => { while (next++ < n) await db.callAsync('noop', 'insert', [id++, 'n', 0]); };
+          await Promise.all(Array.from({ length: Number(process.env.BENCH_IN_FLIGHT || 16) }, lane));
+        }
       }
       const secs = (now() - t0) / 1e9;
       const s = db.logStats;
