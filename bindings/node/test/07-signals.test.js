@@ -68,3 +68,45 @@ test(`signals: ${RUNS} runs under a SIGUSR2 flood, SIGINTs and SIGCHLDs: 0 crash
   const sum = (k) => results.reduce((a, r) => a + r.counts[k], 0);
   t.diagnostic(`${results.length} runs: ${sum('usr2')} SIGUSR2, ${sum('int')} SIGINT, ${sum('children')} children, ${sum('sync')} sync + ${sum('async')} async calls`);
 });
+
+// The JS thread's signal mask around calls, read from /proc (bit n-1 of
+// SigBlk is signal n).
+const probe = `
+const fs = require('fs');
+const ist = require(process.env.PKG);
+const blk = () => BigInt('0x' + fs.readFileSync('/proc/thread-self/status', 'utf8').match(/SigBlk:\\s*(\\S+)/)[1]);
+const before = blk();
+const db = ist.open(null, { compilationCacheDir: process.env.CACHE });
+db.loadModule(process.env.NOOP);
+db.run('noop', 'noop');
+const during = blk();
+const child = BigInt('0x' + require('child_process').execSync('grep SigBlk /proc/self/status').toString().split(/\\s+/)[1]);
+setImmediate(() => {
+  console.log(JSON.stringify({ before: String(before), during: String(during), child: String(child), after: String(blk()) }));
+  db.close();
+});
+`;
+
+function maskAfterCall(mode) {
+  const { execFileSync } = require('child_process');
+  const env = { ...process.env, PKG: path.resolve(__dirname, '..'), CACHE: cacheDir, NOOP: wasm('noop') };
+  if (mode) env.INTERSTICE_NODE_SIGMASK = mode;
+  else delete env.INTERSTICE_NODE_SIGMASK;
+  const m = JSON.parse(execFileSync(process.execPath, ['-e', probe], { env, encoding: 'utf8' }));
+  return Object.fromEntries(Object.entries(m).map(([k, x]) => [k, BigInt(x)]));
+}
+const bit = (sig) => 1n << BigInt(require('os').constants.signals[sig] - 1);
+
+test('deferred mask: asynchronous signals blocked after a call, restored when the loop turns; children start clean', () => {
+  const m = maskAfterCall(undefined);
+  for (const sig of ['SIGINT', 'SIGUSR2', 'SIGCHLD', 'SIGTERM', 'SIGWINCH']) assert.equal(m.during & bit(sig), bit(sig), `${sig} blocked during the JS turn`);
+  for (const sig of ['SIGURG', 'SIGSEGV', 'SIGBUS', 'SIGFPE']) assert.equal(m.during & bit(sig), 0n, `${sig} never blocked`);
+  assert.equal(m.after, m.before, 'the previous mask is back once the loop turned');
+  assert.equal(m.child, 0n, 'a child process starts with an empty mask');
+});
+
+test('INTERSTICE_NODE_SIGMASK=call restores the mask after every call', () => {
+  const m = maskAfterCall('call');
+  assert.equal(m.during, m.before);
+  assert.equal(m.after, m.before);
+});
