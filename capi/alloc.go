@@ -1,12 +1,16 @@
 package main
 
-/*
-#include <stdlib.h>
-#include <string.h>
-*/
+// #include "capi_internal.h"
 import "C"
 
 import "unsafe"
+
+//export interstice_free
+func interstice_free(p unsafe.Pointer) {
+	if p != nil {
+		C.free(p)
+	}
+}
 
 // cCopy returns a C.malloc'ed copy of b followed by a NUL byte (so JSON and
 // names are C strings too). The caller frees it with interstice_free.

@@ -30,7 +30,7 @@ CAPI_A       := $(BUILD)/libinterstice.a
 CAPI_PC      := $(BUILD)/interstice.pc
 CAPI_TESTBIN := $(BUILD)/tests/c
 CAPI_GOSRC   := $(shell find capi core persistence row fbs internal -name '*.go' ! -name '*_test.go' 2>/dev/null) \
-                include/interstice.h go.mod go.sum
+                capi/capi_internal.h include/interstice.h go.mod go.sum
 
 # C flags of tests and examples. The programs use POSIX (fork, kill,
 # mkdtemp, clock_gettime), hence the feature-test macro; the header itself

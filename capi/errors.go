@@ -1,16 +1,15 @@
 package main
 
-/*
-#include "interstice.h"
-
-typedef const char ist_cchar;
-*/
+// #include "capi_internal.h"
 import "C"
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
+	"runtime/debug"
 	"syscall"
+	"unsafe"
 
 	"github.com/interstice/interstice/core"
 	"github.com/interstice/interstice/persistence"
@@ -208,4 +207,87 @@ func causeStatus(err error) int {
 		return eIO
 	}
 	return eInternal
+}
+
+//export interstice_error_free
+func interstice_error_free(e *C.interstice_error) {
+	if e == nil {
+		return
+	}
+	if e.message != nil {
+		C.free(unsafe.Pointer(e.message))
+	}
+	if e.guest_message != nil {
+		C.free(unsafe.Pointer(e.guest_message))
+	}
+	C.free(unsafe.Pointer(e))
+}
+
+// guard is deferred first by every exported function that returns a
+// status: it turns a panic into INTERSTICE_E_INTERNAL.
+func guard(rc *C.int, err **C.interstice_error) {
+	if r := recover(); r != nil {
+		*rc = C.int(setErr(err, eInternal, fmt.Sprintf("interstice: internal error: panic: %v\n%s", r, debug.Stack())))
+	}
+}
+
+// begin clears the optional error out-parameter.
+func begin(err **C.interstice_error) {
+	if err != nil {
+		*err = nil
+	}
+}
+
+// setErr stores a new error in *err (if err is not NULL) and returns code.
+func setErr(err **C.interstice_error, code int, msg string) int {
+	return setErrDetail(err, code, 0, msg)
+}
+
+// setErrDetail is setErr with interstice_error.detail.
+func setErrDetail(err **C.interstice_error, code, detail int, msg string) int {
+	return setErrFull(err, code, detail, msg, "")
+}
+
+// setErrFull is setErrDetail with interstice_error.guest_message (NULL
+// when guest is empty).
+func setErrFull(err **C.interstice_error, code, detail int, msg, guest string) int {
+	if err != nil {
+		e := (*C.interstice_error)(C.malloc(C.size_t(unsafe.Sizeof(C.interstice_error{}))))
+		if e != nil {
+			e.code = C.int(code)
+			e.message = C.CString(msg)
+			e.detail = C.int(detail)
+			e.guest_message = nil
+			if guest != "" {
+				e.guest_message = C.CString(guest)
+			}
+			*err = e
+		}
+	}
+	return code
+}
+
+// fail converts a Go error to its status and stores it in *err.
+func fail(err **C.interstice_error, e error) C.int {
+	if err == nil {
+		return C.int(statusOf(e))
+	}
+	st := statusOf(e)
+	return C.int(setErrFull(err, st, detailOf(e), messageOf(e, st), guestOf(e)))
+}
+
+// bad is a BAD_ARGUMENT failure with a message.
+func bad(err **C.interstice_error, format string, args ...any) C.int {
+	if err == nil {
+		return eBadArgument
+	}
+	return C.int(setErr(err, eBadArgument, "interstice: "+fmt.Sprintf(format, args...)))
+}
+
+// failCode is a failure with an explicit status.
+func failCode(err **C.interstice_error, code int, format string, args ...any) C.int {
+	if err == nil {
+		return C.int(code)
+	}
+	return C.int(setErr(err, code, "interstice: "+fmt.Sprintf(format, args...)))
 }

@@ -1,10 +1,6 @@
 package main
 
-/*
-#include <stdint.h>
-#include "interstice.h"
-static inline void ist_set_handle(void **out, uintptr_t h) { *out = (void *)h; }
-*/
+// #include "capi_internal.h"
 import "C"
 
 import (

@@ -1,19 +1,6 @@
 package main
 
-/*
-#include <stdlib.h>
-#include "interstice.h"
-
-typedef const char ist_cchar;
-typedef const uint8_t ist_cu8;
-typedef const size_t ist_csize;
-typedef const uint8_t *const ist_cu8p;
-typedef const interstice_log_options ist_clogopts;
-
-static inline int ist_call_replay(interstice_replay_fn fn, void *u, uint64_t lsn, const void *p, size_t n) {
-	return fn(u, lsn, (const uint8_t *)p, n);
-}
-*/
+// #include "capi_internal.h"
 import "C"
 
 import (
