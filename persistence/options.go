@@ -111,11 +111,14 @@ type Options struct {
 	// Progress, if set, is called during long scans (Open's scan of the last
 	// segment, Replay, NewReader, Validate, Inspect, Repair) with the bytes
 	// done and the total bytes to do; done never decreases and never
-	// exceeds total. It is called from the goroutine that called the
-	// scanning function (Validate and Inspect verify on several goroutines
-	// but report from that one) and must be fast. For Validate, Inspect and
-	// Repair the total leaves out the zero-filled preallocated tail of the
-	// log's last segment, which is not records.
+	// exceeds total. Every call is made on the goroutine that called the
+	// scanning function, never concurrently (Validate, Inspect and Repair
+	// verify on several goroutines but report from that one), so the
+	// callback needs no locking; it must be fast, as the scan waits for it.
+	// Validate, Inspect and Repair report within a segment, at least every
+	// MiB or so of verified bytes, and a healthy log's last report is
+	// (total, total); their total leaves out the zero-filled preallocated
+	// tail of the log's last segment, which is not records.
 	Progress func(done, total int64)
 }
 

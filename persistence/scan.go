@@ -68,6 +68,7 @@ type scanJob struct {
 	chunks     []scanChunk
 	incomplete atomic.Bool  // a chunk did not run: verify the segment sequentially
 	pending    atomic.Int64 // chunks not yet finished
+	verified   atomic.Int64 // frame bytes its chunks verified so far (for Progress)
 
 	pre   segPrefix // the linked result, valid if preOK
 	preOK bool
@@ -110,7 +111,14 @@ type scanner struct {
 	probe        bool
 	probeDone    chan struct{}
 	lastZeroTail int64
+	// tick (for Progress; nil without) wakes the assembler in
+	// waitProgress whenever a chunk was verified.
+	tick chan struct{}
 }
+
+// scanChunkHook, if set, runs after each chunk verification; tests slow
+// the workers with it.
+var scanChunkHook func()
 
 func scanWorkerCount() int {
 	if scanWorkers != 0 {
@@ -119,18 +127,22 @@ func scanWorkerCount() int {
 	return runtime.GOMAXPROCS(0)
 }
 
-// startScanner starts workers on segs; with probeTail, their first task
-// measures the zero tail of the last segment (see probeZeroTail).
-func startScanner(segs []segInfo, files []File, workers int, probeTail bool) *scanner {
+// startScanner starts workers on segs; with progress, their first task
+// measures the zero tail of the last segment (see probeZeroTail) and each
+// verified chunk wakes waitProgress.
+func startScanner(segs []segInfo, files []File, workers int, progress bool) *scanner {
 	n := len(segs)
 	cb := (max(scanChunkBytes, frameAlign) + frameAlign - 1) &^ (frameAlign - 1)
-	sc := &scanner{jobs: make([]*scanJob, n), window: workers + 1, chunkBytes: cb, probe: probeTail, probeDone: make(chan struct{})}
+	sc := &scanner{jobs: make([]*scanJob, n), window: workers + 1, chunkBytes: cb, probe: progress, probeDone: make(chan struct{})}
+	if progress {
+		sc.tick = make(chan struct{}, 1)
+	}
 	sc.cond.L = &sc.mu
 	sc.stopSeg.Store(int64(n))
 	for i := range segs {
 		sc.jobs[i] = &scanJob{idx: i, seg: segs[i], file: files[i], done: make(chan struct{})}
 	}
-	if !probeTail {
+	if !progress {
 		close(sc.probeDone)
 	}
 	sc.wg.Add(workers)
@@ -171,6 +183,25 @@ func (sc *scanner) stopAt(i int) {
 func (sc *scanner) wait(i int) *scanJob {
 	<-sc.jobs[i].done
 	return sc.jobs[i]
+}
+
+// waitProgress is wait that, while it waits, calls progress (on the
+// calling goroutine) with the frame bytes of segment i verified so far,
+// each time a worker finished a chunk: about every scanChunkBytes.
+func (sc *scanner) waitProgress(i int, progress func(verified int64)) *scanJob {
+	j := sc.jobs[i]
+	if sc.tick == nil {
+		<-j.done
+		return j
+	}
+	for {
+		select {
+		case <-j.done:
+			return j
+		case <-sc.tick:
+			progress(j.verified.Load())
+		}
+	}
 }
 
 // assembledOne lets mappings move one segment further ahead.
@@ -284,6 +315,21 @@ func (sc *scanner) verify(j *scanJob, ci int) {
 	} else if gerr := guardMapped(j.seg.name, func() { verifyChunk(j.data, &j.chunks[ci], j.first, ci == 0) }); gerr != nil {
 		j.incomplete.Store(true)
 		sc.stopAt(j.idx)
+	} else if sc.tick != nil {
+		if c := &j.chunks[ci]; c.start >= 0 {
+			j.verified.Add(int64(c.end - c.start))
+		}
+		select {
+		case sc.tick <- struct{}{}:
+			// Let the assembler run now: readied by this goroutine, it
+			// would otherwise wait for a P until a worker blocks or is
+			// preempted (some 10 ms) when every P runs a worker.
+			runtime.Gosched()
+		default: // the assembler has a wake-up pending
+		}
+	}
+	if scanChunkHook != nil {
+		scanChunkHook()
 	}
 	if j.pending.Add(-1) == 0 {
 		sc.finish(j)

@@ -160,14 +160,16 @@ func scanLog(dir string, opts []Options, fn func(Record) error) (*Report, error)
 	// Progress: the preallocated zero tail of the last segment is not work;
 	// it leaves the total as soon as it is known (before the first report
 	// with workers, at the last one in the sequential scan of the tests).
-	total := rep.Bytes
-	if sc != nil && o.Progress != nil {
-		<-sc.probeDone
-		total -= sc.lastZeroTail
+	var prog *scanProgress
+	if o.Progress != nil {
+		prog = &scanProgress{fn: o.Progress, total: rep.Bytes, next: progressStep}
+		if sc != nil {
+			<-sc.probeDone
+			prog.total -= sc.lastZeroTail
+		}
 	}
 	var buf []byte
 	var want uint64
-	var done int64 // for Progress
 	for i, s := range segs {
 		si := &rep.Segments[i]
 		lastSeg := i == len(segs)-1
@@ -175,7 +177,12 @@ func scanLog(dir string, opts []Options, fn func(Record) error) (*Report, error)
 		release := func() {}
 		var pre *segPrefix
 		if sc != nil {
-			j := sc.wait(i)
+			var j *scanJob
+			if prog != nil {
+				j = sc.waitProgress(i, func(n int64) { prog.at(min(n, si.Bytes)) })
+			} else {
+				j = sc.wait(i)
+			}
 			if j.ioErr != nil {
 				return rep, fmt.Errorf("persistence: read segment %s: %w", s.name, j.ioErr)
 			}
@@ -199,7 +206,7 @@ func scanLog(dir string, opts []Options, fn func(Record) error) (*Report, error)
 		var serr error
 		// No lock: a live writer may shrink the segment under the mapping.
 		if gerr := guardMapped(s.name, func() {
-			stop, serr = scanSegment(rep, si, s, lastSeg, data, &want, fn, pre)
+			stop, serr = scanSegment(rep, si, s, lastSeg, data, &want, fn, pre, prog)
 		}); gerr != nil {
 			release()
 			return rep, gerr
@@ -208,7 +215,7 @@ func scanLog(dir string, opts []Options, fn func(Record) error) (*Report, error)
 		if sc != nil {
 			sc.assembledOne()
 		}
-		if o.Progress != nil {
+		if prog != nil {
 			work := int64(len(data))
 			if lastSeg {
 				if sc != nil {
@@ -217,11 +224,10 @@ func scanLog(dir string, opts []Options, fn func(Record) error) (*Report, error)
 					// It ended cleanly: everything after the valid frames is zero.
 					zt := work - min(si.DataBytes, work)
 					work -= zt
-					total -= zt
+					prog.total -= zt
 				}
 			}
-			done += work
-			o.Progress(done, max(total, done))
+			prog.segmentDone(work)
 		}
 		if stop || serr != nil {
 			return rep, serr
@@ -230,11 +236,55 @@ func scanLog(dir string, opts []Options, fn func(Record) error) (*Report, error)
 	return rep, nil
 }
 
+// progressStep is how many bytes of a segment scanLog verifies (or walks
+// for Inspect's counts) between two reports.
+const progressStep = 1 << 20
+
+// scanProgress reports Options.Progress for scanLog, always on its
+// goroutine: within a segment at least every progressStep bytes (by frame
+// offset in scanSegment and acceptPrefix, by the bytes the workers
+// verified in waitProgress), and at the end of each segment. What it
+// reports never decreases and never exceeds total.
+type scanProgress struct {
+	fn    func(done, total int64)
+	total int64 // shrinks by the zero tail at the end of a sequential scan
+	done  int64 // the work of the segments before the current one
+	last  int64 // the last done reported
+	next  int   // the offset in the current segment of the next report
+}
+
+// at reports n bytes done in the current segment (never more than its
+// work: the frames end before the zero tail).
+func (p *scanProgress) at(n int64) {
+	if v := min(p.done+n, p.total); v > p.last {
+		p.last = v
+		p.fn(v, p.total)
+	}
+}
+
+// frameEnd reports, every progressStep bytes, off: the end of the frames
+// verified in the current segment.
+func (p *scanProgress) frameEnd(off int) {
+	if off >= p.next {
+		p.next = off + progressStep
+		p.at(int64(off))
+	}
+}
+
+// segmentDone ends the current segment, work bytes of it counted.
+func (p *scanProgress) segmentDone(work int64) {
+	p.done += work
+	p.next = progressStep
+	p.last = max(p.last, p.done)
+	p.fn(p.last, max(p.total, p.last))
+}
+
 // scanSegment verifies one segment image, adding to rep and si. It reports
 // whether the walk must stop (a problem or a torn tail was recorded). pre,
 // if set, says which frames the parallel workers already verified; the
-// frames from there on are verified here.
-func scanSegment(rep *Report, si *SegmentInfo, s segInfo, lastSeg bool, buf []byte, wantp *uint64, fn func(Record) error, pre *segPrefix) (bool, error) {
+// frames from there on are verified here. prog, if set, hears of the
+// progress within the segment.
+func scanSegment(rep *Report, si *SegmentInfo, s segInfo, lastSeg bool, buf []byte, wantp *uint64, fn func(Record) error, pre *segPrefix, prog *scanProgress) (bool, error) {
 	want := *wantp
 	{
 		h, herr := decodeSegHeader(buf, s.name)
@@ -251,7 +301,7 @@ func scanSegment(rep *Report, si *SegmentInfo, s segInfo, lastSeg bool, buf []by
 		si.DataBytes = segHeaderSize
 		it := newFrameIter(s.name, buf, h.firstLSN, lastSeg)
 		if pre != nil {
-			if stop := acceptPrefix(rep, si, s, &it, *pre, fn); stop {
+			if stop := acceptPrefix(rep, si, s, &it, *pre, fn, prog); stop {
 				return true, nil
 			}
 		}
@@ -274,6 +324,9 @@ func scanSegment(rep *Report, si *SegmentInfo, s segInfo, lastSeg bool, buf []by
 			si.Records++
 			si.LastLSN = lsn
 			si.DataBytes = int64(off + frameSize(len(payload)))
+			if prog != nil {
+				prog.frameEnd(it.off)
+			}
 		}
 		rep.ValidBytes += min(si.DataBytes, int64(len(buf)))
 		if it.err != nil {
@@ -292,7 +345,7 @@ func scanSegment(rep *Report, si *SegmentInfo, s segInfo, lastSeg bool, buf []by
 // acceptPrefix counts the frames the workers verified, as the loop of
 // scanSegment would, calling fn on each in order, and moves it past them.
 // It reports whether fn failed (the Problem is recorded).
-func acceptPrefix(rep *Report, si *SegmentInfo, s segInfo, it *frameIter, p segPrefix, fn func(Record) error) bool {
+func acceptPrefix(rep *Report, si *SegmentInfo, s segInfo, it *frameIter, p segPrefix, fn func(Record) error, prog *scanProgress) bool {
 	if fn == nil {
 		if p.count > 0 {
 			first, last := it.want, it.want+uint64(p.count)-1
@@ -334,6 +387,9 @@ func acceptPrefix(rep *Report, si *SegmentInfo, s segInfo, it *frameIter, p segP
 			si.DataBytes = int64(off + frameSize(len(payload)))
 			it.off = off + frameSize(len(payload))
 			it.want++
+			if prog != nil {
+				prog.frameEnd(it.off)
+			}
 		}
 		if it.off != p.off {
 			return false

@@ -131,7 +131,7 @@ func TestValidateProgressSkipsZeroTail(t *testing.T) {
 			t.Fatalf("no preallocated tail: %+v", last)
 		}
 		n := len(done)
-		if n != len(rep.Segments) || done[n-1] != total[n-1] || total[n-1] > rep.ValidBytes || total[n-1] < rep.ValidBytes-64 {
+		if n < len(rep.Segments) || done[n-1] != total[n-1] || total[n-1] > rep.ValidBytes || total[n-1] < rep.ValidBytes-64 {
 			t.Fatalf("%d workers: progress done %v total %v, want to end within 64 bytes of %d", w, done, total, rep.ValidBytes)
 		}
 		if w < 0 && total[n-1] != rep.ValidBytes {
