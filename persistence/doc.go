@@ -20,7 +20,7 @@
 // N callers share fdatasyncs even though they execute one at a time. Under
 // SyncAlways a leader first waits for its group: if fewer records are
 // queued than the previous write acknowledged plus those queued behind it,
-// it waits until they are, at most half the last fdatasync's duration (and
+// it waits until they are, at most the last fdatasync's duration (and
 // never over 1 ms). N callers each holding one record in flight then share
 // each fdatasync N at a time rather than alternating between one and N-1;
 // a lone writer's group is one record and it never waits. Stats counts

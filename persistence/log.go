@@ -499,7 +499,7 @@ const maxGather = time.Millisecond
 // gatherLocked is what a leader does before it writes under SyncAlways:
 // if the previous write's group (the records it acknowledged plus those
 // queued behind it) has not re-formed in the queue yet, it waits for it, at
-// most half the last fdatasync's duration (and never over maxGather).
+// most the last fdatasync's duration (and never over maxGather).
 //
 // Why: the callers one fdatasync acknowledges come back together and
 // enqueue one after another. A leader that wrote at once would carry only
@@ -512,7 +512,10 @@ func (l *Log) gatherLocked() {
 	if l.opts.Sync != SyncAlways || want <= 1 || l.nextLSN-1-l.taken >= want {
 		return
 	}
-	d := min(l.lastSync/2, maxGather)
+	// One fdatasync, not half: callers that enter through cgo (C, Python,
+	// Node) come back on OS threads that must each be woken, which takes
+	// longer than half a sync on 2 cores (persistence/RATIONALE.md).
+	d := min(l.lastSync, maxGather)
 	if d <= 0 {
 		return
 	}
