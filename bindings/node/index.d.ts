@@ -226,13 +226,15 @@ export function encodeRow(values: unknown[], types: string[]): Buffer;
 export const fb: { flatbuffers: typeof import('flatbuffers'); [name: string]: any };
 
 export class IntersticeError extends Error {
-  constructor(status: number, message: string, detail?: number);
+  constructor(status: number, message: string, detail?: number, guestMessage?: string | null);
   /** The status's name in interstice.h, e.g. 'INTERSTICE_E_NOT_FOUND'; 'INTERSTICE_E_UNKNOWN' for a code this package does not know. */
   readonly code: string;
   /** The numeric status of the C ABI. */
   readonly status: number;
   /** The finer reason (the Go core code), else 0. */
   readonly detail: number;
+  /** The module's own words (a reducer's error text, a guest panic line); null when the failure did not come from the guest. */
+  readonly guestMessage: string | null;
   static describe(status: number): string | undefined;
 }
 

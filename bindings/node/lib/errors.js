@@ -25,14 +25,17 @@ const statuses = Object.freeze(Object.fromEntries(table.statuses.map((s) => [s.n
  *   .code    the status's name in interstice.h, e.g. 'INTERSTICE_E_NOT_FOUND'
  *   .status  the numeric status, e.g. 2
  *   .detail  the finer reason (the Go core code, e.g. 105 "bad name"), else 0
+ *   .guestMessage  the module's own words (a reducer's error text, a guest
+ *            panic line), or null when the failure did not come from the guest
  */
 class IntersticeError extends Error {
-  constructor(status, message, detail = 0) {
+  constructor(status, message, detail = 0, guestMessage = null) {
     super(message);
     const s = byStatus.get(status);
     this.code = s ? s.name : 'INTERSTICE_E_UNKNOWN';
     this.status = status;
     this.detail = detail;
+    this.guestMessage = guestMessage ?? null;
   }
 
   get name() {

@@ -17,7 +17,7 @@ try {
 const scratch = new Float64Array(3);
 
 native.setup(
-  (status, message, detail) => new IntersticeError(status, message, detail),
+  (status, message, detail, guestMessage) => new IntersticeError(status, message, detail, guestMessage),
   (cause, resultJson) => new CallbackError(cause, resultJson ? parseResult(resultJson) : undefined),
   scratch,
 );

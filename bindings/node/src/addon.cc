@@ -217,7 +217,7 @@ void load_library() {
 // ---------------------------------------------------------------------------
 
 struct EnvData {
-  napi_ref make_error = nullptr;           // (status, message, detail) -> IntersticeError
+  napi_ref make_error = nullptr;           // (status, message, detail, guestMessage) -> IntersticeError
   napi_ref make_callback_error = nullptr;  // (cause, resultJson) -> CallbackError
   napi_ref scratch = nullptr;              // Float64Array(3): lsn, timestamp, mutations
   double *scratch_data = nullptr;
@@ -270,11 +270,30 @@ napi_value str(napi_env env, const char *s, size_t n) {
 }
 napi_value str(napi_env env, const std::string &s) { return str(env, s.data(), s.size()); }
 
+// CError is a copy of a C call's interstice_error (which it frees), kept
+// until it can be thrown on the JS thread.
+struct CError {
+  int status = 0;
+  int detail = 0;
+  std::string message;
+  bool has_guest = false;  // guest_message was not NULL
+  std::string guest;       // the module's own words (REDUCER_FAILED, a guest panic)
+  void take(int rc, interstice_error *e) {
+    status = rc;
+    detail = e ? e->detail : 0;
+    message = e && e->message ? e->message : L.interstice_status_str(rc);
+    has_guest = e && e->guest_message;
+    guest = has_guest ? e->guest_message : "";
+    L.interstice_error_free(e);
+  }
+};
+
 // make_error builds the IntersticeError for a failed C call (lib/errors.js).
-napi_value make_error(napi_env env, int status, const char *message, int detail) {
+napi_value make_error(napi_env env, const CError &ce) {
   EnvData *ed = env_data(env);
-  napi_value fn = nullptr, argv[3], result = nullptr, global;
-  const char *msg = message ? message : L.interstice_status_str(status);
+  napi_value fn = nullptr, argv[4], result = nullptr, global;
+  int status = ce.status, detail = ce.detail;
+  const char *msg = ce.message.c_str();
   if (ed && ed->make_error) napi_get_reference_value(env, ed->make_error, &fn);
   if (fn == nullptr) {
     napi_value m;
@@ -285,29 +304,23 @@ napi_value make_error(napi_env env, int status, const char *message, int detail)
   napi_create_int32(env, status, &argv[0]);
   napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &argv[1]);
   napi_create_int32(env, detail, &argv[2]);
+  if (ce.has_guest) {
+    napi_create_string_utf8(env, ce.guest.data(), ce.guest.size(), &argv[3]);
+  } else {
+    napi_get_null(env, &argv[3]);
+  }
   napi_get_global(env, &global);
-  if (napi_call_function(env, global, fn, 3, argv, &result) != napi_ok) return nullptr;
+  if (napi_call_function(env, global, fn, 4, argv, &result) != napi_ok) return nullptr;
   return result;
 }
 
 // An error captured from a C call, to be thrown later or on another thread.
-struct CError {
-  int status = 0;
-  int detail = 0;
-  std::string message;
-  void take(int rc, interstice_error *e) {
-    status = rc;
-    detail = e ? e->detail : 0;
-    message = e && e->message ? e->message : L.interstice_status_str(rc);
-    L.interstice_error_free(e);
-  }
-};
 
 // throw_c throws the error of a failed C call and frees it.
 napi_value throw_c(napi_env env, int rc, interstice_error *e) {
   CError ce;
   ce.take(rc, e);
-  napi_value err = make_error(env, ce.status, ce.message.c_str(), ce.detail);
+  napi_value err = make_error(env, ce);
   if (err) napi_throw(env, err);
   return nullptr;
 }
@@ -1106,9 +1119,12 @@ void async_complete(napi_env env, napi_status status, void *data) {
   napi_value v = nullptr;
   bool reject = true;
   if (status == napi_cancelled) {
-    v = make_error(env, INTERSTICE_E_CLOSED, "callAsync: cancelled", 0);
+    CError ce;
+    ce.status = INTERSTICE_E_CLOSED;
+    ce.message = "callAsync: cancelled";
+    v = make_error(env, ce);
   } else if (c->rc != INTERSTICE_OK) {
-    v = make_error(env, c->err.status, c->err.message.c_str(), c->err.detail);
+    v = make_error(env, c->err);
   } else if (c->first_error) {
     napi_value cause, fn = nullptr, argv[2], global;
     napi_get_reference_value(env, c->first_error, &cause);
@@ -1585,7 +1601,7 @@ napi_value LogReplay(napi_env env, napi_callback_info info) {
   if (rc != INTERSTICE_OK) {
     CError ce;
     ce.take(rc, err);
-    napi_value e = make_error(env, ce.status, ce.message.c_str(), ce.detail);
+    napi_value e = make_error(env, ce);
     if (!e) return nullptr;
     napi_set_named_property(env, o, "error", e);
   }

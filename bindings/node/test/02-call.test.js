@@ -77,11 +77,22 @@ test('call errors: not found, wrong types, reducer failure, trap; nothing is app
   assert.throws(() => db.call('alltypes', 'fail', ['it went wrong']), (e) => {
     assert.equal(e.code, 'INTERSTICE_E_REDUCER_FAILED');
     assert.equal(e.status, 12);
-    assert.match(e.message, /it went wrong/);
+    assert.equal(e.guestMessage, 'it went wrong');
+    assert.ok(e.message.startsWith('it went wrong (module alltypes, reducer fail)'), e.message);
     return true;
   });
   const before = db.lastLsn;
-  assert.throws(() => db.call('trapper', 'insert3_trap', [100]), { code: 'INTERSTICE_E_TRAP', status: 3 });
+  assert.throws(() => db.call('trapper', 'insert3_trap', [100]), (e) => {
+    assert.equal(e.code, 'INTERSTICE_E_TRAP');
+    assert.equal(e.status, 3);
+    assert.equal(e.guestMessage, null); // a real trap: no words of the guest
+    return true;
+  });
+  assert.throws(() => db.call('trapper', 'insert3_panic', [100]), (e) => {
+    assert.equal(e.code, 'INTERSTICE_E_REDUCER_FAILED'); // the SDK turns a panic into a failure
+    assert.equal(e.guestMessage, 'panic: trapper: deliberate panic');
+    return true;
+  });
   assert.equal(db.table('trapper', 'rows').count(), 0);
   assert.equal(db.lastLsn, before);
   db.close();
@@ -119,7 +130,8 @@ test('callAsync resolves with the result and rejects with IntersticeError', asyn
   db.loadModule(wasm('counter'));
   const r = await db.callAsync('counter', 'add', ['a', 1]);
   assert.deepEqual(r, { lsn: 2, timestamp: 2, mutations: 1, cascade: [], cascadeError: null });
-  await assert.rejects(db.callAsync('counter', 'reset', ['missing']), { code: 'INTERSTICE_E_REDUCER_FAILED' });
+  await assert.rejects(db.callAsync('counter', 'reset', ['missing']),
+    { code: 'INTERSTICE_E_REDUCER_FAILED', guestMessage: 'no counter "missing"' });
   await assert.rejects(db.callAsync('counter', 'nope'), { code: 'INTERSTICE_E_NOT_FOUND' });
   const r2 = await db.callAsync('counter', 'add', ist.encodeRow(['a', 2n], ['string', 'i64']));
   assert.equal(r2.lsn, 3);
