@@ -39,43 +39,83 @@ const (
 	maxMessageLen = 4096
 )
 
-type hostSig struct{ params, results []api.ValueType }
-
 var (
 	i32 = api.ValueTypeI32
 	i64 = api.ValueTypeI64
 )
 
-// hostSigs lists the interstice imports (docs/ABI.md).
-var hostSigs = map[string]hostSig{
-	"table":      {[]api.ValueType{i32, i32}, []api.ValueType{i32}},
-	"insert":     {[]api.ValueType{i32, i32, i32}, []api.ValueType{i32}},
-	"update":     {[]api.ValueType{i32, i32, i32}, []api.ValueType{i32}},
-	"delete":     {[]api.ValueType{i32, i32, i32}, []api.ValueType{i32}},
-	"get":        {[]api.ValueType{i32, i32, i32, i32, i32, i32}, []api.ValueType{i32}},
-	"count":      {[]api.ValueType{i32}, []api.ValueType{i64}},
-	"scan_open":  {[]api.ValueType{i32}, []api.ValueType{i32}},
-	"scan_next":  {[]api.ValueType{i32, i32, i32, i32}, []api.ValueType{i32}},
-	"scan_close": {[]api.ValueType{i32}, []api.ValueType{i32}},
-	"call":       {[]api.ValueType{i32, i32, i32, i32, i32, i32}, []api.ValueType{i32}},
-	"log":        {[]api.ValueType{i32, i32, i32}, []api.ValueType{i32}},
-	"fail":       {[]api.ValueType{i32, i32}, []api.ValueType{i32}},
-	"abort":      {[]api.ValueType{i32, i32}, nil},
+// hostFunc is one import of the "interstice" host module (docs/ABI.md):
+// its name, its wasm signature and its implementation. The host module is
+// built from hostFuncs and a module's imports are checked against it, so
+// the two cannot disagree.
+type hostFunc struct {
+	name            string
+	params, results []api.ValueType
+	// fn implements an import with one i32 result: it runs for the frame
+	// of the calling guest and returns the status (or value) the guest
+	// receives. A call with no current frame gets BAD_ARGUMENT without
+	// reaching fn.
+	fn func(r *Runtime, ctx context.Context, f *frame, stack []uint64) int32
+	// raw, set instead of fn, is the whole wazero function, for the
+	// imports that do not fit fn's shape (an i64 result; a trap).
+	raw func(r *Runtime, ctx context.Context, m api.Module, stack []uint64)
+}
+
+// hostFuncs lists the interstice imports (docs/ABI.md).
+var hostFuncs = []hostFunc{
+	{name: "table", params: []api.ValueType{i32, i32}, results: []api.ValueType{i32}, fn: (*Runtime).hTable},
+	{name: "insert", params: []api.ValueType{i32, i32, i32}, results: []api.ValueType{i32}, fn: (*Runtime).hInsert},
+	{name: "update", params: []api.ValueType{i32, i32, i32}, results: []api.ValueType{i32}, fn: (*Runtime).hUpdate},
+	{name: "delete", params: []api.ValueType{i32, i32, i32}, results: []api.ValueType{i32}, fn: (*Runtime).hDelete},
+	{name: "get", params: []api.ValueType{i32, i32, i32, i32, i32, i32}, results: []api.ValueType{i32}, fn: (*Runtime).hGet},
+	{name: "count", params: []api.ValueType{i32}, results: []api.ValueType{i64}, raw: (*Runtime).hCount},
+	{name: "scan_open", params: []api.ValueType{i32}, results: []api.ValueType{i32}, fn: (*Runtime).hScanOpen},
+	{name: "scan_next", params: []api.ValueType{i32, i32, i32, i32}, results: []api.ValueType{i32}, fn: (*Runtime).hScanNext},
+	{name: "scan_close", params: []api.ValueType{i32}, results: []api.ValueType{i32}, fn: (*Runtime).hScanClose},
+	{name: "call", params: []api.ValueType{i32, i32, i32, i32, i32, i32}, results: []api.ValueType{i32}, fn: (*Runtime).hCall},
+	{name: "log", params: []api.ValueType{i32, i32, i32}, results: []api.ValueType{i32}, fn: (*Runtime).hLog},
+	{name: "fail", params: []api.ValueType{i32, i32}, results: []api.ValueType{i32}, fn: (*Runtime).hFail},
+	{name: "abort", params: []api.ValueType{i32, i32}, raw: (*Runtime).hAbort},
+}
+
+// hostSigs indexes hostFuncs by name, for the import checks. It is filled
+// by init: an initializer would be a cycle (hCall reaches the import checks
+// through invoke and compile).
+var hostSigs map[string]*hostFunc
+
+func init() {
+	hostSigs = make(map[string]*hostFunc, len(hostFuncs))
+	for i := range hostFuncs {
+		hostSigs[hostFuncs[i].name] = &hostFuncs[i]
+	}
 }
 
 func (r *Runtime) instantiateHost(ctx context.Context) error {
 	b := r.wz.NewHostModuleBuilder("interstice")
-	fns := map[string]api.GoModuleFunc{
-		"table": r.hTable, "insert": r.hInsert, "update": r.hUpdate, "delete": r.hDelete,
-		"get": r.hGet, "count": r.hCount, "scan_open": r.hScanOpen, "scan_next": r.hScanNext,
-		"scan_close": r.hScanClose, "call": r.hCall, "log": r.hLog, "fail": r.hFail, "abort": r.hAbort,
-	}
-	for name, fn := range fns {
-		s := hostSigs[name]
-		b.NewFunctionBuilder().WithGoModuleFunction(fn, s.params, s.results).Export(name)
+	for i := range hostFuncs {
+		h := &hostFuncs[i]
+		b.NewFunctionBuilder().WithGoModuleFunction(r.goFunc(h), h.params, h.results).Export(h.name)
 	}
 	_, err := b.Instantiate(ctx)
 	return err
+}
+
+// goFunc is the wazero function of h bound to r: the prologue every
+// import shares (the calling guest's frame, BAD_ARGUMENT without one),
+// then h.fn, whose status is the i32 result.
+func (r *Runtime) goFunc(h *hostFunc) api.GoModuleFunc {
+	if raw := h.raw; raw != nil {
+		return func(ctx context.Context, m api.Module, stack []uint64) { raw(r, ctx, m, stack) }
+	}
+	fn := h.fn
+	return func(ctx context.Context, m api.Module, stack []uint64) {
+		f := r.cur(ctx, m)
+		if f == nil {
+			ret(stack, stBadArgument)
+			return
+		}
+		ret(stack, fn(r, ctx, f, stack))
+	}
 }
 
 // cur returns the frame of the guest making a host call.
@@ -156,33 +196,25 @@ func (r *Runtime) resolve(f *frame, hd *handle) int32 {
 	return stOK
 }
 
-func (r *Runtime) hTable(ctx context.Context, m api.Module, stack []uint64) {
-	f := r.cur(ctx, m)
-	if f == nil {
-		ret(stack, stBadArgument)
-		return
-	}
+func (r *Runtime) hTable(_ context.Context, f *frame, stack []uint64) int32 {
 	name, ok := f.read(uint32(stack[0]), uint32(stack[1]))
 	if !ok || len(name) == 0 || len(name) > 2*maxNameLen+1 {
-		ret(stack, f.fail(stBadArgument, nil, "", "table: bad name pointer or length"))
-		return
+		return f.fail(stBadArgument, nil, "", "table: bad name pointer or length")
 	}
 	mod := f.mod
 	if h, ok := mod.handleByName[string(name)]; ok {
-		ret(stack, h)
-		return
+		return h
 	}
 	hd := &handle{name: string(name)}
 	if f.tx != nil { // inside a transaction: resolve now, report errors now
 		if st := r.resolve(f, hd); st != stOK {
-			ret(stack, st)
-			return
+			return st
 		}
 	} // while initializing, the schema is unknown: resolve on first use
 	mod.handles = append(mod.handles, hd)
 	h := int32(len(mod.handles) - 1)
 	mod.handleByName[hd.name] = h
-	ret(stack, h)
+	return h
 }
 
 // rowErr maps a row.Check failure to a status.
@@ -245,75 +277,59 @@ func (r *Runtime) keyArg(f *frame, t *table, ptr, n uint32) ([]byte, int32) {
 }
 
 // rowWrite decodes the (table, row_ptr, row_len) arguments shared by insert
-// and update: the current frame, a table the caller may write, and the
-// verified row (its primary key is left in r.keyBuf).
-func (r *Runtime) rowWrite(ctx context.Context, m api.Module, stack []uint64) (*frame, *table, []byte, int32) {
-	f := r.cur(ctx, m)
-	if f == nil {
-		return nil, nil, nil, stBadArgument
-	}
+// and update: a table the caller may write, and the verified row (its
+// primary key is left in r.keyBuf).
+func (r *Runtime) rowWrite(f *frame, stack []uint64) (*table, []byte, int32) {
 	t, st := r.writable(f, uint32(stack[0]))
 	if st != stOK {
-		return nil, nil, nil, st
+		return nil, nil, st
 	}
 	buf, st := r.rowArg(f, t, uint32(stack[1]), uint32(stack[2]))
-	return f, t, buf, st
+	return t, buf, st
 }
 
-func (r *Runtime) hInsert(ctx context.Context, m api.Module, stack []uint64) {
-	f, t, buf, st := r.rowWrite(ctx, m, stack)
+func (r *Runtime) hInsert(_ context.Context, f *frame, stack []uint64) int32 {
+	t, buf, st := r.rowWrite(f, stack)
 	if st != stOK {
-		ret(stack, st)
-		return
+		return st
 	}
 	if _, found := f.tx.get(t, viewKey(r.keyBuf)); found {
-		ret(stack, f.fail(stDuplicateKey, t, t.pkField, "a row with this primary key exists"))
-		return
+		return f.fail(stDuplicateKey, t, t.pkField, "a row with this primary key exists")
 	}
 	e := newEntry(r.keyBuf, buf)
 	f.tx.put(t, e, 1, mutation{Op: fb.OpInsert, Module: t.mod.info.Name, Table: t.name, Row: e.row})
-	ret(stack, stOK)
+	return stOK
 }
 
-func (r *Runtime) hUpdate(ctx context.Context, m api.Module, stack []uint64) {
-	f, t, buf, st := r.rowWrite(ctx, m, stack)
+func (r *Runtime) hUpdate(_ context.Context, f *frame, stack []uint64) int32 {
+	t, buf, st := r.rowWrite(f, stack)
 	if st != stOK {
-		ret(stack, st)
-		return
+		return st
 	}
 	old, found := f.tx.get(t, viewKey(r.keyBuf))
 	if !found {
-		ret(stack, f.fail(stNotFound, t, t.pkField, "update: no row with this primary key"))
-		return
+		return f.fail(stNotFound, t, t.pkField, "update: no row with this primary key")
 	}
 	e := newEntry(r.keyBuf, buf)
 	f.tx.put(t, e, 0, mutation{Op: fb.OpUpdate, Module: t.mod.info.Name, Table: t.name, Row: e.row, OldRow: old})
-	ret(stack, stOK)
+	return stOK
 }
 
-func (r *Runtime) hDelete(ctx context.Context, m api.Module, stack []uint64) {
-	f := r.cur(ctx, m)
-	if f == nil {
-		ret(stack, stBadArgument)
-		return
-	}
+func (r *Runtime) hDelete(_ context.Context, f *frame, stack []uint64) int32 {
 	t, st := r.writable(f, uint32(stack[0]))
 	if st != stOK {
-		ret(stack, st)
-		return
+		return st
 	}
 	key, st := r.keyArg(f, t, uint32(stack[1]), uint32(stack[2]))
 	if st != stOK {
-		ret(stack, st)
-		return
+		return st
 	}
 	old, found := f.tx.get(t, viewKey(key))
 	if !found {
-		ret(stack, f.fail(stNotFound, t, t.pkField, "delete: no row with this primary key"))
-		return
+		return f.fail(stNotFound, t, t.pkField, "delete: no row with this primary key")
 	}
 	f.tx.put(t, entry{key: ownedKey(key)}, -1, mutation{Op: fb.OpDelete, Module: t.mod.info.Name, Table: t.name, OldRow: old})
-	ret(stack, stOK)
+	return stOK
 }
 
 // readable returns the frame's table for a read, or a status.
@@ -343,78 +359,58 @@ func (f *frame) out(t *table, data []byte, outPtr, outCap, lenPtr uint32) int32 
 	return stOK
 }
 
-func (r *Runtime) hGet(ctx context.Context, m api.Module, stack []uint64) {
-	f := r.cur(ctx, m)
-	if f == nil {
-		ret(stack, stBadArgument)
-		return
-	}
+func (r *Runtime) hGet(_ context.Context, f *frame, stack []uint64) int32 {
 	t, st := r.readable(f, uint32(stack[0]))
 	if st != stOK {
-		ret(stack, st)
-		return
+		return st
 	}
 	outPtr, outCap, lenPtr := uint32(stack[3]), uint32(stack[4]), uint32(stack[5])
 	if _, ok := f.read(outPtr, outCap); !ok {
-		ret(stack, f.fail(stBadArgument, t, "", "out buffer %d+%d outside memory", outPtr, outCap))
-		return
+		return f.fail(stBadArgument, t, "", "out buffer %d+%d outside memory", outPtr, outCap)
 	}
 	if _, ok := f.read(lenPtr, 4); !ok {
-		ret(stack, f.fail(stBadArgument, t, "", "out length pointer %d outside memory", lenPtr))
-		return
+		return f.fail(stBadArgument, t, "", "out length pointer %d outside memory", lenPtr)
 	}
 	key, st := r.keyArg(f, t, uint32(stack[1]), uint32(stack[2]))
 	if st != stOK {
-		ret(stack, st)
-		return
+		return st
 	}
 	data, found := f.tx.get(t, viewKey(key))
 	if !found {
-		ret(stack, stNotFound)
-		return
+		return stNotFound
 	}
-	ret(stack, f.out(t, data, outPtr, outCap, lenPtr))
+	return f.out(t, data, outPtr, outCap, lenPtr)
 }
 
+// hCount is raw: its i64 result is the row count, or a negative status.
 func (r *Runtime) hCount(ctx context.Context, m api.Module, stack []uint64) {
-	f := r.cur(ctx, m)
-	if f == nil {
-		st := int64(stBadArgument)
-		stack[0] = uint64(st)
-		return
+	st := int32(stBadArgument)
+	if f := r.cur(ctx, m); f != nil {
+		var t *table
+		if t, st = r.readable(f, uint32(stack[0])); st == stOK {
+			stack[0] = uint64(int64(f.tx.count(t)))
+			return
+		}
 	}
-	t, st := r.readable(f, uint32(stack[0]))
-	if st != stOK {
-		stack[0] = uint64(int64(st))
-		return
-	}
-	stack[0] = uint64(int64(f.tx.count(t)))
+	stack[0] = uint64(int64(st))
 }
 
-func (r *Runtime) hScanOpen(ctx context.Context, m api.Module, stack []uint64) {
-	f := r.cur(ctx, m)
-	if f == nil {
-		ret(stack, stBadArgument)
-		return
-	}
+func (r *Runtime) hScanOpen(_ context.Context, f *frame, stack []uint64) int32 {
 	t, st := r.readable(f, uint32(stack[0]))
 	if st != stOK {
-		ret(stack, st)
-		return
+		return st
 	}
 	for i := range f.iters {
 		if !f.iters[i].open {
 			f.iters[i] = iterator{t: t, open: true}
-			ret(stack, int32(i))
-			return
+			return int32(i)
 		}
 	}
 	if len(f.iters) >= maxIterators {
-		ret(stack, f.fail(stLimit, t, "", "more than %d open iterators", maxIterators))
-		return
+		return f.fail(stLimit, t, "", "more than %d open iterators", maxIterators)
 	}
 	f.iters = append(f.iters, iterator{t: t, open: true})
-	ret(stack, int32(len(f.iters)-1))
+	return int32(len(f.iters) - 1)
 }
 
 func (f *frame) iter(h uint32) *iterator {
@@ -424,82 +420,63 @@ func (f *frame) iter(h uint32) *iterator {
 	return &f.iters[h]
 }
 
-func (r *Runtime) hScanNext(ctx context.Context, m api.Module, stack []uint64) {
-	f := r.cur(ctx, m)
-	if f == nil || f.tx == nil {
-		ret(stack, stBadArgument)
-		return
+func (r *Runtime) hScanNext(_ context.Context, f *frame, stack []uint64) int32 {
+	if f.tx == nil {
+		return stBadArgument
 	}
 	it := f.iter(uint32(stack[0]))
 	if it == nil {
-		ret(stack, f.fail(stBadIterator, nil, "", "unknown or closed iterator %d", uint32(stack[0])))
-		return
+		return f.fail(stBadIterator, nil, "", "unknown or closed iterator %d", uint32(stack[0]))
 	}
 	e, ok := f.tx.seek(it.t, it.last, it.started)
 	if !ok {
-		ret(stack, stDone)
-		return
+		return stDone
 	}
 	st := f.out(it.t, e.row, uint32(stack[1]), uint32(stack[2]), uint32(stack[3]))
 	if st == stOK {
 		it.last, it.started = e.key, true
 	}
-	ret(stack, st)
+	return st
 }
 
-func (r *Runtime) hScanClose(ctx context.Context, m api.Module, stack []uint64) {
-	f := r.cur(ctx, m)
-	if f == nil {
-		ret(stack, stBadArgument)
-		return
-	}
+func (r *Runtime) hScanClose(_ context.Context, f *frame, stack []uint64) int32 {
 	it := f.iter(uint32(stack[0]))
 	if it == nil {
-		ret(stack, f.fail(stBadIterator, nil, "", "unknown or closed iterator %d", uint32(stack[0])))
-		return
+		return f.fail(stBadIterator, nil, "", "unknown or closed iterator %d", uint32(stack[0]))
 	}
 	*it = iterator{}
-	ret(stack, stOK)
+	return stOK
 }
 
-func (r *Runtime) hCall(ctx context.Context, m api.Module, stack []uint64) {
-	f := r.cur(ctx, m)
-	if f == nil || f.tx == nil {
-		ret(stack, stBadArgument)
-		return
+func (r *Runtime) hCall(ctx context.Context, f *frame, stack []uint64) int32 {
+	if f.tx == nil {
+		return stBadArgument
 	}
 	modName, ok1 := f.read(uint32(stack[0]), uint32(stack[1]))
 	redName, ok2 := f.read(uint32(stack[2]), uint32(stack[3]))
 	if !ok1 || !ok2 {
-		ret(stack, f.fail(stBadArgument, nil, "", "call: module or reducer name outside memory"))
-		return
+		return f.fail(stBadArgument, nil, "", "call: module or reducer name outside memory")
 	}
 	target := r.modules[string(modName)]
 	if target == nil {
-		ret(stack, f.fail(stNoReducer, nil, "", "call: no module %q", modName))
-		return
+		return f.fail(stNoReducer, nil, "", "call: no module %q", modName)
 	}
 	red := target.reducerByName[string(redName)]
 	if red == nil {
-		ret(stack, f.fail(stNoReducer, nil, "", "call: module %s has no reducer %q", target.info.Name, redName))
-		return
+		return f.fail(stNoReducer, nil, "", "call: module %s has no reducer %q", target.info.Name, redName)
 	}
 	if target.onStack {
-		ret(stack, f.fail(stCycle, nil, "", "call: %s.%s would re-enter module %s", target.info.Name, red.name, target.info.Name))
-		return
+		return f.fail(stCycle, nil, "", "call: %s.%s would re-enter module %s", target.info.Name, red.name, target.info.Name)
 	}
 	if int64(uint32(stack[5])) > int64(r.cfg.maxArgsSize) {
-		ret(stack, f.fail(stLimit, nil, "", "call: arguments of %d bytes exceed the limit of %d", uint32(stack[5]), r.cfg.maxArgsSize))
-		return
+		return f.fail(stLimit, nil, "", "call: arguments of %d bytes exceed the limit of %d", uint32(stack[5]), r.cfg.maxArgsSize)
 	}
 	args, ok := f.read(uint32(stack[4]), uint32(stack[5]))
 	if !ok {
-		ret(stack, f.fail(stBadArgument, nil, "", "call: arguments outside memory"))
-		return
+		return f.fail(stBadArgument, nil, "", "call: arguments outside memory")
 	}
 	if err := row.Check(args, red.types); err != nil {
-		ret(stack, f.rowErr(err, nil, red.names, "call "+target.info.Name+"."+red.name+" arguments"))
-		return
+		return f.rowErr(err, nil, red.names, "call "+target.info.Name+"."+red.name+" arguments")
 	}
 	if err := r.invoke(ctx, red, args, f.tx); err != nil {
 		if f.tx.doomed == nil {
@@ -509,22 +486,15 @@ func (r *Runtime) hCall(ctx context.Context, m api.Module, stack []uint64) {
 		if errors.As(err, &ce) {
 			f.hostErr = ce
 		}
-		ret(stack, stReducerFailed)
-		return
+		return stReducerFailed
 	}
-	ret(stack, stOK)
+	return stOK
 }
 
-func (r *Runtime) hLog(ctx context.Context, m api.Module, stack []uint64) {
-	f := r.cur(ctx, m)
-	if f == nil {
-		ret(stack, stBadArgument)
-		return
-	}
+func (r *Runtime) hLog(_ context.Context, f *frame, stack []uint64) int32 {
 	msg, ok := f.read(uint32(stack[1]), uint32(stack[2]))
 	if !ok {
-		ret(stack, f.fail(stBadArgument, nil, "", "log: message outside memory"))
-		return
+		return f.fail(stBadArgument, nil, "", "log: message outside memory")
 	}
 	if r.cfg.logSink != nil {
 		name := ""
@@ -533,31 +503,26 @@ func (r *Runtime) hLog(ctx context.Context, m api.Module, stack []uint64) {
 		}
 		r.cfg.logSink(name, LogLevel(int32(uint32(stack[0]))), string(msg))
 	}
-	ret(stack, stOK)
+	return stOK
 }
 
-func (r *Runtime) hFail(ctx context.Context, m api.Module, stack []uint64) {
-	f := r.cur(ctx, m)
-	if f == nil {
-		ret(stack, stBadArgument)
-		return
-	}
+func (r *Runtime) hFail(_ context.Context, f *frame, stack []uint64) int32 {
 	msg, ok := f.read(uint32(stack[0]), uint32(stack[1]))
 	if !ok {
-		ret(stack, f.fail(stBadArgument, nil, "", "fail: message outside memory"))
-		return
+		return f.fail(stBadArgument, nil, "", "fail: message outside memory")
 	}
 	if len(msg) > maxMessageLen {
 		msg = msg[:maxMessageLen]
 	}
 	f.failMsg = string(msg)
-	ret(stack, stOK)
+	return stOK
 }
 
 // errAbort is the panic value of the abort import (wazero turns a host
 // panic into a trap of the calling module).
 var errAbort = errors.New("core: guest abort")
 
+// hAbort is raw: it traps, with or without a frame, and has no result.
 func (r *Runtime) hAbort(ctx context.Context, m api.Module, stack []uint64) {
 	f := r.cur(ctx, m)
 	if f != nil {
