@@ -11,8 +11,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/interstice/interstice/fbs/fb"
 	"github.com/interstice/interstice/internal/testwasm"
 	"github.com/interstice/interstice/persistence"
+	"github.com/interstice/interstice/row"
 )
 
 var (
@@ -459,5 +461,57 @@ func TestDumpProgressAdvancesWithinASegment(t *testing.T) {
 	}
 	if len(reports) != 5 || reports[0] != 0 || reports[4] <= reports[3] || reports[4] >= 4096 {
 		t.Fatalf("progress reports %v, want one per record, rising within the segment", reports)
+	}
+}
+
+// TestValidateProgressAdvancesWithinASegment recreates a validate and
+// inspect progress bar that moved once per whole (64 MiB) segment: on a
+// log of one segment of some 3 MiB of records, inspect reports within the
+// segment (its walk of the records does, unless the workers' reports
+// went further first), and both end at (total, total) after monotonic reports.
+// persistence's test of the same name covers validate's reports within a
+// segment, with workers it can slow down.
+func TestValidateProgressAdvancesWithinASegment(t *testing.T) {
+	dir := t.TempDir()
+	l, err := persistence.Open(dir, persistence.Options{SegmentSize: 8 << 20, Sync: persistence.SyncNone})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pad := strings.Repeat("x", 4000)
+	txs := make([]*persistence.Txn, 100)
+	for b := 0; b < 8; b++ {
+		for i := range txs {
+			n := b*len(txs) + i
+			txs[i] = &persistence.Txn{Timestamp: uint64(n + 1), Kind: fb.TxKindReducer, Module: "counter", Reducer: "add",
+				Mutations: []persistence.Mutation{{Op: fb.OpInsert, Module: "counter", Table: "counters", Row: row.MustEncode(pad, int64(n))}}}
+		}
+		if _, err := l.AppendBatch(txs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { progressFor = progress }()
+	for _, cmd := range []string{"validate", "inspect"} {
+		var done, total []int64
+		progressFor = func(string) (func(done, total int64), func()) {
+			return func(d, tt int64) { done, total = append(done, d), append(total, tt) }, func() {}
+		}
+		if code, _, errOut := runCLI("log", cmd, dir); code != exitOK {
+			t.Fatalf("%s: exit %d %s", cmd, code, errOut)
+		}
+		n := len(done)
+		if n == 0 || done[n-1] != total[n-1] || total[n-1] < 3<<20 || total[n-1] > 4<<20 {
+			t.Fatalf("%s: progress done %v total %v, want to end at (total, total) with total the 3 MiB of records", cmd, done, total)
+		}
+		for i := 1; i < n; i++ {
+			if done[i] < done[i-1] || done[i] > total[i] || total[i] > total[i-1] {
+				t.Fatalf("%s: progress not monotonic: done %v total %v", cmd, done, total)
+			}
+		}
+		if cmd == "inspect" && (n < 2 || done[n-2] >= total[n-1]) {
+			t.Fatalf("%s: progress done %v, want reports within the segment", cmd, done)
+		}
 	}
 }
