@@ -2,7 +2,6 @@ package core
 
 import (
 	"bytes"
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -952,5 +951,3 @@ func vecOf(b *flatbuffers.Builder, offs []flatbuffers.UOffsetT) flatbuffers.UOff
 	}
 	return b.EndVector(len(offs))
 }
-
-var _ = context.Background

@@ -2,10 +2,8 @@ package core
 
 import (
 	"bytes"
-	"context"
 	"encoding/binary"
 	"encoding/hex"
-	"errors"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -455,9 +453,6 @@ func TestDurableModuleLoadIsATransaction(t *testing.T) {
 		t.Fatal(err)
 	}
 }
-
-var _ = errors.Is
-var _ = context.Background
 
 // TestSyncIntervalPolicy: under SyncInterval a call returns before its
 // fdatasync, the background sync covers it, and a reopen holds every call.

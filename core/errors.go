@@ -17,10 +17,10 @@ type Code int
 
 // Error codes. Codes 1–17 are runtime classes; 18–22 are the classes of a
 // log or data-directory failure (the persistence sentinels, which keep
-// their identity through core: see logCode); codes 100–108 are the
-// distinct reasons a module fails to load, all of which also match
-// ErrSchema (except CodeInvalidWasm and CodeMissingExport/CodeBadImport,
-// which match ErrInvalidModule).
+// their identity through core: see logCode); codes 100–109 are the
+// distinct reasons a module fails to load: 100–102 reject the wasm
+// itself (the C ABI reports them as INTERSTICE_E_INVALID_MODULE) and
+// 103–109 its schema (they also match ErrSchema).
 const (
 	CodeOK              Code = 0
 	CodeBadArgument     Code = 1  // a malformed argument, key, buffer or name
@@ -211,7 +211,7 @@ func (e *Error) text(b *strings.Builder, outer *Error) {
 func (e *Error) Unwrap() error { return e.Err }
 
 // Is reports whether target is a core sentinel of the same code, or
-// ErrSchema / ErrInvalidModule for the load-failure codes they group.
+// ErrSchema for the schema codes 103–109 it groups.
 func (e *Error) Is(target error) bool {
 	t, ok := target.(*Error)
 	if !ok || t.Module != "" || t.Msg != "" || t.Err != nil {

@@ -131,7 +131,8 @@ func (r *Runtime) cur(ctx context.Context, m api.Module) *frame {
 
 func ret(stack []uint64, st int32) { stack[0] = uint64(uint32(st)) }
 
-// hostFail records a failed host call on the frame and returns its status.
+// fail records a failed host call in f.hostErr (the cause reported if the
+// reducer then fails; f may be nil) and returns its status st.
 func (f *frame) fail(st int32, t *table, column string, format string, args ...any) int32 {
 	e := &Error{Code: statusCode(st), Msg: fmt.Sprintf(format, args...)}
 	if f != nil {

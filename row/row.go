@@ -715,9 +715,9 @@ func CheckKey(dst, buf []byte, types []Type, pk int) ([]byte, error) {
 	return key, nil
 }
 
-// checkKeyValue is check(v.t, typ, 0), and appendKey when isKey, reading
-// each field once through the located vtable v. Lists take the general
-// path (they are never keys).
+// checkKeyValue is check(v.t, typ, 0) that, when isKey, also appends the
+// value's Key encoding to dst, reading each field once through the located
+// vtable v. Lists take the general path (they are never keys).
 func (r *reader) checkKeyValue(dst []byte, v tab, typ Type, isKey bool) ([]byte, error) {
 	p, err := r.tfield(v, slotType, 1)
 	if err != nil {
@@ -785,25 +785,6 @@ func (r *reader) checkKeyValue(dst []byte, v tab, typ Type, isKey bool) ([]byte,
 		dst = appendScalarKey(dst, k, x)
 	}
 	return dst, nil
-}
-
-// appendKey appends the Key encoding of the (checked) value table t.
-// Null, float and list values append nothing: they are never key types.
-func (r *reader) appendKey(dst []byte, t int) []byte {
-	k, _ := r.kind(t)
-	switch k {
-	case fb.ValueTypeString:
-		b, _, _ := r.bytesField(t, slotS)
-		return append(dst, b...)
-	case fb.ValueTypeBytes:
-		b, _, _ := r.bytesField(t, slotBytes)
-		return append(dst, b...)
-	case fb.ValueTypeNull, fb.ValueTypeList:
-		return dst
-	}
-	slot, size := scalarSlot(k)
-	x, _ := r.scalar(t, slot, size)
-	return appendScalarKey(dst, k, x)
 }
 
 // appendScalarKey appends the Key encoding of a scalar of kind k whose raw

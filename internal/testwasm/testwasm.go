@@ -132,18 +132,6 @@ func Go(t testing.TB, dir string) []byte {
 	return b
 }
 
-// WAT compiles a WAT file (relative to the repository root) with wat2wasm
-// into build/wasm, unless up to date, and returns the module bytes.
-func WAT(t testing.TB, path string) []byte {
-	t.Helper()
-	r := Root(t)
-	src, err := os.ReadFile(filepath.Join(r, path))
-	if err != nil {
-		t.Fatalf("testwasm: %v", err)
-	}
-	return WATSource(t, strings.TrimSuffix(filepath.Base(path), ".wat"), string(src))
-}
-
 // WATSource compiles WAT text with wat2wasm (cached in build/wasm by the
 // hash of the text) and returns the module bytes. name labels the output.
 func WATSource(t testing.TB, name, src string) []byte {

@@ -3,7 +3,6 @@ package sdk
 import (
 	"errors"
 	"fmt"
-	"reflect"
 	"strings"
 
 	flatbuffers "github.com/google/flatbuffers/go"
@@ -257,13 +256,4 @@ func describe() []byte {
 		panic(err.Error())
 	}
 	return s
-}
-
-// typeOf returns the Interstice type of Go type t.
-func typeOf(t reflect.Type) (row.Type, error) {
-	c, err := codecFor(t)
-	if err != nil {
-		return row.Type{}, err
-	}
-	return c.typ, nil
 }
