@@ -85,6 +85,13 @@
  * with this library (a changed struct layout, a changed signature, a reused
  * status value). A binding should check at load time that
  * interstice_abi_version() == INTERSTICE_ABI_VERSION.
+ *
+ * History (every change kept ABI version 1: only additions):
+ *   0.2.0  runtime options version 3 (the guest log callback, log/log_user);
+ *          interstice_runtime_log_stats and interstice_log_stats;
+ *          interstice_error.guest_message; every size_t input checked
+ *          (see "Lengths"); JSON inputs must be exactly one value.
+ *   0.1.0  the first release.
  */
 #ifndef INTERSTICE_H
 #define INTERSTICE_H
@@ -101,12 +108,12 @@ extern "C" {
  * ========================================================================= */
 
 #define INTERSTICE_VERSION_MAJOR 0
-#define INTERSTICE_VERSION_MINOR 1
+#define INTERSTICE_VERSION_MINOR 2
 #define INTERSTICE_VERSION_PATCH 0
-/** MAJOR*10000 + MINOR*100 + PATCH, e.g. 100 for 0.1.0. */
+/** MAJOR*10000 + MINOR*100 + PATCH, e.g. 200 for 0.2.0. */
 #define INTERSTICE_VERSION_NUMBER \
     (INTERSTICE_VERSION_MAJOR * 10000 + INTERSTICE_VERSION_MINOR * 100 + INTERSTICE_VERSION_PATCH)
-#define INTERSTICE_VERSION_STRING "0.1.0"
+#define INTERSTICE_VERSION_STRING "0.2.0"
 /** The binary interface version. Bumped on any incompatible change. */
 #define INTERSTICE_ABI_VERSION 1
 
@@ -796,7 +803,7 @@ int interstice_runtime_replay_stats(interstice_runtime *rt, char **out, size_t *
  * writes: flushes of queued records (one write(2) each); fdatasyncs: the
  * syncs among them; records: records they acknowledged (records/writes is
  * the mean group-commit batch); gathers: writes whose leader first waited
- * for concurrent callers to queue. Added in 0.1 without an ABI change.
+ * for concurrent callers to queue. Added in 0.2 without an ABI change.
  *
  * Parameters: rt IN; out OUT; out_len OUT optional; err OUT optional.
  * Ownership:  free *out with interstice_free.
