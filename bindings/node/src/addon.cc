@@ -889,35 +889,26 @@ napi_value ModuleList(napi_env env, napi_callback_info info) { return runtime_js
 napi_value ReplayStats(napi_env env, napi_callback_info info) { return runtime_json(env, info, L.interstice_runtime_replay_stats); }
 napi_value RuntimeLogStats(napi_env env, napi_callback_info info) { return runtime_json(env, info, L.interstice_runtime_log_stats); }
 
-napi_value LastLsn(napi_env env, napi_callback_info info) {
+// runtime_u64 runs a C function that reads one uint64_t of a runtime (its
+// last LSN, or the LSN a snapshot covers) and returns it as a number.
+napi_value runtime_u64(napi_env env, napi_callback_info info,
+                       int (*fn)(interstice_runtime *, uint64_t *, interstice_error **)) {
   Args a(env, info);
   Runtime *rt = unwrap<Runtime>(env, a.argv[0], kRuntime);
   if (!rt) return nullptr;
-  uint64_t lsn = 0;
+  uint64_t v = 0;
   interstice_error *err = nullptr;
   int rc;
   {
     JsBlock sb;
-    rc = L.interstice_runtime_last_lsn(rt->h, &lsn, &err);
+    rc = fn(rt->h, &v, &err);
   }
   if (rc != INTERSTICE_OK) return throw_c(env, rc, err);
-  return num(env, static_cast<double>(lsn));
+  return num(env, static_cast<double>(v));
 }
 
-napi_value Snapshot(napi_env env, napi_callback_info info) {
-  Args a(env, info);
-  Runtime *rt = unwrap<Runtime>(env, a.argv[0], kRuntime);
-  if (!rt) return nullptr;
-  uint64_t lsn = 0;
-  interstice_error *err = nullptr;
-  int rc;
-  {
-    JsBlock sb;
-    rc = L.interstice_runtime_snapshot(rt->h, &lsn, &err);
-  }
-  if (rc != INTERSTICE_OK) return throw_c(env, rc, err);
-  return num(env, static_cast<double>(lsn));
-}
+napi_value LastLsn(napi_env env, napi_callback_info info) { return runtime_u64(env, info, L.interstice_runtime_last_lsn); }
+napi_value Snapshot(napi_env env, napi_callback_info info) { return runtime_u64(env, info, L.interstice_runtime_snapshot); }
 
 // finish_sync throws the first callback error of a sync call (wrapped with
 // the committed result) or returns ok.
