@@ -55,7 +55,10 @@ func TestDeadlineKillsLoops(t *testing.T) {
 			start = time.Now()
 			_, err = rt.Call(ctx, "spin", red, row.MustEncode())
 			wantCode(t, err, CodeTimeout)
-			if !strings.Contains(err.Error(), "cancelled") || time.Since(start) > d {
+			// "cancelled", not "deadline", says the cancellation stopped it;
+			// the time bound is loose because a loaded machine (make test
+			// runs two packages on 2 cores) can fire the timer late.
+			if !strings.Contains(err.Error(), "cancelled") || time.Since(start) > d+time.Second {
 				t.Fatalf("after %v: %v", time.Since(start), err)
 			}
 			mustCall(t, rt, "spin", "work")
