@@ -889,26 +889,31 @@ napi_value ModuleList(napi_env env, napi_callback_info info) { return runtime_js
 napi_value ReplayStats(napi_env env, napi_callback_info info) { return runtime_json(env, info, L.interstice_runtime_replay_stats); }
 napi_value RuntimeLogStats(napi_env env, napi_callback_info info) { return runtime_json(env, info, L.interstice_runtime_log_stats); }
 
-// runtime_u64 runs a C function that reads one uint64_t of a runtime (its
-// last LSN, or the LSN a snapshot covers) and returns it as a number.
-napi_value runtime_u64(napi_env env, napi_callback_info info,
-                       int (*fn)(interstice_runtime *, uint64_t *, interstice_error **)) {
+// handle_u64 runs a C function that reads one uint64_t of a runtime or a
+// log (an LSN) and returns it as a number.
+template <typename T, typename H>
+napi_value handle_u64(napi_env env, napi_callback_info info, Kind kind,
+                      int (*fn)(H *, uint64_t *, interstice_error **)) {
   Args a(env, info);
-  Runtime *rt = unwrap<Runtime>(env, a.argv[0], kRuntime);
-  if (!rt) return nullptr;
+  T *o = unwrap<T>(env, a.argv[0], kind);
+  if (!o) return nullptr;
   uint64_t v = 0;
   interstice_error *err = nullptr;
   int rc;
   {
     JsBlock sb;
-    rc = fn(rt->h, &v, &err);
+    rc = fn(o->h, &v, &err);
   }
   if (rc != INTERSTICE_OK) return throw_c(env, rc, err);
   return num(env, static_cast<double>(v));
 }
 
-napi_value LastLsn(napi_env env, napi_callback_info info) { return runtime_u64(env, info, L.interstice_runtime_last_lsn); }
-napi_value Snapshot(napi_env env, napi_callback_info info) { return runtime_u64(env, info, L.interstice_runtime_snapshot); }
+napi_value LastLsn(napi_env env, napi_callback_info info) {
+  return handle_u64<Runtime>(env, info, kRuntime, L.interstice_runtime_last_lsn);
+}
+napi_value Snapshot(napi_env env, napi_callback_info info) {
+  return handle_u64<Runtime>(env, info, kRuntime, L.interstice_runtime_snapshot);
+}
 
 // finish_sync throws the first callback error of a sync call (wrapped with
 // the committed result) or returns ok.
@@ -1508,23 +1513,12 @@ napi_value log_op(napi_env env, napi_callback_info info, log_op_fn fn) {
 napi_value LogSync(napi_env env, napi_callback_info info) { return log_op(env, info, L.interstice_log_sync); }
 napi_value LogRotate(napi_env env, napi_callback_info info) { return log_op(env, info, L.interstice_log_rotate); }
 
-typedef int (*log_lsn_fn)(interstice_log *, uint64_t *, interstice_error **);
-napi_value log_lsn(napi_env env, napi_callback_info info, log_lsn_fn fn) {
-  Args a(env, info);
-  Log *l = unwrap<Log>(env, a.argv[0], kLog);
-  if (!l) return nullptr;
-  uint64_t lsn = 0;
-  interstice_error *err = nullptr;
-  int rc;
-  {
-    JsBlock sb;
-    rc = fn(l->h, &lsn, &err);
-  }
-  if (rc != INTERSTICE_OK) return throw_c(env, rc, err);
-  return num(env, static_cast<double>(lsn));
+napi_value LogFirstLsn(napi_env env, napi_callback_info info) {
+  return handle_u64<Log>(env, info, kLog, L.interstice_log_first_lsn);
 }
-napi_value LogFirstLsn(napi_env env, napi_callback_info info) { return log_lsn(env, info, L.interstice_log_first_lsn); }
-napi_value LogLastLsn(napi_env env, napi_callback_info info) { return log_lsn(env, info, L.interstice_log_last_lsn); }
+napi_value LogLastLsn(napi_env env, napi_callback_info info) {
+  return handle_u64<Log>(env, info, kLog, L.interstice_log_last_lsn);
+}
 
 napi_value LogStats(napi_env env, napi_callback_info info) {
   Args a(env, info);

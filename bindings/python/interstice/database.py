@@ -972,6 +972,9 @@ class Subscription:
         return f"<interstice.Subscription {self.module}.{self.table} id={self._id}>"
 
 
+# open spells out Database's keywords so that they are typed and documented
+# where users call it; test_database_open checks that the two signatures
+# stay the same.
 def open(
     path: Union[str, "os.PathLike[str]", None] = None,
     *,
@@ -1014,7 +1017,8 @@ def open(
                            (trusted modules only); at most a day.
     memory_limit_pages:    64 KiB pages per module instance; default 256 (16 MiB).
     compilation_cache_dir: a directory caching compiled modules across processes;
-                           default None (in memory, shared by the process).
+                           default None (path/cache for a durable database that is
+                           not read-only, else in memory, shared by the process).
     progress:              progress(done_bytes, total_bytes) during replay on open.
     log:                   log(level, module, message) for each guest log line and
                            line of guest stdout (INFO) / stderr (WARN); levels are

@@ -150,3 +150,15 @@ def test_sync_none_and_interval_still_commit(tmp_path, open_db):
         db.call("counter", "add", "a", 1)
         db.close()
         assert open_db(d).table("counter", "counters")["a"]["value"] == 1
+
+
+def test_open_has_the_signature_of_database():
+    """open() repeats Database's keywords for typing; they must not drift."""
+    import inspect
+
+    want = inspect.signature(interstice.Database.__init__).parameters
+    got = inspect.signature(interstice.open).parameters
+    assert list(got) == [p for p in want if p != "self"]
+    for name, p in got.items():
+        assert p.default == want[name].default, name
+        assert p.kind == want[name].kind, name
