@@ -10,6 +10,7 @@ collection) in the child only forgets the handle.
 from __future__ import annotations
 
 import os
+import warnings
 import weakref
 from typing import Any
 
@@ -24,6 +25,7 @@ class Handle:
 
     __slots__ = ("_h", "_forked", "__weakref__")
     _kind = "handle"
+    _warn_unclosed = False
 
     def __init__(self) -> None:
         self._h: Any = None
@@ -32,6 +34,22 @@ class Handle:
     def _register(self, h: Any) -> None:
         self._h = h
         _live.add(self)
+
+    def close(self) -> None:  # pragma: no cover - every subclass defines it
+        raise NotImplementedError
+
+    def __del__(self) -> None:
+        # A safety net, not the cleanup path (close() and with blocks are):
+        # an open handle is closed when collected, except in a forked child,
+        # where no call into the library is allowed. Classes with
+        # _warn_unclosed say so with a ResourceWarning first.
+        if getattr(self, "_h", None) is not None and not _forked:
+            if self._warn_unclosed:
+                warnings.warn(f"unclosed {self!r}; use close() or a with block", ResourceWarning, stacklevel=1)
+            try:
+                self.close()
+            except Exception:
+                pass
 
     def _gone(self) -> "Exception":
         """Returns the error for a use of a handle that is no longer usable."""

@@ -6,7 +6,6 @@ import json
 import logging
 import os
 import threading
-import warnings
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple, Union
 
@@ -254,6 +253,7 @@ class Database(_handles.Handle):
     __slots__ = ("_path", "_read_only", "_schemas", "_pending", "_bufs", "_keep", "_retired",
                  "_in_callback", "_names", "_subs", "_lock")
     _kind = "database"
+    _warn_unclosed = True
 
     def __init__(
         self,
@@ -434,14 +434,6 @@ class Database(_handles.Handle):
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
-
-    def __del__(self) -> None:
-        if getattr(self, "_h", None) is not None and not _handles.in_forked_child():
-            warnings.warn(f"unclosed {self!r}; use close() or a with block", ResourceWarning, stacklevel=1)
-            try:
-                self.close()
-            except Exception:
-                pass
 
     def __repr__(self) -> str:
         state = "closed" if self._h is None else "open"
@@ -927,13 +919,6 @@ class _Scan(_handles.Handle):
             return
         self._h = None
         lib.interstice_scan_close(it, _NULL)
-
-    def __del__(self) -> None:
-        if getattr(self, "_h", None) is not None and not _handles.in_forked_child():
-            try:
-                self.close()
-            except Exception:
-                pass
 
 
 class Subscription:

@@ -252,13 +252,6 @@ class Log(_handles.Handle):
     def __exit__(self, *exc: Any) -> None:
         self.close()
 
-    def __del__(self) -> None:
-        if getattr(self, "_h", None) is not None and not _handles.in_forked_child():
-            try:
-                self.close()
-            except Exception:
-                pass
-
     def __repr__(self) -> str:
         return f"<interstice.Log {self.path!r} {'closed' if self._h is None else 'open'}>"
 
