@@ -20,7 +20,7 @@ PREFIX   ?= /usr/local
 CC       ?= cc
 CXX      ?= c++
 
-CAPI_VERSION := 0.2.0
+CAPI_VERSION := 0.3.0
 CAPI_ABI     := 1
 CAPI_SONAME  := libinterstice.so.$(CAPI_ABI)
 CAPI_GOWASM  := GOOS=wasip1 GOARCH=wasm $(GO) build -buildmode=c-shared
@@ -39,7 +39,7 @@ CAPI_WARN    := -Wall -Wextra -Werror
 CAPI_CFLAGS  := -std=c99 $(CAPI_WARN) -O2 -g -D_POSIX_C_SOURCE=200809L -Iinclude -pthread
 CAPI_LDLIBS  := -L$(BUILD) -linterstice -Wl,-rpath,$(abspath $(BUILD)) -pthread
 
-CAPI_TESTS   := test_basics test_log test_runtime test_durable test_misuse test_threads test_crash test_vectors test_hostlog test_lengths
+CAPI_TESTS   := test_basics test_log test_runtime test_durable test_misuse test_threads test_crash test_vectors test_hostlog test_lengths test_async
 CAPI_WASMS   := noop trapper limits counter caller callee
 
 .PHONY: lib install test-install test-c capi-header-check example-c bench-c capi-wasm capi-clean

@@ -118,9 +118,20 @@ func TestWatchdogFastPath(t *testing.T) {
 // BenchmarkDurableCall measures durable 1-insert reducer calls (SyncAlways:
 // fdatasync before each acknowledgment, shared by concurrent callers) with
 // 1 and 8 calling goroutines.
+//
+// In "callers=8-locked" each goroutine is locked to its OS thread, as the
+// goroutine of a call through cgo (C, Python, Node) is: every park and
+// wake-up then hands a P between OS threads (RATIONALE.md, "Why an
+// executor goroutine for overlapping durable calls?").
 func BenchmarkDurableCall(b *testing.B) {
-	for _, callers := range []int{1, 8} {
-		b.Run(fmt.Sprintf("callers=%d", callers), func(b *testing.B) {
+	for _, callers := range []int{1, 8, -8} {
+		name := fmt.Sprintf("callers=%d", callers)
+		locked := callers < 0
+		if locked {
+			callers = -callers
+			name = fmt.Sprintf("callers=%d-locked", callers)
+		}
+		b.Run(name, func(b *testing.B) {
 			rt := open(b, durConfig(b, b.TempDir()), durV1(b))
 			var next atomic.Uint64
 			b.ResetTimer()
@@ -137,6 +148,10 @@ func BenchmarkDurableCall(b *testing.B) {
 					wg.Add(1)
 					go func() {
 						defer wg.Done()
+						if locked {
+							runtime.LockOSThread()
+							defer runtime.UnlockOSThread()
+						}
 						for i := 0; i < per; i++ {
 							if _, err := rt.Call(context.Background(), "dur", "put", row.MustEncode(next.Add(1), "name")); err != nil {
 								b.Error(err)
@@ -248,4 +263,33 @@ func BenchmarkStartup(b *testing.B) {
 	}
 	rt.Close()
 	benchOpen(b, "snapshot", cfg, calls)
+}
+
+// BenchmarkDurableCallAsync measures durable 1-insert reducer calls
+// through CallAsync with 16 calls in flight from one goroutine (the shape
+// of an event loop: each completion queues the next call).
+func BenchmarkDurableCallAsync(b *testing.B) {
+	rt := open(b, durConfig(b, b.TempDir()), durV1(b))
+	const inFlight = 16
+	slots := make(chan struct{}, inFlight)
+	var wg sync.WaitGroup
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		slots <- struct{}{}
+		wg.Add(1)
+		if err := rt.CallAsync(context.Background(), "dur", "put", row.MustEncode(uint64(i+1), "name"), func(_ CallResult, err error) {
+			if err != nil {
+				b.Error(err)
+			}
+			<-slots
+			wg.Done()
+		}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	wg.Wait()
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "calls/s")
+	if st := rt.LogStats(); st.Writes > 0 {
+		b.ReportMetric(float64(st.Records)/float64(st.Writes), "recs/write")
+	}
 }

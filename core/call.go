@@ -45,8 +45,10 @@ type pending struct {
 
 // Call runs a reducer as one atomic transaction with args, an encoded Row
 // holding one value per declared parameter, then runs the subscribers of
-// the events it committed (each its own transaction, in FIFO order) and
-// fires host callbacks, all before it returns.
+// the events it committed (each its own transaction, in FIFO order),
+// waits until their records are durable (under the sync policy) and fires
+// host callbacks (Subscribe hooks, guest log lines), all before it
+// returns.
 //
 // On failure nothing is applied or committed, except after CodePoisoned:
 // the log could not make the record durable, so the outcome of the call
@@ -63,45 +65,46 @@ func (r *Runtime) Call(ctx context.Context, module, reducerName string, args []b
 	if len(args) > r.cfg.maxArgsSize {
 		return CallResult{}, &Error{Code: CodeLimit, Module: module, Reducer: reducerName, Msg: fmt.Sprintf("arguments of %d bytes exceed the limit of %d", len(args), r.cfg.maxArgsSize)}
 	}
-	r.execMu.Lock()
-	if err := r.usable(); err != nil {
-		r.execMu.Unlock()
-		return CallResult{}, err
-	}
-	red, err := r.lookupReducer(module, reducerName)
-	if err != nil {
-		r.execMu.Unlock()
-		return CallResult{}, err
-	}
-	// The arguments are checked by execute, under the call deadline.
-	res, err := r.callLocked(ctx, red, args)
-	w := r.takeWait()
-	r.execMu.Unlock()
-	// Group commit: wait for durability outside the executor lock, so the
-	// next callers run meanwhile and share the fdatasync.
-	if werr := r.waitDurable(w); werr != nil {
-		return CallResult{}, werr
-	}
-	return res, err
+	return r.runCall(ctx, module, reducerName, args)
 }
 
 // CallJSON is Call with arguments in JSON: an array (by position) or an
 // object (by parameter name), converted by the reducer's declared types.
 func (r *Runtime) CallJSON(ctx context.Context, module, reducerName string, jsonArgs []byte) (CallResult, error) {
+	args, err := r.argsFromJSON(module, reducerName, jsonArgs)
+	if err != nil {
+		return CallResult{}, err
+	}
+	return r.Call(ctx, module, reducerName, args)
+}
+
+// CallJSONAsync is CallAsync with arguments in JSON, converted as CallJSON
+// does before the call is queued: arguments that do not fit are returned
+// as the error, and done is not called.
+func (r *Runtime) CallJSONAsync(ctx context.Context, module, reducerName string, jsonArgs []byte, done func(CallResult, error)) error {
+	args, err := r.argsFromJSON(module, reducerName, jsonArgs)
+	if err != nil {
+		return err
+	}
+	return r.CallAsync(ctx, module, reducerName, args, done)
+}
+
+// argsFromJSON converts JSON arguments to the Row the reducer takes.
+func (r *Runtime) argsFromJSON(module, reducerName string, jsonArgs []byte) ([]byte, error) {
 	r.stateMu.RLock()
 	red, err := r.lookupReducer(module, reducerName)
 	r.stateMu.RUnlock()
 	if err != nil {
-		return CallResult{}, err
+		return nil, err
 	}
 	vals, err := row.ParseJSON(jsonArgs, red.names, red.types)
 	if err == nil {
 		var args []byte
 		if args, err = row.Encode(vals); err == nil {
-			return r.Call(ctx, module, reducerName, args)
+			return args, nil
 		}
 	}
-	return CallResult{}, argsErr(red, err)
+	return nil, argsErr(red, err)
 }
 
 // argsErr is the error of arguments that do not fit red's parameters. Its

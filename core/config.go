@@ -18,8 +18,12 @@ const (
 )
 
 // LogSink receives guest log lines and guest stdout/stderr output (stdout at
-// LogInfo, stderr at LogWarn). It is called synchronously from the
-// goroutine running the reducer and must not call back into the Runtime.
+// LogInfo, stderr at LogWarn). The lines of a reducer call are delivered
+// after the call ran (and its records are durable), on the goroutine of
+// the Call, in turn with its Subscribe hooks (see Subscribe; for CallAsync,
+// on the completion goroutine); lines written while a module loads are
+// delivered as they are written, on the goroutine of LoadModule. It must
+// not call back into the Runtime.
 type LogSink func(module string, level LogLevel, msg string)
 
 // Defaults of Config (see RATIONALE.md, "Implementation limits").

@@ -241,6 +241,9 @@ func (r *Runtime) openData() error {
 		r.protectLog()
 	}
 	st.Duration = time.Since(start)
+	if !r.readOnly && r.cfg.syncPolicy == persistence.SyncAlways {
+		r.startExecutor()
+	}
 	return nil
 }
 
@@ -295,6 +298,17 @@ func (r *Runtime) takeWait() uint64 {
 // policy (group commit with every other waiter). A failure poisons the
 // runtime.
 func (r *Runtime) waitDurable(lsn uint64) error {
+	if err := r.waitLog(lsn); err != nil {
+		return err
+	}
+	if lsn != 0 {
+		r.snapshotIfDue()
+	}
+	return nil
+}
+
+// waitLog is waitDurable without the snapshot policy.
+func (r *Runtime) waitLog(lsn uint64) error {
 	if lsn == 0 || r.log == nil {
 		return nil
 	}
@@ -302,10 +316,14 @@ func (r *Runtime) waitDurable(lsn uint64) error {
 		r.poison(err)
 		return &Error{Code: CodePoisoned, Msg: fmt.Sprintf("lsn %d was not made durable; the runtime is poisoned, reopen it", lsn), Err: err}
 	}
+	return nil
+}
+
+// snapshotIfDue starts an automatic snapshot when the policy says so.
+func (r *Runtime) snapshotIfDue() {
 	if r.cfg.snapTxns > 0 || r.cfg.snapBytes > 0 {
 		r.maybeAutoSnapshot()
 	}
-	return nil
 }
 
 // noteCommitted counts a committed record toward the automatic snapshot

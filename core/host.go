@@ -502,7 +502,7 @@ func (r *Runtime) hLog(_ context.Context, f *frame, stack []uint64) int32 {
 		if f.mod.info != nil {
 			name = f.mod.info.Name
 		}
-		r.cfg.logSink(name, LogLevel(int32(uint32(stack[0]))), string(msg))
+		r.emitLog(name, LogLevel(int32(uint32(stack[0]))), string(msg))
 	}
 	return stOK
 }

@@ -56,6 +56,7 @@ type Event struct {
 type hook struct {
 	mask EventMask
 	fn   func(Event)
+	off  atomic.Bool // cancelled: events collected before are dropped
 }
 
 // hookList is a copy-on-write list of host callbacks.
@@ -69,17 +70,22 @@ func (r *Runtime) fireHooks(t *table, mu *mutation, lsn, ts uint64) {
 	bit := EventMask(1) << mu.Op
 	for _, h := range *hs {
 		if h.mask&bit != 0 {
-			h.fn(Event{Op: Op(mu.Op), Module: mu.Module, Table: mu.Table, Old: mu.OldRow, New: mu.Row, LSN: lsn, Timestamp: ts})
+			r.collectHook(h, Event{Op: Op(mu.Op), Module: mu.Module, Table: mu.Table, Old: mu.OldRow, New: mu.Row, LSN: lsn, Timestamp: ts})
 		}
 	}
 }
 
 // Subscribe registers fn for the committed events in mask on
 // module.table and returns a function that removes it. fn runs
-// synchronously in the goroutine of the Call that committed the event,
-// after the commit and before Call returns, in commit order; it must not
-// call Call, CallJSON or LoadModule (that deadlocks) but may read (Get,
-// Scan, Count).
+// synchronously in the goroutine of the Call that committed the event
+// (for CallAsync, on the completion goroutine before the call's done),
+// once the call's records are durable and before Call returns, in commit
+// order. Callbacks of one runtime never run at once: those of concurrent
+// calls run one call after another, in commit order. A call whose record
+// could not be made durable (CodePoisoned) fires none: fn sees only
+// events that survive a crash. fn must not call Call, CallJSON or
+// LoadModule (that deadlocks) but may read (Get, Scan, Count), which
+// shows the committed state when fn runs (possibly with later calls).
 func (r *Runtime) Subscribe(module, tableName string, mask EventMask, fn func(Event)) (cancel func(), err error) {
 	if fn == nil || mask&EventAll == 0 {
 		return nil, &Error{Code: CodeBadArgument, Module: module, Table: tableName, Msg: "subscribe needs a callback and at least one event"}
@@ -98,6 +104,7 @@ func (r *Runtime) Subscribe(module, tableName string, mask EventMask, fn func(Ev
 	t.hooks.p.Store(&next)
 	r.hookMu.Unlock()
 	return func() {
+		h.off.Store(true)
 		r.hookMu.Lock()
 		defer r.hookMu.Unlock()
 		old := t.hooks.p.Load()

@@ -65,6 +65,14 @@ type Runtime struct {
 	hookMu   sync.Mutex
 
 	wasiFuncs map[string]api.FunctionDefinition // what wasi_snapshot_preview1 provides
+
+	// Calls (exec.go).
+	exec       *executor   // CallAsync's; nil unless the log syncs every record
+	out        *[]delivery // host callbacks of the running call (execMu)
+	nextTicket uint64      // delivery order of the next call with callbacks (execMu)
+	turnMu     sync.Mutex
+	turnCond   sync.Cond // on turnMu: turn advanced
+	turn       uint64    // ticket whose callbacks run next
 }
 
 // module is a loaded module.
@@ -180,6 +188,7 @@ func Open(cfg Config) (*Runtime, error) {
 		commit:   &memCommitter{},
 		tx:       newTx(),
 	}
+	r.turnCond.L = &r.turnMu
 	if cfg.callDeadline > 0 {
 		r.wd = newWatchdog(cfg.callDeadline)
 	}
@@ -208,6 +217,7 @@ func Open(cfg Config) (*Runtime, error) {
 // Close releases the runtime and every module instance. Later calls return
 // ErrClosed. Close waits for a running call to finish.
 func (r *Runtime) Close() error {
+	r.stopExecutor()
 	r.snapMu.Lock() // not in the middle of writing a snapshot
 	defer r.snapMu.Unlock()
 	r.execMu.Lock()
@@ -561,7 +571,7 @@ type initCtx struct {
 // which the instrumentation exports as interrupt.StartExport instead.
 func (r *Runtime) instantiate(m *module) (*instance, error) {
 	r.guestEntries.Add(1)
-	inst := &instance{m: m, sink: r.cfg.logSink, rng: rand.NewChaCha8([32]byte{}), clock: 1}
+	inst := &instance{m: m, sink: r.guestSink(), rng: rand.NewChaCha8([32]byte{}), clock: 1}
 	cfg := wazero.NewModuleConfig().
 		WithName("").
 		WithStartFunctions().

@@ -87,6 +87,12 @@
  * interstice_abi_version() == INTERSTICE_ABI_VERSION.
  *
  * History (every change kept ABI version 1: only additions):
+ *   0.3.0  interstice_call_async and interstice_call_json_async.
+ *          Subscription callbacks and a reducer call's guest log lines
+ *          run once the call's records are durable (a call that ends
+ *          POISONED fires no subscription callback), one call at a time
+ *          across threads, in commit order; they used to run during the
+ *          call, before its fdatasync.
  *   0.2.0  runtime options version 3 (the guest log callback, log/log_user);
  *          interstice_runtime_log_stats and interstice_log_stats;
  *          interstice_error.guest_message; every size_t input checked
@@ -108,12 +114,12 @@ extern "C" {
  * ========================================================================= */
 
 #define INTERSTICE_VERSION_MAJOR 0
-#define INTERSTICE_VERSION_MINOR 2
+#define INTERSTICE_VERSION_MINOR 3
 #define INTERSTICE_VERSION_PATCH 0
 /** MAJOR*10000 + MINOR*100 + PATCH, e.g. 200 for 0.2.0. */
 #define INTERSTICE_VERSION_NUMBER \
     (INTERSTICE_VERSION_MAJOR * 10000 + INTERSTICE_VERSION_MINOR * 100 + INTERSTICE_VERSION_PATCH)
-#define INTERSTICE_VERSION_STRING "0.2.0"
+#define INTERSTICE_VERSION_STRING "0.3.0"
 /** The binary interface version. Bumped on any incompatible change. */
 #define INTERSTICE_ABI_VERSION 1
 
@@ -632,10 +638,14 @@ typedef void (*interstice_progress_fn)(void *user, int64_t done, int64_t total);
  *  Both pointers are valid only during the call.
  *
  *  Threads: called synchronously on the thread making the call (inside
- *  interstice_call, interstice_call_json or interstice_module_load),
- *  while the call holds the runtime: a reducer call, module load, close,
- *  snapshot or last_lsn on the same runtime from inside it returns
- *  INTERSTICE_E_BUSY. Reads (get, scan, count) are allowed. It must not
+ *  interstice_call, interstice_call_json or interstice_module_load).
+ *  The lines of a reducer call are delivered after the reducer and its
+ *  subscribers ran, before the call returns, in the order they were
+ *  written and in turn with the call's subscription events (callbacks of
+ *  one runtime never run at once); lines logged while a module loads are
+ *  delivered as they are written. A call's lines are delivered even when
+ *  the call fails. A reducer call, module load, close, snapshot or
+ *  last_lsn on the same runtime from inside it returns INTERSTICE_E_BUSY. Reads (get, scan, count) are allowed. It must not
  *  longjmp or throw out of the library. */
 typedef void (*interstice_log_fn)(void *user, int32_t level, const char *module,
                                   const char *message, size_t message_len);
@@ -947,6 +957,63 @@ int interstice_call_json(interstice_runtime *rt, const char *module, const char 
                          const char *args_json, size_t args_len, uint64_t *out_lsn,
                          char **out_result, size_t *out_result_len, interstice_error **err);
 
+/* -------------------------------------------------------------------------
+ * interstice_call_async / interstice_call_json_async
+ *
+ * Queues the reducer call that interstice_call / interstice_call_json
+ * would make and returns at once; `done` later receives the outcome that
+ * call would have returned. No thread of the caller waits: queued calls
+ * run one after another on the library's executor and share fdatasyncs,
+ * so an event loop (or any program) can keep many calls in flight
+ * without a thread for each. Since 0.3.0.
+ *
+ * done(user, status, lsn, result, result_len, error) runs exactly once for
+ * every call that was queued (return value OK), once the call's records
+ * are durable (under the sync policy) or it failed: status is what
+ * interstice_call would have returned; lsn and result (the JSON object of
+ * interstice_call's out_result, result_len bytes, NUL-terminated) are set
+ * on OK, else 0 and NULL; error is the failure (NULL on OK). result and
+ * error are owned by the library and valid only during the callback: copy
+ * what you keep, and do not free them.
+ *
+ * Threads: done, and the subscription callbacks and guest log lines of an
+ * asynchronous call, run on the runtime's completion thread, one library
+ * thread for the runtime's life: a call's callbacks run right before its
+ * done, on that thread, with no other callback of the runtime between
+ * them. Completions run one at a time, in commit order. done must return
+ * quickly (later completions wait for it) and must not longjmp or throw
+ * out of the library; a reducer call, module load or close from inside it
+ * (or from inside those callbacks) returns INTERSTICE_E_BUSY. Reads are
+ * allowed.
+ *
+ * A runtime whose log does not fdatasync every record (in memory, or
+ * sync INTERVAL or NONE) runs the call at once, on the calling thread,
+ * and calls done before interstice_call_async returns.
+ *
+ * interstice_runtime_close waits until every queued call completed (done
+ * ran); calls queued after it began are refused with CLOSED.
+ *
+ * Parameters: as interstice_call / interstice_call_json, with done IN
+ *             (not NULL) and user IN (passed to done) in place of the
+ *             outputs; err OUT for a call that could not be queued.
+ * Returns:    OK (queued: done will run); BAD_ARGUMENT (NULL names, NULL
+ *             done, args NULL with args_len > 0, args_len above
+ *             PTRDIFF_MAX); LIMIT (arguments over the limits of
+ *             interstice_call); NOT_FOUND and TYPE (JSON form: the
+ *             arguments are converted before the call is queued); CLOSED;
+ *             BUSY (from inside a callback); POISONED. On any of these
+ *             done is not called. Every other failure (TRAP, TIMEOUT,
+ *             NOT_FOUND for the FlatBuffers form ...) reaches done.
+ * ------------------------------------------------------------------------- */
+typedef void (*interstice_call_done_fn)(void *user, int status, uint64_t lsn, const char *result,
+                                        size_t result_len, const interstice_error *error);
+int interstice_call_async(interstice_runtime *rt, const char *module, const char *reducer,
+                          const uint8_t *args, size_t args_len, interstice_call_done_fn done,
+                          void *user, interstice_error **err);
+int interstice_call_json_async(interstice_runtime *rt, const char *module, const char *reducer,
+                               const char *args_json, size_t args_len, interstice_call_done_fn done,
+                               void *user, interstice_error **err);
+
 /* =========================================================================
  * Tables
  * ========================================================================= */
@@ -1103,8 +1170,15 @@ typedef void (*interstice_event_fn)(void *user_data, const interstice_event *eve
  * bits) on module.table.
  *
  * Callbacks run synchronously, on the thread that made the reducer call
- * that committed the event, inside that interstice_call, after the commit
- * and before interstice_call returns, in commit order. A callback may read
+ * that committed the event, inside that interstice_call, before it
+ * returns, once the call's records are durable (the log acknowledged
+ * them, under the runtime's sync policy), in commit order. Callbacks of
+ * one runtime never run at once: those of calls made concurrently from
+ * several threads run one call after another, in commit order. A call
+ * whose record could not be made durable (POISONED) fires no callback:
+ * a callback sees only events that survive a crash. A callback that reads
+ * sees the committed state when it runs, which may already include later
+ * calls of other threads. A callback may read
  * (get, scan, count, row_to_json); a reducer call, module load or runtime
  * close from inside a callback returns INTERSTICE_E_BUSY. Replay fires no
  * callback.
