@@ -107,7 +107,7 @@ async function main() {
         n = 8000;
         t0 = now();
         if (process.env.BENCH_ALL_AT_ONCE) {
-          // every call queued at once: the threadpool's threads are the concurrency
+          // every call queued at once: the library's executor batches them
           await Promise.all(Array.from({ length: n }, () => db.callAsync('noop', 'insert', [id++, 'n', 0])));
         } else {
           // BENCH_IN_FLIGHT lanes, each awaiting its call before the next

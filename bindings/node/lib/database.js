@@ -115,7 +115,7 @@ class Database {
     return native.call(this[kHandle], module, reducer, args === undefined ? undefined : callArgs(fn, args), true);
   }
 
-  /** callAsync(module, reducer, args?) -> Promise of the call() result; runs on the libuv threadpool. */
+  /** callAsync(module, reducer, args?) -> Promise of the call() result; queued in the library, no thread waits. */
   callAsync(module, reducer, args) {
     const fn = 'Database.callAsync';
     try {

@@ -20,8 +20,9 @@
 //      signals while it runs Go code. A signal that arrives meanwhile stays
 //      pending and is delivered when the mask is restored, on the thread's
 //      normal stack, or goes to another thread that does not block it.
-//      - libuv threadpool threads (callAsync) block them around each call
-//        (SigBlock: two rt_sigprocmask calls).
+//      - Other Node threads that call in (SigBlock: two rt_sigprocmask
+//        calls) block them around each call. callAsync runs no Go code on
+//        a Node thread beyond queueing the call.
 //      - A JS thread (main or worker) blocks them at its first call and
 //        restores its mask when its event loop next turns (a uv_prepare and a
 //        uv_check handle), not after every call: the two syscalls cost about
@@ -40,9 +41,10 @@
 // each worker_thread) gets its own instance data; the library is loaded once
 // per process. Subscription and log callbacks of a synchronous call run JS
 // right inside the C callback (it runs on the calling thread's system
-// stack). Those of callAsync fire on a threadpool thread: they are copied
-// into the runtime's queue there and delivered on the JS thread, in commit
-// order, before the call's promise settles (drain()).
+// stack). Those of callAsync fire on the library's completion thread right
+// before the call's done (interstice_call_json_async): they are copied into
+// the runtime's queue there and delivered on the JS thread, in commit order,
+// before the call's promise settles (drain()).
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -84,7 +86,7 @@
   X(interstice_call_json) X(interstice_get) X(interstice_get_json) X(interstice_count)   \
   X(interstice_scan_open) X(interstice_scan_next) X(interstice_scan_next_chunk)          \
   X(interstice_scan_close) X(interstice_row_to_json) X(interstice_subscribe)             \
-  X(interstice_unsubscribe)
+  X(interstice_unsubscribe) X(interstice_call_async) X(interstice_call_json_async)
 
 namespace {
 
@@ -279,12 +281,15 @@ struct CError {
   bool has_guest = false;  // guest_message was not NULL
   std::string guest;       // the module's own words (REDUCER_FAILED, a guest panic)
   void take(int rc, interstice_error *e) {
+    copy(rc, e);
+    L.interstice_error_free(e);
+  }
+  void copy(int rc, const interstice_error *e) {
     status = rc;
     detail = e ? e->detail : 0;
     message = e && e->message ? e->message : L.interstice_status_str(rc);
     has_guest = e && e->guest_message;
     guest = has_guest ? e->guest_message : "";
-    L.interstice_error_free(e);
   }
 };
 
@@ -526,7 +531,20 @@ struct Runtime {
   std::deque<Item> queue;
   std::unordered_map<uint64_t, Sub *> subs;  // every subscription ever made (freed with the runtime)
   uint64_t next_key = 1;
+  // callAsync: calls the library completed, to settle on the JS thread
+  // (qmu); the thread-safe function that wakes the loop for them; the
+  // calls in flight (JS thread), while which tsfn keeps the loop alive.
+  std::vector<AsyncCall *> completed;
+  napi_threadsafe_function tsfn = nullptr;  // qmu for the completion thread's read
+  size_t in_flight = 0;
+  // The struct is freed when both the handle's finalizer and tsfn's have
+  // run (either may come first while the environment shuts down).
+  int owners = 1;
 };
+
+void runtime_release(Runtime *rt) {
+  if (--rt->owners == 0) delete rt;
+}
 
 // The context of the call in progress on this thread (thread_local): a sync
 // call on the JS thread (env set, errors kept in first_error) or an async call
@@ -548,15 +566,17 @@ struct CtxScope {
 struct AsyncCall {
   Runtime *rt;
   napi_ref handle_ref = nullptr;  // keeps the runtime handle alive
-  napi_async_work work = nullptr;
   napi_deferred deferred = nullptr;
-  std::string module, reducer, args;
-  int args_kind = 0;  // 0 none, 1 JSON, 2 FlatBuffers bytes
   int rc = 0;
   CError err;
   std::string result;
   napi_ref first_error = nullptr;
 };
+
+// Items that callbacks produced on this thread outside any addon call: on
+// the library's completion thread, those of the asynchronous call whose
+// done comes next on the same thread (interstice_call_async).
+thread_local std::vector<Item> tls_unowned;
 
 void keep_first_error(napi_env env, napi_ref *slot, napi_value exc) {
   if (*slot == nullptr) napi_create_reference(env, exc, 1, slot);
@@ -635,7 +655,11 @@ void deliver(Runtime *rt, Item &&it) {
     run_item(c->env, rt, it, &c->first_error);
     return;
   }
-  it.owner = c ? c->owner : nullptr;
+  if (c == nullptr) {  // the completion thread: owned by the next done
+    tls_unowned.push_back(std::move(it));
+    return;
+  }
+  it.owner = c->owner;
   std::lock_guard<std::mutex> g(rt->qmu);
   rt->queue.push_back(std::move(it));
 }
@@ -712,7 +736,13 @@ void runtime_free(Runtime *rt) {
     delete kv.second;
   }
   if (rt->log_fn) napi_delete_reference(rt->env, rt->log_fn);
-  delete rt;
+  napi_threadsafe_function f;
+  {
+    std::lock_guard<std::mutex> g(rt->qmu);
+    f = rt->tsfn;
+  }
+  if (f) napi_release_threadsafe_function(f, napi_tsfn_release);
+  runtime_release(rt);
 }
 
 void finalize_runtime(napi_env, void *data, void *) { runtime_free(static_cast<Runtime *>(data)); }
@@ -1079,47 +1109,44 @@ napi_value Call(napi_env env, napi_callback_info info) {
   return finish_sync(env, ctx, out, &result);
 }
 
-void async_execute(napi_env, void *data) {
-  AsyncCall *c = static_cast<AsyncCall *>(data);
-  CallCtx ctx;
-  ctx.rt = c->rt;
-  ctx.owner = c;
-  char *res = nullptr;
-  size_t n = 0;
-  interstice_error *err = nullptr;
-  {
-    CtxScope cs(&ctx);
-    SigBlock sb;
-    if (c->args_kind == 1) {
-      c->rc = L.interstice_call_json(c->rt->h, c->module.c_str(), c->reducer.c_str(), c->args.data(), c->args.size(),
-                                     nullptr, &res, &n, &err);
-    } else {
-      c->rc = L.interstice_call(c->rt->h, c->module.c_str(), c->reducer.c_str(),
-                                reinterpret_cast<const uint8_t *>(c->args.data()), c->args.size(), nullptr, &res, &n,
-                                &err);
-    }
-  }
-  if (c->rc != INTERSTICE_OK) {
-    c->err.take(c->rc, err);
+// on_call_done runs on the library's completion thread, right after the
+// call's subscription and log callbacks (queued in tls_unowned): it hands
+// the call and its items to the JS thread.
+extern "C" void on_call_done(void *user, int status, uint64_t, const char *result, size_t len,
+                             const interstice_error *e) {
+  AsyncCall *c = static_cast<AsyncCall *>(user);
+  Runtime *rt = c->rt;
+  c->rc = status;
+  if (status != INTERSTICE_OK) {
+    c->err.copy(status, e);
   } else {
-    c->result.assign(res, n);
-    g_free(res);
+    c->result.assign(result, len);
   }
+  bool wake;
+  {
+    std::lock_guard<std::mutex> g(rt->qmu);
+    for (Item &it : tls_unowned) {
+      it.owner = c;
+      rt->queue.push_back(std::move(it));
+    }
+    rt->completed.push_back(c);
+    wake = rt->completed.size() == 1 && rt->tsfn;
+    // Under qmu: finalize_tsfn clears rt->tsfn under it, so the function
+    // is not called after its finalizer.
+    if (wake) napi_call_threadsafe_function(rt->tsfn, nullptr, napi_tsfn_nonblocking);
+  }
+  tls_unowned.clear();
 }
 
-void async_complete(napi_env env, napi_status status, void *data) {
-  AsyncCall *c = static_cast<AsyncCall *>(data);
+// settle resolves or rejects a completed call's promise (JS thread), after
+// the callbacks queued before it.
+void settle(napi_env env, AsyncCall *c) {
   napi_handle_scope scope;
   napi_open_handle_scope(env, &scope);
   drain(env, c->rt);
   napi_value v = nullptr;
   bool reject = true;
-  if (status == napi_cancelled) {
-    CError ce;
-    ce.status = INTERSTICE_E_CLOSED;
-    ce.message = "callAsync: cancelled";
-    v = make_error(env, ce);
-  } else if (c->rc != INTERSTICE_OK) {
+  if (c->rc != INTERSTICE_OK) {
     v = make_error(env, c->err);
   } else if (c->first_error) {
     napi_value cause, fn = nullptr, argv[2], global;
@@ -1148,9 +1175,33 @@ void async_complete(napi_env env, napi_status status, void *data) {
   }
   if (c->first_error) napi_delete_reference(env, c->first_error);
   napi_delete_reference(env, c->handle_ref);
-  napi_delete_async_work(env, c->work);
-  delete c;
   napi_close_handle_scope(env, scope);
+}
+
+// settle_completed is the thread-safe function's call: it settles every
+// completed call, in completion (commit) order.
+void settle_completed(napi_env env, napi_value, void *context, void *) {
+  Runtime *rt = static_cast<Runtime *>(context);
+  std::vector<AsyncCall *> batch;
+  {
+    std::lock_guard<std::mutex> g(rt->qmu);
+    batch.swap(rt->completed);
+  }
+  for (AsyncCall *c : batch) {
+    if (env) settle(env, c);  // env is NULL while the environment shuts down
+    delete c;
+    if (--rt->in_flight == 0 && env) napi_unref_threadsafe_function(env, rt->tsfn);
+  }
+}
+
+// The thread-safe function's finalizer.
+void finalize_tsfn(napi_env, void *data, void *) {
+  Runtime *rt = static_cast<Runtime *>(data);
+  {
+    std::lock_guard<std::mutex> g(rt->qmu);
+    rt->tsfn = nullptr;
+  }
+  runtime_release(rt);
 }
 
 // callAsync(handle, module, reducer, args) -> Promise<result JSON string>
@@ -1158,41 +1209,52 @@ napi_value CallAsync(napi_env env, napi_callback_info info) {
   Args a(env, info);
   Runtime *rt = unwrap<Runtime>(env, a.argv[0], kRuntime);
   if (!rt) return nullptr;
-  AsyncCall *c = new AsyncCall();
-  c->rt = rt;
-  if (!get_string(env, a.argv[1], c->module) || !get_string(env, a.argv[2], c->reducer)) {
-    delete c;
-    return nullptr;
-  }
+  std::string module, reducer, json;
+  if (!get_string(env, a.argv[1], module) || !get_string(env, a.argv[2], reducer)) return nullptr;
   napi_valuetype t = napi_undefined;
   if (a.argv[3]) napi_typeof(env, a.argv[3], &t);
+  const uint8_t *bytes = nullptr;
+  size_t blen = 0;
   if (t == napi_string) {
-    c->args_kind = 1;
-    if (!get_string(env, a.argv[3], c->args)) {
-      delete c;
-      return nullptr;
-    }
-  } else if (t != napi_undefined) {
-    const uint8_t *p;
-    size_t n;
-    if (!get_bytes(env, a.argv[3], &p, &n)) {
-      delete c;
-      return throw_type(env, "interstice: callAsync args must be JSON text or bytes");
-    }
-    c->args_kind = 2;
-    c->args.assign(reinterpret_cast<const char *>(p), n);
-  } else {
-    c->args_kind = 2;
+    if (!get_string(env, a.argv[3], json)) return nullptr;
+  } else if (t != napi_undefined && !get_bytes(env, a.argv[3], &bytes, &blen)) {
+    return throw_type(env, "interstice: callAsync args must be JSON text or bytes");
   }
-  napi_value promise, name;
-  napi_create_reference(env, a.argv[0], 1, &c->handle_ref);
+  if (rt->tsfn == nullptr) {
+    napi_value name;
+    napi_create_string_utf8(env, "interstice.callAsync", NAPI_AUTO_LENGTH, &name);
+    napi_threadsafe_function f;
+    NAPI_OK(env, napi_create_threadsafe_function(env, nullptr, nullptr, name, 0, 1, rt, finalize_tsfn, rt,
+                                                 settle_completed, &f));
+    napi_unref_threadsafe_function(env, f);
+    std::lock_guard<std::mutex> g(rt->qmu);
+    rt->tsfn = f;
+    rt->owners++;
+  }
+  AsyncCall *c = new AsyncCall();
+  c->rt = rt;
+  interstice_error *err = nullptr;
+  int rc;
+  {
+    JsBlock sb;
+    if (t == napi_string) {
+      rc = L.interstice_call_json_async(rt->h, module.c_str(), reducer.c_str(), json.data(), json.size(), on_call_done,
+                                        c, &err);
+    } else {
+      rc = L.interstice_call_async(rt->h, module.c_str(), reducer.c_str(), bytes, blen, on_call_done, c, &err);
+    }
+  }
+  napi_value promise;
   napi_create_promise(env, &c->deferred, &promise);
-  napi_create_string_utf8(env, "interstice.callAsync", NAPI_AUTO_LENGTH, &name);
-  napi_create_async_work(env, nullptr, name, async_execute, async_complete, c, &c->work);
-  if (napi_queue_async_work(env, c->work) != napi_ok) {
-    throw_napi_failure(env, "napi_queue_async_work");
-    return nullptr;
+  if (rc != INTERSTICE_OK) {  // not queued: done never runs
+    CError ce;
+    ce.take(rc, err);
+    napi_reject_deferred(env, c->deferred, make_error(env, ce));
+    delete c;
+    return promise;
   }
+  napi_create_reference(env, a.argv[0], 1, &c->handle_ref);
+  if (rt->in_flight++ == 0) napi_ref_threadsafe_function(env, rt->tsfn);
   return promise;
 }
 
