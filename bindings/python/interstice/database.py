@@ -623,8 +623,9 @@ class Database(_handles.Handle):
         """Calls back on committed inserts, updates and deletes of module.table; returns the Subscription.
 
         Each callback gets an :class:`Event`. Callbacks run on the thread of
-        the reducer call that committed the event, before that call returns,
-        in commit order. They may read tables; a reducer call or close from
+        the reducer call that committed the event, once the call is durable
+        and before it returns, in commit order; callbacks of calls made from
+        several threads run one call at a time. They may read tables; a reducer call or close from
         inside one raises BusyError. An exception a callback raises is
         re-raised by the call that triggered it (the transaction stays
         committed). Replay on open fires no callback.
