@@ -11,7 +11,11 @@
 // (under the default sync policy, fdatasynced) before Call or LoadModule
 // returns. Concurrent callers share fdatasyncs (group commit): execution
 // is serialized, but a caller waits for durability after releasing the
-// executor, so the next caller runs meanwhile.
+// executor, so the next caller runs meanwhile. CallAsync queues a call
+// instead of waiting for it: queued calls run back to back and their done
+// functions run on the runtime's completion goroutine. Host callbacks
+// (Subscribe, the log sink) run once the call is durable, one call at a
+// time, in commit order.
 //
 // Open rebuilds the state from the newest valid snapshot plus the log
 // after it, applying mutations only: no WASM runs, no subscription and no
@@ -38,7 +42,7 @@
 // the runtime: every later call, load, read and snapshot returns
 // ErrPoisoned, because memory may hold transactions the log does not.
 // Close it and Open again: the state is rebuilt from exactly what the log
-// holds. Transactions that other callers observed (through reads or host
-// callbacks) before the failure was known may be among those lost; none
-// of them was acknowledged to its caller.
+// holds. Transactions that other callers observed through reads before
+// the failure was known may be among those lost; none of them was
+// acknowledged to its caller or shown to a host callback.
 package core

@@ -308,11 +308,22 @@ func (r *Runtime) waitDurable(lsn uint64) error {
 }
 
 // waitLog is waitDurable without the snapshot policy.
-func (r *Runtime) waitLog(lsn uint64) error {
+func (r *Runtime) waitLog(lsn uint64) error { return r.waitLogAs(lsn, false) }
+
+// waitLogNow is waitLog for the executor's flusher, the only waiter of
+// asynchronous calls: it writes what is queued at once instead of
+// gathering a group first (persistence.Log.WaitNow; RATIONALE.md).
+func (r *Runtime) waitLogNow(lsn uint64) error { return r.waitLogAs(lsn, true) }
+
+func (r *Runtime) waitLogAs(lsn uint64, now bool) error {
 	if lsn == 0 || r.log == nil {
 		return nil
 	}
-	if err := r.log.Wait(lsn); err != nil {
+	wait := r.log.Wait
+	if now {
+		wait = r.log.WaitNow
+	}
+	if err := wait(lsn); err != nil {
 		r.poison(err)
 		return &Error{Code: CodePoisoned, Msg: fmt.Sprintf("lsn %d was not made durable; the runtime is poisoned, reopen it", lsn), Err: err}
 	}

@@ -235,7 +235,7 @@ func (r *Runtime) flushLoop(e *executor) {
 		for _, q := range batch {
 			last = max(last, q.lsn)
 		}
-		failed := r.waitLog(last) != nil
+		failed := r.waitLogNow(last) != nil
 		// After a failure each record's own outcome is what its log wait
 		// says (earlier ones may be acknowledged).
 		for _, q := range batch {

@@ -23,7 +23,9 @@
 // it waits until they are, at most the last fdatasync's duration (and
 // never over 1 ms). N callers each holding one record in flight then share
 // each fdatasync N at a time rather than alternating between one and N-1;
-// a lone writer's group is one record and it never waits. Stats counts
+// a lone writer's group is one record and it never waits. WaitNow is Wait
+// without that wait, for a single pipelined waiter (the runtime's executor
+// of asynchronous calls). Stats counts
 // writes, fdatasyncs, records and gathers. Wait never returns nil before the
 // record's bytes are durable under the sync policy; a failed write or
 // fdatasync fails every waiter of that batch and of every record queued

@@ -287,7 +287,7 @@ func (l *Log) append1(p []byte) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	return lsn, l.waitLocked(lsn)
+	return lsn, l.waitLocked(lsn, true)
 }
 
 // checkPayload checks an encoded payload's size and finds its lsn field.
@@ -386,7 +386,21 @@ func (l *Log) Wait(lsn uint64) error {
 	if lsn == 0 || lsn >= l.nextLSN {
 		return fmt.Errorf("persistence: wait for lsn %d, which was never enqueued (next lsn %d)", lsn, l.nextLSN)
 	}
-	return l.waitLocked(lsn)
+	return l.waitLocked(lsn, true)
+}
+
+// WaitNow is Wait for a single pipelined waiter that keeps records
+// flowing (an executor): it leads a write at once with whatever is queued
+// instead of first waiting for the previous write's group to re-form
+// (gatherLocked), so the records queued during one fdatasync are written
+// by the next (persistence/RATIONALE.md, "Group commit").
+func (l *Log) WaitNow(lsn uint64) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if lsn == 0 || lsn >= l.nextLSN {
+		return fmt.Errorf("persistence: wait for lsn %d, which was never enqueued (next lsn %d)", lsn, l.nextLSN)
+	}
+	return l.waitLocked(lsn, false)
 }
 
 // AppendBatch appends txs as consecutive records with one write and one
@@ -423,7 +437,7 @@ func (l *Log) AppendBatch(txs []*Txn) (uint64, error) {
 	}
 	l.wakeGatherLocked()
 	last := l.nextLSN - 1
-	if err := l.waitLocked(last); err != nil {
+	if err := l.waitLocked(last, true); err != nil {
 		return 0, err
 	}
 	for i, tx := range txs {
@@ -446,8 +460,9 @@ func (l *Log) writableLocked() error {
 	return nil
 }
 
-// waitLocked returns once lsn is acknowledged, leading writes as needed.
-func (l *Log) waitLocked(lsn uint64) error {
+// waitLocked returns once lsn is acknowledged, leading writes as needed
+// (after gathering the group first when gather is set).
+func (l *Log) waitLocked(lsn uint64, gather bool) error {
 	for l.acked < lsn {
 		switch {
 		case l.err != nil:
@@ -459,7 +474,9 @@ func (l *Log) waitLocked(lsn uint64) error {
 			// log was closed before lsn was enqueued (a Wait racing Close).
 			return ErrClosed
 		default:
-			l.gatherLocked()
+			if gather {
+				l.gatherLocked()
+			}
 			l.flushLocked(false, false)
 		}
 	}

@@ -315,6 +315,56 @@ func TestLoneWriterDoesNotGather(t *testing.T) {
 	}
 }
 
+// TestWaitNowWritesWithoutGathering: a producer enqueues while one
+// pipelined waiter (the runtime's flusher) calls WaitNow for the newest
+// record: every record is acknowledged, batches form from what queued
+// during each fdatasync, and no write first waits for its group.
+func TestWaitNowWritesWithoutGathering(t *testing.T) {
+	tfs := &syncTrackFS{delay: 300 * time.Microsecond}
+	l := mustOpen(t, t.TempDir(), Options{FS: tfs})
+	defer l.Close()
+	const n = 400
+	lsns := make(chan uint64, n)
+	go func() {
+		for i := 1; i <= n; i++ {
+			lsn, err := l.Enqueue(testTxn(uint64(i)))
+			if err != nil {
+				t.Error(err)
+				close(lsns)
+				return
+			}
+			lsns <- lsn
+			if i%4 == 0 {
+				time.Sleep(50 * time.Microsecond) // callers trickle in
+			}
+		}
+		close(lsns)
+	}()
+	var last uint64
+	for lsn := range lsns {
+		if len(lsns) > 0 {
+			continue // wait for the newest only, as the flusher does for a batch
+		}
+		if err := l.WaitNow(lsn); err != nil {
+			t.Fatal(err)
+		}
+		last = lsn
+	}
+	if last != n || l.LastLSN() != n {
+		t.Fatalf("waited up to %d, log at %d, want %d", last, l.LastLSN(), n)
+	}
+	st := l.Stats()
+	if st.Gathers != 0 {
+		t.Errorf("%d writes gathered first; WaitNow must not", st.Gathers)
+	}
+	if st.Records != n || st.Syncs >= n {
+		t.Errorf("%+v: want %d records in fewer fdatasyncs", st, n)
+	}
+	if err := l.WaitNow(n + 1); err == nil {
+		t.Error("WaitNow for an lsn never enqueued returned nil")
+	}
+}
+
 // BenchmarkEnqueueWait8 runs 8 goroutines through a serialized executor
 // (Enqueue under a mutex, Wait outside it), the runtime's commit path.
 func BenchmarkEnqueueWait8(b *testing.B) {
