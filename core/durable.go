@@ -514,6 +514,15 @@ func (p *replayer) record(rec persistence.Record) (err error) {
 			return err
 		}
 	case fb.TxKindReducer:
+	case fb.TxKindExternal:
+		// docs/FORMAT.md, "Transaction kinds".
+		e := replayErr(lsn, string(t.Module()), "", "", "an External record (written through the standalone log API, interstice_log_append*): a runtime's log holds only Reducer and ModuleLoad records, so this log cannot back a runtime; read it with the log API or the CLI's log commands")
+		e.Code = CodeUnsupported
+		return e
+	case fb.TxKindMigration:
+		e := replayErr(lsn, string(t.Module()), "", "", "a Migration record: the kind is reserved and no version of Interstice writes it (an upgrade is one ModuleLoad record)")
+		e.Code = CodeUnsupported
+		return e
 	default:
 		return replayErr(lsn, string(t.Module()), "", "", "unknown transaction kind %d", t.Kind())
 	}

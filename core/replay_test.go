@@ -479,3 +479,32 @@ func TestSnapshotBadRowNamed(t *testing.T) {
 		}
 	}
 }
+
+// TestReplayRefusesRecordKindsARuntimeDoesNotWrite: a log holding an
+// External record (the standalone log API's kind) or a Migration record
+// (reserved) cannot back a runtime; Open says which record and why, with
+// CodeUnsupported, instead of "unknown kind".
+func TestReplayRefusesRecordKindsARuntimeDoesNotWrite(t *testing.T) {
+	for _, tc := range []struct {
+		kind fb.TxKind
+		want string
+	}{
+		{fb.TxKindExternal, "standalone log API"},
+		{fb.TxKindMigration, "reserved"},
+	} {
+		dir := t.TempDir()
+		l := openRawLog(t, dir)
+		if _, err := l.lg.Append(&persistence.Txn{Timestamp: 1, Kind: tc.kind, Module: "host", Reducer: "note"}); err != nil {
+			t.Fatal(err)
+		}
+		l.close()
+		rt, err := Open(durConfig(t, dir))
+		if err == nil {
+			rt.Close()
+			t.Fatalf("Open of a log with a %v record succeeded", tc.kind)
+		}
+		if CodeOf(err) != CodeUnsupported || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "lsn 1") {
+			t.Errorf("Open of a log with a %v record: %v (code %v), want CodeUnsupported naming lsn 1 and %q", tc.kind, err, CodeOf(err), tc.want)
+		}
+	}
+}
