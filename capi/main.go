@@ -39,4 +39,27 @@ package main
 // #include "capi_internal.h"
 import "C"
 
+import (
+	"os"
+	"runtime"
+)
+
 func main() {}
+
+// minProcs is the least GOMAXPROCS the library runs with (init).
+const minProcs = 4
+
+// init raises GOMAXPROCS to at least minProcs unless the GOMAXPROCS
+// environment variable sets it. Every thread of the host that calls in
+// needs a P to run Go code, besides the runtime's own goroutines (the
+// executor, flusher and completion goroutine of asynchronous calls); with
+// as many Ps as cores (Go's default), a calling thread often finds none
+// free and waits for one to be handed over. 16 asynchronous calls in
+// flight from Node, 5 alternated runs: 25.8k calls/s with 2 Ps (this
+// machine's cores), 30.3k with 4. 8 C threads calling synchronously:
+// 14.3-15.5k with 2, 15.7-16.0k with 4, within noise.
+func init() {
+	if os.Getenv("GOMAXPROCS") == "" && runtime.GOMAXPROCS(0) < minProcs {
+		runtime.GOMAXPROCS(minProcs)
+	}
+}

@@ -77,6 +77,9 @@
  *     SA_ONSTACK (and should chain to the previous handler for SIGSEGV,
  *     SIGBUS, SIGFPE and SIGPIPE), or Go code may crash when the signal
  *     arrives on a Go thread.
+ *   - The library runs Go with GOMAXPROCS of at least 4 (Go's default is
+ *     the number of CPUs): every calling thread needs one of those slots to
+ *     run Go code. The GOMAXPROCS environment variable, when set, wins.
  *   - Static linking (libinterstice.a) also needs -lpthread (see
  *     interstice.pc, Libs.private).
  *
@@ -88,6 +91,7 @@
  *
  * History (every change kept ABI version 1: only additions):
  *   0.3.0  interstice_call_async and interstice_call_json_async.
+ *          GOMAXPROCS is at least 4 (see Process rules).
  *          Subscription callbacks and a reducer call's guest log lines
  *          run once the call's records are durable (a call that ends
  *          POISONED fires no subscription callback), one call at a time
