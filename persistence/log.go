@@ -380,27 +380,23 @@ func (l *Log) enqueue1(p []byte) (uint64, error) {
 // ErrClosed if the log was closed without lsn being written. Waiting for an
 // lsn that is already acknowledged returns nil at once, even after Close.
 // Waiting for an lsn never enqueued is an error.
-func (l *Log) Wait(lsn uint64) error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if lsn == 0 || lsn >= l.nextLSN {
-		return fmt.Errorf("persistence: wait for lsn %d, which was never enqueued (next lsn %d)", lsn, l.nextLSN)
-	}
-	return l.waitLocked(lsn, true)
-}
+func (l *Log) Wait(lsn uint64) error { return l.wait(lsn, true) }
 
 // WaitNow is Wait for a single pipelined waiter that keeps records
 // flowing (an executor): it leads a write at once with whatever is queued
 // instead of first waiting for the previous write's group to re-form
 // (gatherLocked), so the records queued during one fdatasync are written
-// by the next (persistence/RATIONALE.md, "Group commit").
-func (l *Log) WaitNow(lsn uint64) error {
+// by the next (persistence/RATIONALE.md, "Why does the leader wait for
+// its group?").
+func (l *Log) WaitNow(lsn uint64) error { return l.wait(lsn, false) }
+
+func (l *Log) wait(lsn uint64, gather bool) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if lsn == 0 || lsn >= l.nextLSN {
 		return fmt.Errorf("persistence: wait for lsn %d, which was never enqueued (next lsn %d)", lsn, l.nextLSN)
 	}
-	return l.waitLocked(lsn, false)
+	return l.waitLocked(lsn, gather)
 }
 
 // AppendBatch appends txs as consecutive records with one write and one
