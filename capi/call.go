@@ -5,7 +5,6 @@ import "C"
 
 import (
 	"context"
-	"strconv"
 	"syscall"
 	"unsafe"
 
@@ -14,42 +13,6 @@ import (
 )
 
 var emptyRow = row.MustEncode()
-
-func callResultJSON(res core.CallResult) []byte {
-	b := append([]byte(`{"lsn":`), strconv.FormatUint(res.LSN, 10)...)
-	b = append(b, `,"timestamp":`...)
-	b = strconv.AppendUint(b, res.Timestamp, 10)
-	b = append(b, `,"mutations":`...)
-	b = strconv.AppendInt(b, int64(res.Mutations), 10)
-	b = append(b, `,"cascade":[`...)
-	for i, c := range res.Cascade {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = append(b, `{"module":`...)
-		b = row.AppendJSON(b, c.Module)
-		b = append(b, `,"reducer":`...)
-		b = row.AppendJSON(b, c.Reducer)
-		b = append(b, `,"depth":`...)
-		b = strconv.AppendInt(b, int64(c.Depth), 10)
-		b = append(b, `,"lsn":`...)
-		b = strconv.AppendUint(b, c.LSN, 10)
-		b = append(b, `,"error":`...)
-		if c.Err != nil {
-			b = row.AppendJSON(b, c.Err.Error())
-		} else {
-			b = append(b, "null"...)
-		}
-		b = append(b, '}')
-	}
-	b = append(b, `],"cascade_error":`...)
-	if res.CascadeErr != nil {
-		b = row.AppendJSON(b, res.CascadeErr.Error())
-	} else {
-		b = append(b, "null"...)
-	}
-	return append(b, '}')
-}
 
 // callInput checks the arguments common to every reducer call function
 // and returns the runtime, the names and the argument bytes (JSON text, or
@@ -111,7 +74,7 @@ func doCall(p *C.interstice_runtime, module, reducer *C.ist_cchar, args *C.ist_c
 		*outLSN = C.uint64_t(res.LSN)
 	}
 	if outRes != nil {
-		putBytes(unsafe.Pointer(outRes), outResLen, callResultJSON(res))
+		putBytes(unsafe.Pointer(outRes), outResLen, res.AppendJSON(nil))
 	}
 	return eOK
 }
@@ -152,7 +115,7 @@ func (d *asyncDone) run(res core.CallResult, e error) {
 		st = fail(&cerr, e)
 	} else {
 		lsn = C.uint64_t(res.LSN)
-		putBytes(unsafe.Pointer(&js), &n, callResultJSON(res))
+		putBytes(unsafe.Pointer(&js), &n, res.AppendJSON(nil))
 	}
 	prev := d.o.hookTid.Swap(int64(syscall.Gettid()))
 	defer d.o.hookTid.Store(prev)

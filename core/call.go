@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -26,6 +27,63 @@ type CallResult struct {
 	// CascadeErr is the first error of a subscriber transaction, or the
 	// cascade limit error; the root transaction is committed regardless.
 	CascadeErr error
+}
+
+// AppendJSON appends r as one JSON object, the form the C ABI's
+// interstice_call returns in out_result and the CLI's call --json prints:
+//
+//	{"lsn":N,"timestamp":N,"mutations":N,"cascade":[{"module":"..",
+//	 "reducer":"..","depth":N,"lsn":N,"error":null|".."}],
+//	 "cascade_error":null|".."}
+//
+// An error is written as ErrorText writes it.
+func (r CallResult) AppendJSON(b []byte) []byte {
+	b = append(b, `{"lsn":`...)
+	b = strconv.AppendUint(b, r.LSN, 10)
+	b = append(b, `,"timestamp":`...)
+	b = strconv.AppendUint(b, r.Timestamp, 10)
+	b = append(b, `,"mutations":`...)
+	b = strconv.AppendInt(b, int64(r.Mutations), 10)
+	b = append(b, `,"cascade":[`...)
+	for i, c := range r.Cascade {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"module":`...)
+		b = row.AppendJSON(b, c.Module)
+		b = append(b, `,"reducer":`...)
+		b = row.AppendJSON(b, c.Reducer)
+		b = append(b, `,"depth":`...)
+		b = strconv.AppendInt(b, int64(c.Depth), 10)
+		b = append(b, `,"lsn":`...)
+		b = strconv.AppendUint(b, c.LSN, 10)
+		b = append(b, `,"error":`...)
+		b = appendErrJSON(b, c.Err)
+		b = append(b, '}')
+	}
+	b = append(b, `],"cascade_error":`...)
+	b = appendErrJSON(b, r.CascadeErr)
+	return append(b, '}')
+}
+
+// MarshalJSON is AppendJSON for encoding/json.
+func (r CallResult) MarshalJSON() ([]byte, error) { return r.AppendJSON(nil), nil }
+
+func appendErrJSON(b []byte, err error) []byte {
+	if err == nil {
+		return append(b, "null"...)
+	}
+	return row.AppendJSON(b, ErrorText(err))
+}
+
+// ErrorText is err for people: a core error as its code's name and its
+// Text (`reducer failed: no account "zed" (module bank, reducer
+// deposit)`), without Go's "core: " prefix; any other error as it is.
+func ErrorText(err error) string {
+	if e, ok := err.(*Error); ok {
+		return strings.TrimPrefix(e.Error(), "core: ")
+	}
+	return err.Error()
 }
 
 // CascadeCall is one subscriber transaction run after a commit.

@@ -132,7 +132,7 @@ func run(stdout, stderr io.Writer, args []string) int {
 	if errors.Is(err, flag.ErrHelp) {
 		return exitOK
 	}
-	fmt.Fprintln(stderr, "interstice:", errText(err))
+	fmt.Fprintln(stderr, "interstice:", core.ErrorText(err))
 	var ue usageError
 	var de damagedError
 	switch {

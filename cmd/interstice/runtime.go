@@ -252,44 +252,6 @@ func cmdLoad(e env, args []string) error {
 	return closeAfter(rt, fmt.Sprintf("module %s %s was loaded at lsn %d", info.Name, info.Version, lsn))
 }
 
-// callJSON is the JSON form of a call's result (call --json).
-type callJSON struct {
-	LSN          uint64        `json:"lsn"`
-	Timestamp    uint64        `json:"timestamp"`
-	Mutations    int           `json:"mutations"`
-	Cascade      []cascadeJSON `json:"cascade"`
-	CascadeError *string       `json:"cascade_error"`
-}
-
-type cascadeJSON struct {
-	Module  string  `json:"module"`
-	Reducer string  `json:"reducer"`
-	Depth   int     `json:"depth"`
-	LSN     uint64  `json:"lsn"` // 0: nothing committed
-	Error   *string `json:"error"`
-}
-
-func errString(err error) *string {
-	if err == nil {
-		return nil
-	}
-	s := errText(err)
-	return &s
-}
-
-// errText is err for people: a core error as its code's name and its text,
-// each fact once (`reducer failed: no account "zed" (module bank, reducer
-// deposit)`), without Go's package prefix; any other error as is.
-func errText(err error) string {
-	if ce, ok := err.(*core.Error); ok {
-		if t := ce.Text(); t != "" {
-			return ce.Code.String() + ": " + t
-		}
-		return ce.Code.String()
-	}
-	return err.Error()
-}
-
 func cmdCall(e env, args []string) error {
 	fs := flag.NewFlagSet("call", flag.ContinueOnError)
 	asJSON := fs.Bool("json", false, "print the result as JSON")
@@ -320,11 +282,7 @@ func cmdCall(e env, args []string) error {
 		return err
 	}
 	if *asJSON {
-		out := callJSON{LSN: res.LSN, Timestamp: res.Timestamp, Mutations: res.Mutations, Cascade: []cascadeJSON{}, CascadeError: errString(res.CascadeErr)}
-		for _, c := range res.Cascade {
-			out.Cascade = append(out.Cascade, cascadeJSON{c.Module, c.Reducer, c.Depth, c.LSN, errString(c.Err)})
-		}
-		if err := writeJSON(e.stdout, out); err != nil {
+		if err := writeJSON(e.stdout, res); err != nil {
 			rt.Close()
 			return err
 		}
@@ -334,14 +292,14 @@ func cmdCall(e env, args []string) error {
 			outcome := fmt.Sprintf("lsn %d", c.LSN)
 			switch {
 			case c.Err != nil:
-				outcome = "failed: " + errText(c.Err)
+				outcome = "failed: " + core.ErrorText(c.Err)
 			case c.LSN == 0:
 				outcome = "changed nothing"
 			}
 			fmt.Fprintf(e.stdout, "  subscriber %s.%s (depth %d): %s\n", c.Module, c.Reducer, c.Depth, outcome)
 		}
 		if res.CascadeErr != nil {
-			fmt.Fprintf(e.stdout, "  subscriber error: %s\n", errText(res.CascadeErr))
+			fmt.Fprintf(e.stdout, "  subscriber error: %s\n", core.ErrorText(res.CascadeErr))
 		}
 	}
 	return closeAfter(rt, fmt.Sprintf("the call was acknowledged at lsn %d", res.LSN))
