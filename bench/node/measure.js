@@ -100,7 +100,7 @@ async function main() {
       let t0;
       let n;
       if (what === 'durable-sync') {
-        n = 2000;
+        n = 4000;
         t0 = now();
         for (let i = 0; i < n; i++) db.call('noop', 'insert', [id++, 'n', i]);
       } else {
@@ -131,7 +131,7 @@ async function main() {
       db.exec('CREATE TABLE kv (id INTEGER PRIMARY KEY, name TEXT, value INTEGER)');
       const ins = db.prepare('INSERT INTO kv (id, name, value) VALUES (?, ?, ?)');
       ins.run(999999999, 'warm', 0);
-      const n = 2000;
+      const n = 4000;
       const t0 = now();
       for (let i = 0; i < n; i++) ins.run(i, 'n', i); // autocommit: one transaction each
       const secs = (now() - t0) / 1e9;
