@@ -7,6 +7,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/interstice/interstice/internal/abi"
 	"github.com/interstice/interstice/persistence"
 	"github.com/interstice/interstice/row"
 )
@@ -329,42 +330,24 @@ func errf(code Code, format string, args ...any) *Error {
 	return &Error{Code: code, Msg: fmt.Sprintf(format, args...)}
 }
 
-// Guest status codes (docs/ABI.md). Pinned.
-const (
-	stOK             = 0
-	stDone           = 1
-	stBadArgument    = -1
-	stNoTable        = -2
-	stAccess         = -3
-	stType           = -4
-	stDuplicateKey   = -5
-	stNotFound       = -6
-	stBufferTooSmall = -7
-	stLimit          = -8
-	stNoReducer      = -9
-	stCycle          = -10
-	stReducerFailed  = -11
-	stBadIterator    = -12
-)
-
 // statusCode maps a guest status to the Code of the matching host error.
 func statusCode(st int32) Code {
 	switch st {
-	case stBadArgument, stBadIterator:
+	case abi.StatusBadArgument, abi.StatusBadIterator:
 		return CodeBadArgument
-	case stNoTable, stNotFound, stNoReducer:
+	case abi.StatusNoTable, abi.StatusNotFound, abi.StatusNoReducer:
 		return CodeNotFound
-	case stAccess:
+	case abi.StatusAccess:
 		return CodeAccess
-	case stType:
+	case abi.StatusType:
 		return CodeType
-	case stDuplicateKey:
+	case abi.StatusDuplicateKey:
 		return CodeDuplicateKey
-	case stLimit:
+	case abi.StatusLimit:
 		return CodeLimit
-	case stCycle:
+	case abi.StatusCycle:
 		return CodeCycle
-	case stReducerFailed:
+	case abi.StatusReducerFailed:
 		return CodeReducerFailed
 	}
 	return CodeInternal

@@ -9,6 +9,7 @@ import (
 	"github.com/tetratelabs/wazero/api"
 
 	"github.com/interstice/interstice/fbs/fb"
+	"github.com/interstice/interstice/internal/abi"
 	"github.com/interstice/interstice/row"
 )
 
@@ -111,7 +112,7 @@ func (r *Runtime) goFunc(h *hostFunc) api.GoModuleFunc {
 	return func(ctx context.Context, m api.Module, stack []uint64) {
 		f := r.cur(ctx, m)
 		if f == nil {
-			ret(stack, stBadArgument)
+			ret(stack, abi.StatusBadArgument)
 			return
 		}
 		ret(stack, fn(r, ctx, f, stack))
@@ -157,15 +158,15 @@ func (f *frame) read(ptr, n uint32) ([]byte, bool) { return f.inst.mem.Read(ptr,
 func (r *Runtime) handle(f *frame, h uint32) (*handle, int32) {
 	m := f.mod
 	if int(h) >= len(m.handles) {
-		return nil, f.fail(stNoTable, nil, "", "invalid table handle %d", h)
+		return nil, f.fail(abi.StatusNoTable, nil, "", "invalid table handle %d", h)
 	}
 	hd := m.handles[h]
 	if hd.t == nil {
-		if st := r.resolve(f, hd); st != stOK {
+		if st := r.resolve(f, hd); st != abi.StatusOK {
 			return nil, st
 		}
 	}
-	return hd, stOK
+	return hd, abi.StatusOK
 }
 
 func (r *Runtime) resolve(f *frame, hd *handle) int32 {
@@ -177,30 +178,30 @@ func (r *Runtime) resolve(f *frame, hd *handle) int32 {
 	if modName == m.info.Name {
 		t := m.tableByName[tname]
 		if t == nil {
-			return f.fail(stNoTable, nil, "", "no table %q in module %s", tname, modName)
+			return f.fail(abi.StatusNoTable, nil, "", "no table %q in module %s", tname, modName)
 		}
 		hd.t, hd.write = t, true
-		return stOK
+		return abi.StatusOK
 	}
 	other := r.modules[modName]
 	if other == nil {
-		return f.fail(stNoTable, nil, "", "no module %q", modName)
+		return f.fail(abi.StatusNoTable, nil, "", "no module %q", modName)
 	}
 	t := other.tableByName[tname]
 	if t == nil {
-		return f.fail(stNoTable, nil, "", "no table %q in module %s", tname, modName)
+		return f.fail(abi.StatusNoTable, nil, "", "no table %q in module %s", tname, modName)
 	}
 	if !t.public {
-		return f.fail(stAccess, t, "", "table is private to module %s", modName)
+		return f.fail(abi.StatusAccess, t, "", "table is private to module %s", modName)
 	}
 	hd.t = t
-	return stOK
+	return abi.StatusOK
 }
 
 func (r *Runtime) hTable(_ context.Context, f *frame, stack []uint64) int32 {
 	name, ok := f.read(uint32(stack[0]), uint32(stack[1]))
 	if !ok || len(name) == 0 || len(name) > 2*maxNameLen+1 {
-		return f.fail(stBadArgument, nil, "", "table: bad name pointer or length")
+		return f.fail(abi.StatusBadArgument, nil, "", "table: bad name pointer or length")
 	}
 	mod := f.mod
 	if h, ok := mod.handleByName[string(name)]; ok {
@@ -208,7 +209,7 @@ func (r *Runtime) hTable(_ context.Context, f *frame, stack []uint64) int32 {
 	}
 	hd := &handle{name: string(name)}
 	if f.tx != nil { // inside a transaction: resolve now, report errors now
-		if st := r.resolve(f, hd); st != stOK {
+		if st := r.resolve(f, hd); st != abi.StatusOK {
 			return st
 		}
 	} // while initializing, the schema is unknown: resolve on first use
@@ -222,59 +223,59 @@ func (r *Runtime) hTable(_ context.Context, f *frame, stack []uint64) int32 {
 func (f *frame) rowErr(err error, t *table, names []string, what string) int32 {
 	col := errColumn(err, names)
 	if errors.Is(err, row.ErrMalformed) {
-		return f.fail(stBadArgument, t, col, "%s: %v", what, err)
+		return f.fail(abi.StatusBadArgument, t, col, "%s: %v", what, err)
 	}
-	return f.fail(stType, t, col, "%s: %v", what, err)
+	return f.fail(abi.StatusType, t, col, "%s: %v", what, err)
 }
 
 // writable returns the frame's table for a write, or a status.
 func (r *Runtime) writable(f *frame, h uint32) (*table, int32) {
 	if f.tx == nil {
-		return nil, f.fail(stBadArgument, nil, "", "no transaction (called during initialization)")
+		return nil, f.fail(abi.StatusBadArgument, nil, "", "no transaction (called during initialization)")
 	}
 	hd, st := r.handle(f, h)
-	if st != stOK {
+	if st != abi.StatusOK {
 		return nil, st
 	}
 	if !hd.write {
-		return nil, f.fail(stAccess, hd.t, "", "module %s cannot write another module's table", f.mod.info.Name)
+		return nil, f.fail(abi.StatusAccess, hd.t, "", "module %s cannot write another module's table", f.mod.info.Name)
 	}
-	return hd.t, stOK
+	return hd.t, abi.StatusOK
 }
 
 // rowArg reads and checks a row for table t and leaves its primary key in
 // r.keyBuf.
 func (r *Runtime) rowArg(f *frame, t *table, ptr, n uint32) ([]byte, int32) {
 	if int64(n) > int64(r.cfg.maxRowSize) {
-		return nil, f.fail(stLimit, t, "", "row of %d bytes exceeds the limit of %d", n, r.cfg.maxRowSize)
+		return nil, f.fail(abi.StatusLimit, t, "", "row of %d bytes exceeds the limit of %d", n, r.cfg.maxRowSize)
 	}
 	buf, ok := f.read(ptr, n)
 	if !ok {
-		return nil, f.fail(stBadArgument, t, "", "row pointer %d length %d outside memory", ptr, n)
+		return nil, f.fail(abi.StatusBadArgument, t, "", "row pointer %d length %d outside memory", ptr, n)
 	}
 	key, err := row.CheckKey(r.keyBuf[:0], buf, t.types, t.pk)
 	if err != nil {
 		return nil, f.rowErr(err, t, t.names, "row")
 	}
 	r.keyBuf = key
-	return buf, stOK
+	return buf, abi.StatusOK
 }
 
 // keyArg reads a key Row (one value of the primary-key type) into r.keyBuf.
 func (r *Runtime) keyArg(f *frame, t *table, ptr, n uint32) ([]byte, int32) {
 	if int64(n) > int64(r.cfg.maxRowSize) {
-		return nil, f.fail(stLimit, t, t.pkField, "key of %d bytes exceeds the limit of %d", n, r.cfg.maxRowSize)
+		return nil, f.fail(abi.StatusLimit, t, t.pkField, "key of %d bytes exceeds the limit of %d", n, r.cfg.maxRowSize)
 	}
 	buf, ok := f.read(ptr, n)
 	if !ok {
-		return nil, f.fail(stBadArgument, t, t.pkField, "key pointer %d length %d outside memory", ptr, n)
+		return nil, f.fail(abi.StatusBadArgument, t, t.pkField, "key pointer %d length %d outside memory", ptr, n)
 	}
 	key, err := row.CheckKey(r.keyBuf[:0], buf, []row.Type{t.pkType}, 0)
 	if err != nil {
 		return nil, f.rowErr(err, t, []string{t.pkField}, "key")
 	}
 	r.keyBuf = key
-	return r.keyBuf, stOK
+	return r.keyBuf, abi.StatusOK
 }
 
 // rowWrite decodes the (table, row_ptr, row_len) arguments shared by insert
@@ -282,7 +283,7 @@ func (r *Runtime) keyArg(f *frame, t *table, ptr, n uint32) ([]byte, int32) {
 // primary key is left in r.keyBuf).
 func (r *Runtime) rowWrite(f *frame, stack []uint64) (*table, []byte, int32) {
 	t, st := r.writable(f, uint32(stack[0]))
-	if st != stOK {
+	if st != abi.StatusOK {
 		return nil, nil, st
 	}
 	buf, st := r.rowArg(f, t, uint32(stack[1]), uint32(stack[2]))
@@ -291,104 +292,104 @@ func (r *Runtime) rowWrite(f *frame, stack []uint64) (*table, []byte, int32) {
 
 func (r *Runtime) hInsert(_ context.Context, f *frame, stack []uint64) int32 {
 	t, buf, st := r.rowWrite(f, stack)
-	if st != stOK {
+	if st != abi.StatusOK {
 		return st
 	}
 	if _, found := f.tx.get(t, viewKey(r.keyBuf)); found {
-		return f.fail(stDuplicateKey, t, t.pkField, "a row with this primary key exists")
+		return f.fail(abi.StatusDuplicateKey, t, t.pkField, "a row with this primary key exists")
 	}
 	e := newEntry(r.keyBuf, buf)
 	f.tx.put(t, e, 1, mutation{Op: fb.OpInsert, Module: t.mod.info.Name, Table: t.name, Row: e.row})
-	return stOK
+	return abi.StatusOK
 }
 
 func (r *Runtime) hUpdate(_ context.Context, f *frame, stack []uint64) int32 {
 	t, buf, st := r.rowWrite(f, stack)
-	if st != stOK {
+	if st != abi.StatusOK {
 		return st
 	}
 	old, found := f.tx.get(t, viewKey(r.keyBuf))
 	if !found {
-		return f.fail(stNotFound, t, t.pkField, "update: no row with this primary key")
+		return f.fail(abi.StatusNotFound, t, t.pkField, "update: no row with this primary key")
 	}
 	e := newEntry(r.keyBuf, buf)
 	f.tx.put(t, e, 0, mutation{Op: fb.OpUpdate, Module: t.mod.info.Name, Table: t.name, Row: e.row, OldRow: old})
-	return stOK
+	return abi.StatusOK
 }
 
 func (r *Runtime) hDelete(_ context.Context, f *frame, stack []uint64) int32 {
 	t, st := r.writable(f, uint32(stack[0]))
-	if st != stOK {
+	if st != abi.StatusOK {
 		return st
 	}
 	key, st := r.keyArg(f, t, uint32(stack[1]), uint32(stack[2]))
-	if st != stOK {
+	if st != abi.StatusOK {
 		return st
 	}
 	old, found := f.tx.get(t, viewKey(key))
 	if !found {
-		return f.fail(stNotFound, t, t.pkField, "delete: no row with this primary key")
+		return f.fail(abi.StatusNotFound, t, t.pkField, "delete: no row with this primary key")
 	}
 	f.tx.put(t, entry{key: ownedKey(key)}, -1, mutation{Op: fb.OpDelete, Module: t.mod.info.Name, Table: t.name, OldRow: old})
-	return stOK
+	return abi.StatusOK
 }
 
 // readable returns the frame's table for a read, or a status.
 func (r *Runtime) readable(f *frame, h uint32) (*table, int32) {
 	if f.tx == nil {
-		return nil, f.fail(stBadArgument, nil, "", "no transaction (called during initialization)")
+		return nil, f.fail(abi.StatusBadArgument, nil, "", "no transaction (called during initialization)")
 	}
 	hd, st := r.handle(f, h)
-	if st != stOK {
+	if st != abi.StatusOK {
 		return nil, st
 	}
-	return hd.t, stOK
+	return hd.t, abi.StatusOK
 }
 
 // out writes data to a guest out buffer per docs/ABI.md.
 func (f *frame) out(t *table, data []byte, outPtr, outCap, lenPtr uint32) int32 {
 	if _, ok := f.read(outPtr, outCap); !ok {
-		return f.fail(stBadArgument, t, "", "out buffer %d+%d outside memory", outPtr, outCap)
+		return f.fail(abi.StatusBadArgument, t, "", "out buffer %d+%d outside memory", outPtr, outCap)
 	}
 	if !f.inst.mem.WriteUint32Le(lenPtr, uint32(len(data))) {
-		return f.fail(stBadArgument, t, "", "out length pointer %d outside memory", lenPtr)
+		return f.fail(abi.StatusBadArgument, t, "", "out length pointer %d outside memory", lenPtr)
 	}
 	if uint32(len(data)) > outCap {
-		return stBufferTooSmall
+		return abi.StatusBufferTooSmall
 	}
 	f.inst.mem.Write(outPtr, data)
-	return stOK
+	return abi.StatusOK
 }
 
 func (r *Runtime) hGet(_ context.Context, f *frame, stack []uint64) int32 {
 	t, st := r.readable(f, uint32(stack[0]))
-	if st != stOK {
+	if st != abi.StatusOK {
 		return st
 	}
 	outPtr, outCap, lenPtr := uint32(stack[3]), uint32(stack[4]), uint32(stack[5])
 	if _, ok := f.read(outPtr, outCap); !ok {
-		return f.fail(stBadArgument, t, "", "out buffer %d+%d outside memory", outPtr, outCap)
+		return f.fail(abi.StatusBadArgument, t, "", "out buffer %d+%d outside memory", outPtr, outCap)
 	}
 	if _, ok := f.read(lenPtr, 4); !ok {
-		return f.fail(stBadArgument, t, "", "out length pointer %d outside memory", lenPtr)
+		return f.fail(abi.StatusBadArgument, t, "", "out length pointer %d outside memory", lenPtr)
 	}
 	key, st := r.keyArg(f, t, uint32(stack[1]), uint32(stack[2]))
-	if st != stOK {
+	if st != abi.StatusOK {
 		return st
 	}
 	data, found := f.tx.get(t, viewKey(key))
 	if !found {
-		return stNotFound
+		return abi.StatusNotFound
 	}
 	return f.out(t, data, outPtr, outCap, lenPtr)
 }
 
 // hCount is raw: its i64 result is the row count, or a negative status.
 func (r *Runtime) hCount(ctx context.Context, m api.Module, stack []uint64) {
-	st := int32(stBadArgument)
+	st := int32(abi.StatusBadArgument)
 	if f := r.cur(ctx, m); f != nil {
 		var t *table
-		if t, st = r.readable(f, uint32(stack[0])); st == stOK {
+		if t, st = r.readable(f, uint32(stack[0])); st == abi.StatusOK {
 			stack[0] = uint64(int64(f.tx.count(t)))
 			return
 		}
@@ -398,7 +399,7 @@ func (r *Runtime) hCount(ctx context.Context, m api.Module, stack []uint64) {
 
 func (r *Runtime) hScanOpen(_ context.Context, f *frame, stack []uint64) int32 {
 	t, st := r.readable(f, uint32(stack[0]))
-	if st != stOK {
+	if st != abi.StatusOK {
 		return st
 	}
 	for i := range f.iters {
@@ -408,7 +409,7 @@ func (r *Runtime) hScanOpen(_ context.Context, f *frame, stack []uint64) int32 {
 		}
 	}
 	if len(f.iters) >= maxIterators {
-		return f.fail(stLimit, t, "", "more than %d open iterators", maxIterators)
+		return f.fail(abi.StatusLimit, t, "", "more than %d open iterators", maxIterators)
 	}
 	f.iters = append(f.iters, iterator{t: t, open: true})
 	return int32(len(f.iters) - 1)
@@ -423,18 +424,18 @@ func (f *frame) iter(h uint32) *iterator {
 
 func (r *Runtime) hScanNext(_ context.Context, f *frame, stack []uint64) int32 {
 	if f.tx == nil {
-		return stBadArgument
+		return abi.StatusBadArgument
 	}
 	it := f.iter(uint32(stack[0]))
 	if it == nil {
-		return f.fail(stBadIterator, nil, "", "unknown or closed iterator %d", uint32(stack[0]))
+		return f.fail(abi.StatusBadIterator, nil, "", "unknown or closed iterator %d", uint32(stack[0]))
 	}
 	e, ok := f.tx.seek(it.t, it.last, it.started)
 	if !ok {
-		return stDone
+		return abi.StatusDone
 	}
 	st := f.out(it.t, e.row, uint32(stack[1]), uint32(stack[2]), uint32(stack[3]))
-	if st == stOK {
+	if st == abi.StatusOK {
 		it.last, it.started = e.key, true
 	}
 	return st
@@ -443,38 +444,38 @@ func (r *Runtime) hScanNext(_ context.Context, f *frame, stack []uint64) int32 {
 func (r *Runtime) hScanClose(_ context.Context, f *frame, stack []uint64) int32 {
 	it := f.iter(uint32(stack[0]))
 	if it == nil {
-		return f.fail(stBadIterator, nil, "", "unknown or closed iterator %d", uint32(stack[0]))
+		return f.fail(abi.StatusBadIterator, nil, "", "unknown or closed iterator %d", uint32(stack[0]))
 	}
 	*it = iterator{}
-	return stOK
+	return abi.StatusOK
 }
 
 func (r *Runtime) hCall(ctx context.Context, f *frame, stack []uint64) int32 {
 	if f.tx == nil {
-		return stBadArgument
+		return abi.StatusBadArgument
 	}
 	modName, ok1 := f.read(uint32(stack[0]), uint32(stack[1]))
 	redName, ok2 := f.read(uint32(stack[2]), uint32(stack[3]))
 	if !ok1 || !ok2 {
-		return f.fail(stBadArgument, nil, "", "call: module or reducer name outside memory")
+		return f.fail(abi.StatusBadArgument, nil, "", "call: module or reducer name outside memory")
 	}
 	target := r.modules[string(modName)]
 	if target == nil {
-		return f.fail(stNoReducer, nil, "", "call: no module %q", modName)
+		return f.fail(abi.StatusNoReducer, nil, "", "call: no module %q", modName)
 	}
 	red := target.reducerByName[string(redName)]
 	if red == nil {
-		return f.fail(stNoReducer, nil, "", "call: module %s has no reducer %q", target.info.Name, redName)
+		return f.fail(abi.StatusNoReducer, nil, "", "call: module %s has no reducer %q", target.info.Name, redName)
 	}
 	if target.onStack {
-		return f.fail(stCycle, nil, "", "call: %s.%s would re-enter module %s", target.info.Name, red.name, target.info.Name)
+		return f.fail(abi.StatusCycle, nil, "", "call: %s.%s would re-enter module %s", target.info.Name, red.name, target.info.Name)
 	}
 	if int64(uint32(stack[5])) > int64(r.cfg.maxArgsSize) {
-		return f.fail(stLimit, nil, "", "call: arguments of %d bytes exceed the limit of %d", uint32(stack[5]), r.cfg.maxArgsSize)
+		return f.fail(abi.StatusLimit, nil, "", "call: arguments of %d bytes exceed the limit of %d", uint32(stack[5]), r.cfg.maxArgsSize)
 	}
 	args, ok := f.read(uint32(stack[4]), uint32(stack[5]))
 	if !ok {
-		return f.fail(stBadArgument, nil, "", "call: arguments outside memory")
+		return f.fail(abi.StatusBadArgument, nil, "", "call: arguments outside memory")
 	}
 	if err := row.Check(args, red.types); err != nil {
 		return f.rowErr(err, nil, red.names, "call "+target.info.Name+"."+red.name+" arguments")
@@ -487,15 +488,15 @@ func (r *Runtime) hCall(ctx context.Context, f *frame, stack []uint64) int32 {
 		if errors.As(err, &ce) {
 			f.hostErr = ce
 		}
-		return stReducerFailed
+		return abi.StatusReducerFailed
 	}
-	return stOK
+	return abi.StatusOK
 }
 
 func (r *Runtime) hLog(_ context.Context, f *frame, stack []uint64) int32 {
 	msg, ok := f.read(uint32(stack[1]), uint32(stack[2]))
 	if !ok {
-		return f.fail(stBadArgument, nil, "", "log: message outside memory")
+		return f.fail(abi.StatusBadArgument, nil, "", "log: message outside memory")
 	}
 	if r.cfg.logSink != nil {
 		name := ""
@@ -504,19 +505,19 @@ func (r *Runtime) hLog(_ context.Context, f *frame, stack []uint64) int32 {
 		}
 		r.emitLog(name, LogLevel(int32(uint32(stack[0]))), string(msg))
 	}
-	return stOK
+	return abi.StatusOK
 }
 
 func (r *Runtime) hFail(_ context.Context, f *frame, stack []uint64) int32 {
 	msg, ok := f.read(uint32(stack[0]), uint32(stack[1]))
 	if !ok {
-		return f.fail(stBadArgument, nil, "", "fail: message outside memory")
+		return f.fail(abi.StatusBadArgument, nil, "", "fail: message outside memory")
 	}
 	if len(msg) > maxMessageLen {
 		msg = msg[:maxMessageLen]
 	}
 	f.failMsg = string(msg)
-	return stOK
+	return abi.StatusOK
 }
 
 // errAbort is the panic value of the abort import (wazero turns a host

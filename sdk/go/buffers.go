@@ -1,5 +1,7 @@
 package sdk
 
+import "github.com/interstice/interstice/internal/abi"
+
 // Guest-side buffers. A module instance runs one reducer at a time (the host
 // never re-enters a module that is on the call stack), so one of each is
 // enough. They are package variables: the Go garbage collector never moves
@@ -21,13 +23,13 @@ func readInto(f func(buf []byte, n *uint32) int32) ([]byte, int32) {
 	for {
 		readLen = 0
 		st := f(readBuf, &readLen)
-		if st == statusBufferTooSmall && int(readLen) > len(readBuf) {
+		if st == abi.StatusBufferTooSmall && int(readLen) > len(readBuf) {
 			readBuf = make([]byte, max(int(readLen), 2*len(readBuf)))
 			continue
 		}
-		if st != statusOK || int(readLen) > len(readBuf) {
-			if st == statusOK {
-				st = statusBadArgument // the host claimed more bytes than fit
+		if st != abi.StatusOK || int(readLen) > len(readBuf) {
+			if st == abi.StatusOK {
+				st = abi.StatusBadArgument // the host claimed more bytes than fit
 			}
 			return nil, st
 		}

@@ -3,6 +3,7 @@ package sdk
 import (
 	"fmt"
 
+	"github.com/interstice/interstice/internal/abi"
 	"github.com/interstice/interstice/row"
 )
 
@@ -72,7 +73,7 @@ func (t *DynamicTable) Get(key any) ([]any, bool, error) {
 		out, st = readInto(func(buf []byte, n *uint32) int32 { return hostGet(h, kb, buf, n) })
 		return st
 	})
-	if st == statusNotFound {
+	if st == abi.StatusNotFound {
 		return nil, false, nil
 	}
 	if err != nil {
@@ -104,7 +105,7 @@ func (t *DynamicTable) Scan(fn func([]any) bool) error {
 	defer hostScanClose(it)
 	for {
 		out, st := readInto(func(buf []byte, n *uint32) int32 { return hostScanNext(it, buf, n) })
-		if st == statusDone {
+		if st == abi.StatusDone {
 			return nil
 		}
 		if st < 0 {

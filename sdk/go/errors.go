@@ -3,25 +3,8 @@ package sdk
 import (
 	"errors"
 	"fmt"
-)
 
-// Status codes returned by the host imports (docs/ABI.md, "Status codes").
-// Values are pinned by the ABI; new codes may be added.
-const (
-	statusOK             = 0
-	statusDone           = 1
-	statusBadArgument    = -1
-	statusNoTable        = -2
-	statusAccess         = -3
-	statusType           = -4
-	statusDuplicateKey   = -5
-	statusNotFound       = -6
-	statusBufferTooSmall = -7
-	statusLimit          = -8
-	statusNoReducer      = -9
-	statusCycle          = -10
-	statusReducerFailed  = -11
-	statusBadIterator    = -12
+	"github.com/interstice/interstice/internal/abi"
 )
 
 // Sentinel errors, one per host status code. A host failure is returned as
@@ -47,18 +30,18 @@ var (
 )
 
 var statusErrors = map[int32]error{
-	statusBadArgument:    ErrBadArgument,
-	statusNoTable:        ErrNoTable,
-	statusAccess:         ErrAccess,
-	statusType:           ErrType,
-	statusDuplicateKey:   ErrDuplicateKey,
-	statusNotFound:       ErrNotFound,
-	statusBufferTooSmall: ErrBufferTooSmall,
-	statusLimit:          ErrLimit,
-	statusNoReducer:      ErrNoReducer,
-	statusCycle:          ErrCycle,
-	statusReducerFailed:  ErrReducerFailed,
-	statusBadIterator:    ErrBadIterator,
+	abi.StatusBadArgument:    ErrBadArgument,
+	abi.StatusNoTable:        ErrNoTable,
+	abi.StatusAccess:         ErrAccess,
+	abi.StatusType:           ErrType,
+	abi.StatusDuplicateKey:   ErrDuplicateKey,
+	abi.StatusNotFound:       ErrNotFound,
+	abi.StatusBufferTooSmall: ErrBufferTooSmall,
+	abi.StatusLimit:          ErrLimit,
+	abi.StatusNoReducer:      ErrNoReducer,
+	abi.StatusCycle:          ErrCycle,
+	abi.StatusReducerFailed:  ErrReducerFailed,
+	abi.StatusBadIterator:    ErrBadIterator,
 }
 
 // HostError is a failed host call: the operation, what it was applied to,

@@ -11,6 +11,7 @@ import (
 	"unsafe"
 
 	"github.com/interstice/interstice/fbs/fb"
+	"github.com/interstice/interstice/internal/abi"
 	"github.com/interstice/interstice/row"
 )
 
@@ -512,7 +513,7 @@ func TestInvokeDecodesArguments(t *testing.T) {
 }
 
 func TestHostErrors(t *testing.T) {
-	err := hostErr("insert", "players", statusDuplicateKey)
+	err := hostErr("insert", "players", abi.StatusDuplicateKey)
 	if !errors.Is(err, ErrDuplicateKey) || err.Error() != "insert players: interstice: duplicate key" {
 		t.Fatalf("%v", err)
 	}
@@ -520,7 +521,7 @@ func TestHostErrors(t *testing.T) {
 	if !errors.As(err, &he) || he.Code != -5 {
 		t.Fatalf("%#v", err)
 	}
-	if hostErr("get", "t", 0) != nil || hostErr("scan", "t", statusDone) != nil {
+	if hostErr("get", "t", 0) != nil || hostErr("scan", "t", abi.StatusDone) != nil {
 		t.Fatal("non-negative status is an error")
 	}
 	if err := hostErr("x", "t", -99); err.Error() != "x t: interstice: status -99" {
@@ -538,12 +539,12 @@ func TestTableWrites(t *testing.T) {
 	r := &tableRef{name: "t", handle: 3, ok: true}
 	calls := 0
 	f := func(h int32, _ []byte) int32 { calls++; return 0 }
-	if err := r.writeFailed("insert", f, nil, statusDuplicateKey); !errors.Is(err, ErrDuplicateKey) || calls != 0 || !r.ok {
+	if err := r.writeFailed("insert", f, nil, abi.StatusDuplicateKey); !errors.Is(err, ErrDuplicateKey) || calls != 0 || !r.ok {
 		t.Fatalf("duplicate key: %v, %d calls, ok %v", err, calls, r.ok)
 	}
 	// ERR_NO_TABLE resolves the handle again (which fails natively) before
 	// retrying.
-	if err := r.writeFailed("insert", f, nil, statusNoTable); !errors.Is(err, ErrNotInHost) || calls != 0 || r.ok {
+	if err := r.writeFailed("insert", f, nil, abi.StatusNoTable); !errors.Is(err, ErrNotInHost) || calls != 0 || r.ok {
 		t.Fatalf("no table: %v, %d calls, ok %v", err, calls, r.ok)
 	}
 	for _, ok := range []bool{true, false} {

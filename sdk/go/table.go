@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"unsafe"
 
+	"github.com/interstice/interstice/internal/abi"
 	"github.com/interstice/interstice/row"
 )
 
@@ -49,7 +50,7 @@ func (r *tableRef) do(op string, f func(h int32) int32) (int32, error) {
 		return 0, err
 	}
 	st := f(h)
-	if st == statusNoTable {
+	if st == abi.StatusNoTable {
 		r.ok = false
 		if h, err = r.get(); err != nil {
 			return 0, err
@@ -80,7 +81,7 @@ func (r *tableRef) write(op string, f func(h int32, buf []byte) int32, buf []byt
 // resolved handle. As in do, ERR_NO_TABLE resolves the handle again and
 // retries once.
 func (r *tableRef) writeFailed(op string, f func(h int32, buf []byte) int32, buf []byte, st int32) error {
-	if st != statusNoTable {
+	if st != abi.StatusNoTable {
 		return hostErr(op, r.name, st)
 	}
 	r.ok = false
@@ -106,7 +107,7 @@ func (r *tableRef) undeclared() error {
 // such row.
 func upsert(h int32, buf []byte) int32 {
 	st := hostUpdate(h, buf)
-	if st == statusNotFound {
+	if st == abi.StatusNotFound {
 		st = hostInsert(h, buf)
 	}
 	return st
@@ -278,7 +279,7 @@ func (t *ReadOnlyTable[T]) Get(key any) (r T, ok bool, err error) {
 		out, st = readInto(func(buf []byte, n *uint32) int32 { return hostGet(h, kb, buf, n) })
 		return st
 	})
-	if st == statusNotFound {
+	if st == abi.StatusNotFound {
 		return r, false, nil
 	}
 	if err != nil {
@@ -340,7 +341,7 @@ func (t *ReadOnlyTable[T]) All() iter.Seq2[T, error] {
 		defer hostScanClose(it)
 		for {
 			out, st := readInto(func(buf []byte, n *uint32) int32 { return hostScanNext(it, buf, n) })
-			if st == statusDone {
+			if st == abi.StatusDone {
 				return
 			}
 			if st < 0 {
