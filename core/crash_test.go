@@ -29,8 +29,9 @@ func TestMain(m *testing.M) {
 }
 
 // crashChild opens the data dir in spec ("dir|round|wasm path|cache dir"),
-// loads module dur, and runs batch calls from 4 goroutines until killed,
-// printing "ack <base>" after each acknowledged call.
+// loads module dur, and runs batch calls until killed: 4 goroutines call
+// synchronously and a fifth keeps 16 CallAsync calls in flight. It prints
+// "ack <base>" after each acknowledged call (Call returned, or done ran).
 func crashChild(spec string) {
 	p := strings.Split(spec, "|")
 	round, _ := strconv.Atoi(p[1])
@@ -67,11 +68,29 @@ func crashChild(spec string) {
 			}
 		}(g)
 	}
-	wg.Wait()
+	slots := make(chan struct{}, 16)
+	for i := 1; ; i++ {
+		slots <- struct{}{}
+		base := uint64(round)*1_000_000 + 4*100_000 + uint64(i)
+		err := rt.CallAsync(context.Background(), "dur", "batch", row.MustEncode(base), func(_ CallResult, err error) {
+			if err != nil {
+				fmt.Println("error", err)
+				os.Exit(2)
+			}
+			mu.Lock()
+			fmt.Printf("ack %d\n", base)
+			mu.Unlock()
+			<-slots
+		})
+		if err != nil {
+			fmt.Println("error", err)
+			os.Exit(2)
+		}
+	}
 }
 
 // TestCrashRecovery kills a child process running batch calls (each
-// inserts 4 rows atomically) from 4 goroutines at random moments, 20
+// inserts 4 rows atomically; synchronous and asynchronous) at random moments, 20
 // times, and checks after each kill that every acknowledged call's rows
 // are present and that every batch is all there or not at all.
 func TestCrashRecovery(t *testing.T) {
