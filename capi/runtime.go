@@ -149,7 +149,29 @@ func openRuntime(o runtimeOptions, obj *rtObj) (*core.Runtime, error) {
 	if o.logFn != nil {
 		cfg = cfg.WithLogSink(obj.logLine)
 	}
+	if o.compileCache == "" && (o.dataDir == "" || o.recovery == C.INTERSTICE_RECOVER_READ_ONLY) {
+		// The header's default: an in-memory cache shared by the process.
+		c, err := processCache()
+		if err != nil {
+			return nil, err
+		}
+		cfg = cfg.WithCompilationCache(c)
+	}
 	return core.Open(cfg)
+}
+
+var (
+	memCacheOnce sync.Once
+	memCache     *core.CompilationCache
+	memCacheErr  error
+)
+
+// processCache is the in-memory compilation cache every runtime of the
+// process shares when its options name no cache directory (never closed:
+// it lives as long as the library).
+func processCache() (*core.CompilationCache, error) {
+	memCacheOnce.Do(func() { memCache, memCacheErr = core.NewCompilationCache("") })
+	return memCache, memCacheErr
 }
 
 // logLine passes one guest log line to the C log callback. It runs on the

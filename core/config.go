@@ -49,6 +49,7 @@ type Config struct {
 	maxCascadeDepth int
 	maxCascadeCalls int
 	cacheDir        string
+	cache           *CompilationCache
 	logSink         LogSink
 	valid           bool
 
@@ -68,8 +69,8 @@ type Config struct {
 
 // NewConfig returns a Config holding the defaults: a 5 s call deadline,
 // 256 memory pages (16 MiB) per module instance, 1 MiB rows and arguments,
-// a subscription cascade depth of 8, a process-wide in-memory compilation
-// cache and no log sink (guest logs are discarded).
+// a subscription cascade depth of 8, a compilation cache of the runtime's
+// own (WithCompilationCacheDir) and no log sink (guest logs are discarded).
 func NewConfig() Config {
 	return Config{
 		callDeadline:    DefaultCallDeadline,
@@ -180,10 +181,17 @@ func (c Config) WithMaxCascadeDepth(n int) Config { c.maxCascadeDepth = n; retur
 func (c Config) WithMaxCascadeCalls(n int) Config { c.maxCascadeCalls = n; return c }
 
 // WithCompilationCacheDir returns a copy that keeps compiled modules in dir
-// (shared by every Runtime and process using it). The empty string (the
-// default) selects DIR/cache for a durable runtime with data directory DIR,
-// and a process-wide in-memory cache otherwise.
+// (shared on disk by every Runtime and process using it). The empty string
+// (the default) selects DIR/cache for a durable runtime with data
+// directory DIR, and an in-memory cache of the runtime's own otherwise.
+// WithCompilationCache takes precedence.
 func (c Config) WithCompilationCacheDir(dir string) Config { c.cacheDir = dir; return c }
+
+// WithCompilationCache returns a copy whose runtimes use cache, which the
+// caller made with NewCompilationCache, may share between runtimes (an
+// in-memory cache is how runtimes of one process share compiled code), and
+// closes after the last of them. nil restores the default.
+func (c Config) WithCompilationCache(cache *CompilationCache) Config { c.cache = cache; return c }
 
 // WithLogSink returns a copy that sends guest log output to sink (nil
 // discards it).

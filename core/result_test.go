@@ -56,3 +56,32 @@ func TestCallResultJSON(t *testing.T) {
 		t.Errorf("empty result: %s", s)
 	}
 }
+
+// TestCompilationCachePassedIn: a cache passed in is shared by runtimes
+// and outlives their Close (a second runtime loads from it after the
+// first closed); closing it is its owner's job.
+func TestCompilationCachePassedIn(t *testing.T) {
+	cache, err := NewCompilationCache("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wasm := kvWasm(t)
+	for i := 0; i < 2; i++ {
+		rt, err := Open(NewConfig().WithCompilationCache(cache))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := rt.LoadModule(wasm); err != nil {
+			t.Fatalf("runtime %d: load with the shared cache: %v", i, err)
+		}
+		if err := rt.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := cache.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := NewCompilationCache(string([]byte{0})); CodeOf(err) != CodeBadArgument {
+		t.Errorf("NewCompilationCache with a bad dir: %v, want CodeBadArgument", err)
+	}
+}

@@ -33,8 +33,9 @@ import (
 // (Get, Scan, Count) see committed state only and run concurrently with a
 // reducer, waiting at most for the apply step of a commit.
 type Runtime struct {
-	cfg Config
-	wz  wazero.Runtime
+	cfg   Config
+	wz    wazero.Runtime
+	cache *CompilationCache // made by Open and closed by Close; nil when passed in
 
 	// execMu serializes transactions: reducer calls, cascades and loads.
 	execMu sync.Mutex
@@ -127,46 +128,48 @@ type instance struct {
 	sink    LogSink
 }
 
-var (
-	cacheMu   sync.Mutex
-	memCache  wazero.CompilationCache
-	dirCaches = map[string]wazero.CompilationCache{}
-)
+// CompilationCache keeps compiled modules so that loading the same wasm
+// again does not pay the compiler (~0.7 s for a Go guest). A Runtime opened
+// without one (Config.WithCompilationCache) makes its own and closes it
+// with itself; one made by NewCompilationCache may be shared by many
+// runtimes at once, and its owner closes it after them.
+type CompilationCache struct{ c wazero.CompilationCache }
 
-func compilationCache(dir string) (wazero.CompilationCache, error) {
-	cacheMu.Lock()
-	defer cacheMu.Unlock()
+// NewCompilationCache returns a cache kept in dir (on disk, shared with
+// every runtime and process using dir), or in memory for "".
+func NewCompilationCache(dir string) (*CompilationCache, error) {
 	if dir == "" {
-		if memCache == nil {
-			memCache = wazero.NewCompilationCache()
-		}
-		return memCache, nil
-	}
-	if c, ok := dirCaches[dir]; ok {
-		return c, nil
+		return &CompilationCache{wazero.NewCompilationCache()}, nil
 	}
 	c, err := wazero.NewCompilationCacheWithDir(dir)
 	if err != nil {
 		return nil, &Error{Code: CodeBadArgument, Msg: "compilation cache dir " + dir, Err: err}
 	}
-	dirCaches[dir] = c
-	return c, nil
+	return &CompilationCache{c}, nil
 }
+
+// Close releases the cache (an on-disk cache keeps its files).
+func (c *CompilationCache) Close() error { return c.c.Close(context.Background()) }
 
 // Open returns a new Runtime with the given configuration.
 func Open(cfg Config) (*Runtime, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	cacheDir := cfg.cacheDir
-	if cacheDir == "" && cfg.dataDir != "" && cfg.recovery != persistence.RecoverReadOnly {
-		// A durable runtime keeps compiled code beside its data, so a
-		// restart does not pay the compiler again (~0.7 s per Go guest).
-		cacheDir = filepath.Join(cfg.dataDir, "cache")
-	}
-	cache, err := compilationCache(cacheDir)
-	if err != nil {
-		return nil, err
+	cache := cfg.cache
+	var owned *CompilationCache
+	if cache == nil {
+		cacheDir := cfg.cacheDir
+		if cacheDir == "" && cfg.dataDir != "" && cfg.recovery != persistence.RecoverReadOnly {
+			// A durable runtime keeps compiled code beside its data, so a
+			// restart does not pay the compiler again (~0.7 s per Go guest).
+			cacheDir = filepath.Join(cfg.dataDir, "cache")
+		}
+		var err error
+		if owned, err = NewCompilationCache(cacheDir); err != nil {
+			return nil, err
+		}
+		cache = owned
 	}
 	ctx := context.Background()
 	// No wazero termination checks: with a call deadline, modules are
@@ -179,9 +182,10 @@ func Open(cfg Config) (*Runtime, error) {
 	rc := wazero.NewRuntimeConfig().
 		WithCloseOnContextDone(false).
 		WithMemoryLimitPages(wasmMaxPages).
-		WithCompilationCache(cache)
+		WithCompilationCache(cache.c)
 	r := &Runtime{
 		cfg:      cfg,
+		cache:    owned,
 		wz:       wazero.NewRuntimeWithConfig(ctx, rc),
 		modules:  map[string]*module{},
 		versions: map[string][]SchemaVersion{},
@@ -193,21 +197,18 @@ func Open(cfg Config) (*Runtime, error) {
 		r.wd = newWatchdog(cfg.callDeadline)
 	}
 	if _, err := wasi_snapshot_preview1.Instantiate(ctx, r.wz); err != nil {
-		r.stopWatchdog()
-		r.wz.Close(ctx)
+		r.closeEngine(ctx)
 		return nil, &Error{Code: CodeInternal, Msg: "wasi", Err: err}
 	}
 	r.wasiFuncs = r.wz.Module(wasi_snapshot_preview1.ModuleName).ExportedFunctionDefinitions()
 	if err := r.instantiateHost(ctx); err != nil {
-		r.stopWatchdog()
-		r.wz.Close(ctx)
+		r.closeEngine(ctx)
 		return nil, &Error{Code: CodeInternal, Msg: "host module", Err: err}
 	}
 	if cfg.dataDir != "" {
 		if err := r.openData(); err != nil {
 			r.closeData()
-			r.stopWatchdog()
-			r.wz.Close(ctx)
+			r.closeEngine(ctx)
 			return nil, err
 		}
 	}
@@ -225,10 +226,22 @@ func (r *Runtime) Close() error {
 	if r.closed.Swap(true) {
 		return nil
 	}
-	r.stopWatchdog()
 	err := r.closeData()
-	if werr := r.wz.Close(context.Background()); err == nil {
+	if werr := r.closeEngine(context.Background()); err == nil {
 		err = werr
+	}
+	return err
+}
+
+// closeEngine stops the watchdog and closes wazero and the compilation
+// cache the runtime owns.
+func (r *Runtime) closeEngine(ctx context.Context) error {
+	r.stopWatchdog()
+	err := r.wz.Close(ctx)
+	if r.cache != nil {
+		if cerr := r.cache.Close(); err == nil {
+			err = cerr
+		}
 	}
 	return err
 }
