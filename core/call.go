@@ -120,10 +120,18 @@ type pending struct {
 // with the reducer's signature: "add(name string, by i64): 1 argument
 // given, 2 expected".
 func (r *Runtime) Call(ctx context.Context, module, reducerName string, args []byte) (CallResult, error) {
-	if len(args) > r.cfg.maxArgsSize {
-		return CallResult{}, &Error{Code: CodeLimit, Module: module, Reducer: reducerName, Msg: fmt.Sprintf("arguments of %d bytes exceed the limit of %d", len(args), r.cfg.maxArgsSize)}
+	if err := r.checkArgsSize(module, reducerName, args); err != nil {
+		return CallResult{}, err
 	}
 	return r.runCall(ctx, module, reducerName, args)
+}
+
+// checkArgsSize refuses arguments over the configured limit (CodeLimit).
+func (r *Runtime) checkArgsSize(module, reducer string, args []byte) error {
+	if len(args) > r.cfg.maxArgsSize {
+		return &Error{Code: CodeLimit, Module: module, Reducer: reducer, Msg: fmt.Sprintf("arguments of %d bytes exceed the limit of %d", len(args), r.cfg.maxArgsSize)}
+	}
+	return nil
 }
 
 // CallJSON is Call with arguments in JSON: an array (by position) or an

@@ -8,7 +8,7 @@ import (
 )
 
 // A reducer call runs in one of two ways (core/RATIONALE.md, "Why an
-// executor goroutine for asynchronous calls?"):
+// executor goroutine for asynchronous calls, and not for Call?"):
 //
 //   - Call runs it on the caller's goroutine: execute under execMu, then
 //     wait for durability (sharing the log's write and fdatasync with the
@@ -143,8 +143,8 @@ func (r *Runtime) runCall(ctx context.Context, module, reducer string, args []by
 // sync every record (in memory, SyncInterval, SyncNever) CallAsync runs
 // the call at once, as Call, and calls done before it returns.
 func (r *Runtime) CallAsync(ctx context.Context, module, reducer string, args []byte, done func(CallResult, error)) error {
-	if len(args) > r.cfg.maxArgsSize {
-		return &Error{Code: CodeLimit, Module: module, Reducer: reducer, Msg: fmt.Sprintf("arguments of %d bytes exceed the limit of %d", len(args), r.cfg.maxArgsSize)}
+	if err := r.checkArgsSize(module, reducer, args); err != nil {
+		return err
 	}
 	e := r.exec
 	if e == nil {
@@ -221,7 +221,7 @@ func (r *Runtime) executeLoop(e *executor) {
 			e.batches <- batch
 		}
 		if stopped {
-			// Calls queued after stopped was read were refused by queued.
+			// Calls queued after stopped was read were refused by CallAsync.
 			close(e.batches)
 			return
 		}

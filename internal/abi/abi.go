@@ -24,12 +24,3 @@ const (
 	StatusReducerFailed  int32 = -11
 	StatusBadIterator    int32 = -12
 )
-
-// StatusNames maps each status to its name in docs/ABI.md.
-var StatusNames = map[int32]string{
-	StatusOK: "OK", StatusDone: "DONE",
-	StatusBadArgument: "ERR_BAD_ARGUMENT", StatusNoTable: "ERR_NO_TABLE", StatusAccess: "ERR_ACCESS",
-	StatusType: "ERR_TYPE", StatusDuplicateKey: "ERR_DUPLICATE_KEY", StatusNotFound: "ERR_NOT_FOUND",
-	StatusBufferTooSmall: "ERR_BUFFER_TOO_SMALL", StatusLimit: "ERR_LIMIT", StatusNoReducer: "ERR_NO_REDUCER",
-	StatusCycle: "ERR_CYCLE", StatusReducerFailed: "ERR_REDUCER_FAILED", StatusBadIterator: "ERR_BAD_ITERATOR",
-}

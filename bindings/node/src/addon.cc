@@ -546,13 +546,13 @@ void runtime_release(Runtime *rt) {
   if (--rt->owners == 0) delete rt;
 }
 
-// The context of the call in progress on this thread (thread_local): a sync
-// call on the JS thread (env set, errors kept in first_error) or an async call
-// on a threadpool thread (owner set; items are queued).
+// The context of the sync call in progress on this thread (thread_local):
+// its runtime, the JS environment, and the first error its callbacks threw.
+// Callbacks that arrive with none are those of an async call, on the
+// library's completion thread (tls_unowned).
 struct CallCtx {
   Runtime *rt = nullptr;
   napi_env env = nullptr;
-  AsyncCall *owner = nullptr;
   napi_ref first_error = nullptr;
 };
 thread_local CallCtx *tls_ctx = nullptr;
@@ -647,7 +647,8 @@ void drain(napi_env env, Runtime *rt) {
 }
 
 // deliver runs an item now (sync call on the JS thread, after the older
-// queued items) or queues it (async call on a threadpool thread).
+// queued items), keeps it for the next done on this thread (an async call,
+// on the completion thread), or queues it.
 void deliver(Runtime *rt, Item &&it) {
   CallCtx *c = tls_ctx;
   if (c && c->env && c->rt == rt) {
@@ -659,8 +660,7 @@ void deliver(Runtime *rt, Item &&it) {
     tls_unowned.push_back(std::move(it));
     return;
   }
-  it.owner = c->owner;
-  std::lock_guard<std::mutex> g(rt->qmu);
+  std::lock_guard<std::mutex> g(rt->qmu);  // a call of another runtime is in progress here
   rt->queue.push_back(std::move(it));
 }
 
