@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/interstice/interstice/core"
+	"github.com/interstice/interstice/internal/record"
 	"github.com/interstice/interstice/persistence"
 	"github.com/interstice/interstice/row"
 )
@@ -111,11 +112,11 @@ func benchStartup(cfg config) []Result {
 
 	// Log iteration alone: read + CRC + decode every record, apply nothing.
 	start := time.Now()
-	r, err := persistence.NewReader(filepath.Join(dir, "log"), 0)
+	r, err := persistence.NewReader(filepath.Join(dir, "log"), 0, record.LogOptions(persistence.Options{}))
 	must(err)
 	var muts int
 	for r.Next() {
-		muts += r.Record().Transaction().MutationsLength()
+		muts += record.View(r.Record().Payload).MutationsLength()
 	}
 	must(r.Err())
 	r.Close()

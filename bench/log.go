@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/interstice/interstice/fbs/fb"
+	"github.com/interstice/interstice/internal/record"
 	"github.com/interstice/interstice/persistence"
 	"github.com/interstice/interstice/row"
 )
@@ -22,19 +23,19 @@ func init() {
 }
 
 // smallTxn is the "1 small record" of the targets: one insert of a 3-column row.
-func smallTxn(i int) *persistence.Txn {
-	return &persistence.Txn{Timestamp: uint64(i), Kind: fb.TxKindReducer, Module: "bench", Reducer: "insert",
-		Mutations: []persistence.Mutation{{Op: fb.OpInsert, Module: "bench", Table: "t",
+func smallTxn(i int) *record.Txn {
+	return &record.Txn{Timestamp: uint64(i), Kind: fb.TxKindReducer, Module: "bench", Reducer: "insert",
+		Mutations: []record.Mutation{{Op: fb.OpInsert, Module: "bench", Table: "t",
 			Row: row.MustEncode(uint64(i), "player", int64(i))}}}
 }
 
 func appendDurable(dir string, n, writers int) Figure {
 	must(os.MkdirAll(dir, 0o755))
 	defer os.RemoveAll(dir)
-	l, err := persistence.Open(dir, persistence.Options{})
+	l, err := persistence.Open(dir, record.LogOptions(persistence.Options{}))
 	must(err)
 	defer l.Close()
-	txs := make([]*persistence.Txn, n)
+	txs := make([]*record.Txn, n)
 	for i := range txs {
 		txs[i] = smallTxn(i + 1)
 	}
@@ -80,10 +81,10 @@ func benchLogRead(cfg config) []Result {
 	}
 	dir := filepath.Join(cfg.dir, "read")
 	defer os.RemoveAll(dir)
-	l, err := persistence.Open(dir, persistence.Options{Sync: persistence.SyncNone})
+	l, err := persistence.Open(dir, record.LogOptions(persistence.Options{Sync: persistence.SyncNone}))
 	must(err)
 	const batch = 1000
-	txs := make([]*persistence.Txn, batch)
+	txs := make([]persistence.Payload, batch)
 	for i := 0; i < n; i += batch {
 		for j := range txs {
 			txs[j] = smallTxn(i + j + 1)
@@ -92,7 +93,7 @@ func benchLogRead(cfg config) []Result {
 		must(err)
 	}
 	must(l.Close())
-	rep, err := persistence.Validate(dir)
+	rep, err := persistence.Validate(dir, record.LogOptions(persistence.Options{}))
 	must(err)
 	if rep.Records != int64(n) {
 		fatal(fmt.Errorf("log holds %d records, want %d", rep.Records, n))
@@ -109,20 +110,20 @@ func benchLogRead(cfg config) []Result {
 
 	// Validate: read + CRC + chain checks, as the CLI does.
 	start := time.Now()
-	_, err = persistence.Validate(dir)
+	_, err = persistence.Validate(dir, record.LogOptions(persistence.Options{}))
 	must(err)
 	vd := time.Since(start)
 
 	// Iterate: read + CRC + decode of every record (root table and mutation
 	// count), nothing applied.
 	start = time.Now()
-	r, err := persistence.NewReader(dir, 0)
+	r, err := persistence.NewReader(dir, 0, record.LogOptions(persistence.Options{}))
 	must(err)
 	var muts int
 	var t fb.Transaction
 	for r.Next() {
 		rec := r.Record()
-		rec.InitTransaction(&t)
+		record.Init(&t, rec.Payload)
 		muts += t.MutationsLength()
 	}
 	must(r.Err())

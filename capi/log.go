@@ -12,7 +12,7 @@ import (
 	"time"
 	"unsafe"
 
-	"github.com/interstice/interstice/internal/txjson"
+	"github.com/interstice/interstice/internal/record"
 	"github.com/interstice/interstice/persistence"
 )
 
@@ -40,7 +40,7 @@ func interstice_log_options_init(o *C.interstice_log_options) {
 func logOptions(o *C.ist_clogopts) (persistence.Options, error) {
 	var p persistence.Options
 	if o == nil {
-		return p, nil
+		return record.LogOptions(p), nil
 	}
 	if o.version != C.INTERSTICE_LOG_OPTIONS_VERSION {
 		return p, fmt.Errorf("interstice: log options version %d, want %d (call interstice_log_options_init)", o.version, C.INTERSTICE_LOG_OPTIONS_VERSION)
@@ -74,7 +74,7 @@ func logOptions(o *C.ist_clogopts) (persistence.Options, error) {
 		return p, fmt.Errorf("interstice: log options: retain_segments %d too large", uint32(o.retain_segments))
 	}
 	p.RetainSegments = int(o.retain_segments)
-	return p, nil
+	return record.LogOptions(p), nil
 }
 
 //export interstice_log_open
@@ -148,9 +148,10 @@ func interstice_log_append(lg *C.interstice_log, payload *C.ist_cu8, n C.size_t,
 	if rc := inLen(err, n, persistence.MaxRecordSize, "log_append: len"); rc != eOK {
 		return rc
 	}
-	// AppendEncoded copies the payload into its frame buffer before it
-	// returns and never retains it, so the C memory can be read in place.
-	lsn, e := o.l.AppendEncoded(cBytes(payload, n))
+	// The log copies the payload into its frame buffer before it returns
+	// and never retains it, so the C memory can be read in place; its
+	// record check refuses a malformed one (ErrBadRecord).
+	lsn, e := o.l.Append(record.Encoded(cBytes(payload, n)))
 	if e != nil {
 		return fail(err, e)
 	}
@@ -174,7 +175,7 @@ func interstice_log_append_json(lg *C.interstice_log, js *C.ist_cchar, n C.size_
 	if rc := inLen(err, n, persistence.MaxRecordSize*jsonFactor, "log_append_json: len"); rc != eOK {
 		return rc
 	}
-	tx, e := txnFromJSON(cBytes((*C.ist_cu8)(unsafe.Pointer(js)), n))
+	tx, e := record.ParseJSON(cBytes((*C.ist_cu8)(unsafe.Pointer(js)), n))
 	if e != nil {
 		return bad(err, "log_append_json: %v", e)
 	}
@@ -210,7 +211,7 @@ func interstice_log_append_batch(lg *C.interstice_log, payloads *C.ist_cu8p, len
 	}
 	ps := unsafe.Slice((**C.ist_cu8)(unsafe.Pointer(payloads)), int(count))
 	ls := unsafe.Slice((*C.size_t)(unsafe.Pointer(lens)), int(count))
-	txs := make([]*persistence.Txn, count)
+	txs := make([]persistence.Payload, count)
 	for i := range txs {
 		if ps[i] == nil || ls[i] == 0 {
 			return bad(err, "log_append_batch: payload %d is NULL or empty", i)
@@ -218,11 +219,11 @@ func interstice_log_append_batch(lg *C.interstice_log, payloads *C.ist_cu8p, len
 		if rc := inLen(err, ls[i], persistence.MaxRecordSize, fmt.Sprintf("log_append_batch: lens[%d]", i)); rc != eOK {
 			return rc
 		}
-		tx, e := persistence.DecodeTxn(cBytes(ps[i], ls[i]))
-		if e != nil {
+		p := cBytes(ps[i], ls[i]) // read in place, as in log_append
+		if e := record.Verify(p); e != nil {
 			return bad(err, "log_append_batch: payload %d: %v", i, e)
 		}
-		txs[i] = tx
+		txs[i] = record.Encoded(p)
 	}
 	first, e := o.l.AppendBatch(txs)
 	if e != nil {
@@ -442,7 +443,7 @@ func interstice_log_inspect(dir *C.ist_cchar, opts *C.ist_clogopts, out **C.char
 	if e != nil {
 		return C.int(setErr(err, eBadArgument, e.Error()))
 	}
-	info, e := persistence.Inspect(d, o)
+	info, e := record.Inspect(d, o)
 	if e != nil {
 		return fail(err, e)
 	}
@@ -522,7 +523,7 @@ func interstice_record_to_json(payload *C.ist_cu8, n C.size_t, out **C.char, out
 	if rc := inLen(err, n, persistence.MaxRecordSize, "record_to_json: len"); rc != eOK {
 		return rc
 	}
-	b, e := txjson.Append(nil, cBytes(payload, n))
+	b, e := record.AppendJSON(nil, cBytes(payload, n))
 	if e != nil {
 		return bad(err, "record_to_json: %v", e)
 	}

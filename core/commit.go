@@ -3,18 +3,19 @@ package core
 import (
 	"errors"
 
+	"github.com/interstice/interstice/internal/record"
 	"github.com/interstice/interstice/persistence"
 )
 
-// txn is the record of one committed transaction: the log's own record
-// type, so a commit hands it to the log without conversion.
-type txn = persistence.Txn
+// txn is the record of one committed transaction (internal/record): a
+// persistence.Payload, so a commit hands it to the log without conversion.
+type txn = record.Txn
 
 // mutation is one row change of a txn.
-type mutation = persistence.Mutation
+type mutation = record.Mutation
 
 // moduleRecord describes a module load or upgrade.
-type moduleRecord = persistence.ModuleRecord
+type moduleRecord = record.ModuleRecord
 
 // committer is the one commit step every transaction goes through. The
 // runtime calls next to learn the LSN and logical timestamp the running
@@ -55,7 +56,10 @@ func (c *memCommitter) commit(rec *txn) error {
 func (c *memCommitter) last() (uint64, uint64) { return c.lastLSN, c.lastLSN }
 
 // logCommitter commits through the durable log: Enqueue under execMu (so
-// LSN order is execution order), Wait outside it.
+// LSN order is execution order), Wait outside it. The LSN is the log's:
+// the runtime is its only writer (it holds the directory lock, and every
+// commit runs under execMu), so the log's next LSN, read before the
+// transaction runs, is the one Enqueue assigns.
 type logCommitter struct {
 	r       *Runtime
 	log     *persistence.Log
@@ -68,13 +72,13 @@ type logCommitter struct {
 // next continues strictly above everything replayed: the LSN is the log's
 // next one and the logical clock is max(lsn, last timestamp + 1).
 func (c *logCommitter) next() (uint64, uint64) {
-	lsn := c.lastLSN + 1
+	lsn := c.log.NextLSN()
 	return lsn, max(lsn, c.lastTS+1)
 }
 
 func (c *logCommitter) commit(rec *txn) error {
 	want := rec.LSN
-	lsn, err := c.log.Enqueue(rec)
+	lsn, err := c.log.Enqueue(rec) // rec.AppendPayload sets rec.LSN
 	if err != nil {
 		// A record refused before it was queued (too large) leaves the
 		// log as it was: the transaction is rolled back and the runtime

@@ -14,9 +14,9 @@ import (
 	"time"
 
 	"github.com/google/btree"
-	flatbuffers "github.com/google/flatbuffers/go"
 
 	"github.com/interstice/interstice/fbs/fb"
+	"github.com/interstice/interstice/internal/record"
 	"github.com/interstice/interstice/persistence"
 	"github.com/interstice/interstice/row"
 )
@@ -116,6 +116,7 @@ const (
 
 func (r *Runtime) logOptions() persistence.Options {
 	o := persistence.Options{
+		Check:          record.Check,
 		SegmentSize:    r.cfg.segmentSize,
 		Sync:           r.cfg.syncPolicy,
 		SyncInterval:   r.cfg.syncInterval,
@@ -491,7 +492,7 @@ func (p *replayer) record(rec persistence.Record) (err error) {
 			err = replayErr(rec.LSN, "", "", "", "malformed transaction record: %v", x)
 		}
 	}()
-	rec.InitTransaction(&p.t)
+	record.Init(&p.t, rec.Payload) // verified by the log (record.Check)
 	t := &p.t
 	lsn := rec.LSN
 	switch t.Kind() {
@@ -545,8 +546,8 @@ func (p *replayer) record(rec persistence.Record) (err error) {
 // apply finds one mutation's table in the schema in force and sends its
 // row to the stager, which checks and stages it (replay_pipe.go).
 func (p *replayer) apply(lsn uint64, idx int, mu *fb.Mutation) error {
-	mt := mutTable(mu)
-	modName, tblName := mt.bytes(6), mt.bytes(8) // Mutation.module, .table_name
+	mt := record.MutationFields(mu)
+	modName, tblName := mt.Module(), mt.Table()
 	tb, s := p.lastT, p.lastS
 	if tb == nil || !bytes.Equal(modName, p.lastMod) || !bytes.Equal(tblName, p.lastTable) {
 		m := p.r.modules[string(modName)]
@@ -563,14 +564,14 @@ func (p *replayer) apply(lsn uint64, idx int, mu *fb.Mutation) error {
 		p.lastMod = append(p.lastMod[:0], modName...)
 		p.lastTable = append(p.lastTable[:0], tblName...)
 	}
-	op := mt.op()
+	op := mt.Op()
 	var buf []byte
 	what := "row"
 	switch op {
 	case fb.OpInsert, fb.OpUpdate:
-		buf = mt.bytes(10) // Mutation.row
+		buf = mt.Row()
 	case fb.OpDelete:
-		buf, what = mt.bytes(12), "old_row" // Mutation.old_row
+		buf, what = mt.OldRow(), "old_row"
 	default:
 		return replayErr(lsn, tb.mod.info.Name, tb.name, "", "unknown op %d", op)
 	}
@@ -580,53 +581,6 @@ func (p *replayer) apply(lsn uint64, idx int, mu *fb.Mutation) error {
 	// The stager goroutine checks the row against the schema and stages
 	// it (replay_pipe.go).
 	return p.send(s, op, lsn, uint32(idx), buf)
-}
-
-// mutFields reads a Mutation's fields as its generated accessors do
-// (fbs/fb/Mutation.go, flatbuffers.Table.Offset and ByteVector: the same
-// reads, in the same order, with the same uint32 arithmetic, so a
-// malformed record panics where they would), locating the vtable once
-// instead of once per field.
-type mutFields struct {
-	buf    []byte
-	pos    flatbuffers.UOffsetT
-	vtable flatbuffers.UOffsetT
-	vlen   flatbuffers.VOffsetT
-}
-
-func mutTable(mu *fb.Mutation) mutFields {
-	t := mu.Table()
-	vt := flatbuffers.UOffsetT(flatbuffers.SOffsetT(t.Pos) - t.GetSOffsetT(t.Pos))
-	return mutFields{buf: t.Bytes, pos: t.Pos, vtable: vt, vlen: t.GetVOffsetT(vt)}
-}
-
-// offset is flatbuffers.Table.Offset(slot).
-func (m *mutFields) offset(slot flatbuffers.VOffsetT) flatbuffers.UOffsetT {
-	if slot < m.vlen {
-		return flatbuffers.UOffsetT(flatbuffers.GetVOffsetT(m.buf[m.vtable+flatbuffers.UOffsetT(slot):]))
-	}
-	return 0
-}
-
-// bytes is the [ubyte] or string field at slot (nil if absent).
-func (m *mutFields) bytes(slot flatbuffers.VOffsetT) []byte {
-	o := m.offset(slot)
-	if o == 0 {
-		return nil
-	}
-	off := o + m.pos
-	off += flatbuffers.GetUOffsetT(m.buf[off:])
-	start := off + flatbuffers.UOffsetT(flatbuffers.SizeUOffsetT)
-	length := flatbuffers.GetUOffsetT(m.buf[off:])
-	return m.buf[start : start+length]
-}
-
-// op is Mutation.op.
-func (m *mutFields) op() fb.Op {
-	if o := m.offset(4); o != 0 {
-		return fb.Op(flatbuffers.GetByte(m.buf[o+m.pos:]))
-	}
-	return 0
 }
 
 func (p *replayer) stageOf(t *table) *stage {
@@ -692,7 +646,7 @@ const snapshotChunk = 1 << 14
 // goroutines (at most 4): checking and copying are most of a snapshot's
 // load. On failure it returns the index of the first bad row and its
 // error.
-func checkSnapshotRows(ts *fb.TableSnapshot, lo int, tb *table, es []entry) (int, error) {
+func checkSnapshotRows(ts *record.SnapshotTable, lo int, tb *table, es []entry) (int, error) {
 	workers := min(runtime.GOMAXPROCS(0), 4, max(len(es)/1024, 1))
 	bad := make([]int, workers)
 	errs := make([]error, workers)
@@ -707,11 +661,9 @@ func checkSnapshotRows(ts *fb.TableSnapshot, lo int, tb *table, es []entry) (int
 					bad[w], errs[w] = lo+j, fmt.Errorf("malformed body: %v", x)
 				}
 			}()
-			var rb fb.RowBytes
 			var key []byte
 			for ; j < to; j++ {
-				ts.Rows(&rb, lo+j)
-				buf := rb.DataBytes()
+				buf := ts.Row(lo + j)
 				k, err := row.CheckKey(key[:0], buf, tb.types, tb.pk)
 				if err != nil {
 					bad[w], errs[w] = lo+j, err
@@ -771,18 +723,14 @@ func (r *Runtime) loadSnapshot(lsn uint64, body []byte) (err error) {
 			err = &Error{Code: CodeInternal, Msg: fmt.Sprintf("snapshot at lsn %d: malformed body: %v", lsn, x)}
 		}
 	}()
-	if len(body) < 8 {
-		return &Error{Code: CodeInternal, Msg: fmt.Sprintf("snapshot at lsn %d: %d-byte body", lsn, len(body))}
+	s, err := record.ReadSnapshot(body)
+	if err != nil {
+		return &Error{Code: CodeInternal, Msg: fmt.Sprintf("snapshot at lsn %d: %v", lsn, err)}
 	}
-	s := fb.GetRootAsSnapshot(body, 0)
-	if s.Lsn() != lsn {
-		return &Error{Code: CodeInternal, Msg: fmt.Sprintf("snapshot file at lsn %d holds a body for lsn %d", lsn, s.Lsn())}
+	if s.LSN() != lsn {
+		return &Error{Code: CodeInternal, Msg: fmt.Sprintf("snapshot file at lsn %d holds a body for lsn %d", lsn, s.LSN())}
 	}
-	var mrt fb.ModuleRecord
-	for i := 0; i < s.ModulesLength(); i++ {
-		s.Modules(&mrt, i)
-		mr := &moduleRecord{Name: string(mrt.Name()), Version: string(mrt.Version()),
-			Schema: bytes.Clone(mrt.SchemaBytes()), WasmSHA256: bytes.Clone(mrt.WasmSha256Bytes())}
+	for _, mr := range s.Modules() {
 		m, err := newRestoredModule(mr)
 		if err != nil {
 			return &Error{Code: CodeInternal, Module: mr.Name, Msg: fmt.Sprintf("snapshot at lsn %d: module record", lsn), Err: err}
@@ -792,10 +740,9 @@ func (r *Runtime) loadSnapshot(lsn uint64, body []byte) (err error) {
 		}
 		r.addModuleLocked(m, lsn)
 	}
-	var ts fb.TableSnapshot
-	for i := 0; i < s.TablesLength(); i++ {
-		s.Tables(&ts, i)
-		modName, tblName := string(ts.Module()), string(ts.TableName())
+	for i := 0; i < s.Tables(); i++ {
+		ts := s.Table(i)
+		modName, tblName := ts.Module(), ts.Name()
 		m := r.modules[modName]
 		var tb *table
 		if m != nil {
@@ -813,7 +760,7 @@ func (r *Runtime) loadSnapshot(lsn uint64, body []byte) (err error) {
 		if tb.tree.Len() == 0 {
 			app = newAppender(tb.tree)
 		}
-		n := ts.RowsLength()
+		n := ts.Rows()
 		es := make([]entry, min(n, snapshotChunk))
 		for lo := 0; lo < n; lo += snapshotChunk {
 			chunk := es[:min(n-lo, snapshotChunk)]
@@ -905,45 +852,18 @@ func (r *Runtime) Snapshot() (SnapshotInfo, error) {
 		return SnapshotInfo{}, &Error{Code: CodePoisoned, Msg: "snapshot: the log failed", Err: err}
 	}
 	info := SnapshotInfo{LSN: lsn, Tables: len(tables)}
-	b := flatbuffers.NewBuilder(1 << 16)
-	var modOffs, tblOffs []flatbuffers.UOffsetT
+	e := record.NewSnapshotEncoder()
 	for _, mr := range mods {
-		name, ver := b.CreateString(mr.Name), b.CreateString(mr.Version)
-		sch, sha := b.CreateByteVector(mr.Schema), b.CreateByteVector(mr.WasmSHA256)
-		fb.ModuleRecordStart(b)
-		fb.ModuleRecordAddName(b, name)
-		fb.ModuleRecordAddVersion(b, ver)
-		fb.ModuleRecordAddSchema(b, sch)
-		fb.ModuleRecordAddWasmSha256(b, sha)
-		modOffs = append(modOffs, fb.ModuleRecordEnd(b))
+		e.Module(mr)
 	}
-	var rows []flatbuffers.UOffsetT
 	for _, tc := range tables {
-		rows = rows[:0]
-		tc.tree.Ascend(func(e entry) bool {
-			d := b.CreateByteVector(e.row)
-			fb.RowBytesStart(b)
-			fb.RowBytesAddData(b, d)
-			rows = append(rows, fb.RowBytesEnd(b))
+		tc.tree.Ascend(func(en entry) bool {
+			e.Row(en.row)
 			return true
 		})
-		info.Rows += int64(len(rows))
-		rv := vecOf(b, rows)
-		mod, name := b.CreateString(tc.mod), b.CreateString(tc.name)
-		fb.TableSnapshotStart(b)
-		fb.TableSnapshotAddModule(b, mod)
-		fb.TableSnapshotAddTableName(b, name)
-		fb.TableSnapshotAddRows(b, rv)
-		tblOffs = append(tblOffs, fb.TableSnapshotEnd(b))
+		info.Rows += int64(e.EndTable(tc.mod, tc.name))
 	}
-	mv, tv := vecOf(b, modOffs), vecOf(b, tblOffs)
-	fb.SnapshotStart(b)
-	fb.SnapshotAddLsn(b, lsn)
-	fb.SnapshotAddTimestamp(b, ts)
-	fb.SnapshotAddModules(b, mv)
-	fb.SnapshotAddTables(b, tv)
-	b.Finish(fb.SnapshotEnd(b))
-	body := b.FinishedBytes()
+	body := e.Finish(lsn, ts)
 	info.Bytes = int64(len(body))
 	snapDir := filepath.Join(r.dataDir, snapshotSubdir)
 	name, err := persistence.WriteSnapshot(snapDir, lsn, body)
@@ -980,12 +900,4 @@ func (r *Runtime) protectLog() ([]string, error) {
 	floor := r.snapLSNs[len(r.snapLSNs)-k]
 	r.log.SetProtectedLSN(floor)
 	return r.log.Retain()
-}
-
-func vecOf(b *flatbuffers.Builder, offs []flatbuffers.UOffsetT) flatbuffers.UOffsetT {
-	b.StartVector(4, len(offs), 4)
-	for i := len(offs) - 1; i >= 0; i-- {
-		b.PrependUOffsetT(offs[i])
-	}
-	return b.EndVector(len(offs))
 }

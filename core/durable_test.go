@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/interstice/interstice/fbs/fb"
+	"github.com/interstice/interstice/internal/record"
 	"github.com/interstice/interstice/persistence"
 	"github.com/interstice/interstice/row"
 )
@@ -394,13 +395,13 @@ func TestReplayValidatesSchema(t *testing.T) {
 	rt := openDur(t, durConfig(t, dir), durV1(t))
 	mustCall(t, rt, "dur", "batch", uint64(1))
 	rt.Close()
-	lg, err := persistence.Open(filepath.Join(dir, "log"), persistence.Options{})
+	lg, err := persistence.Open(filepath.Join(dir, "log"), record.LogOptions(persistence.Options{}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	bad := row.MustEncode(uint64(77), int64(5)) // name should be a string
-	lsn, err := lg.Append(&persistence.Txn{Timestamp: 100, Kind: fb.TxKindReducer, Module: "dur", Reducer: "put",
-		Mutations: []persistence.Mutation{{Op: fb.OpInsert, Module: "dur", Table: "items", Row: bad}}})
+	lsn, err := lg.Append(&record.Txn{Timestamp: 100, Kind: fb.TxKindReducer, Module: "dur", Reducer: "put",
+		Mutations: []record.Mutation{{Op: fb.OpInsert, Module: "dur", Table: "items", Row: bad}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -436,7 +437,7 @@ func TestDurableModuleLoadIsATransaction(t *testing.T) {
 	dir := t.TempDir()
 	rt := openDur(t, durConfig(t, dir), durV1(t))
 	rt.Close()
-	r, err := persistence.NewReader(filepath.Join(dir, "log"), 0)
+	r, err := persistence.NewReader(filepath.Join(dir, "log"), 0, record.LogOptions(persistence.Options{}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -444,7 +445,7 @@ func TestDurableModuleLoadIsATransaction(t *testing.T) {
 	if !r.Next() {
 		t.Fatal("no record")
 	}
-	tx, err := r.Record().Txn()
+	tx, err := record.Decode(r.Record().Payload)
 	if err != nil || tx.Kind != fb.TxKindModuleLoad || tx.ModuleRecord == nil || tx.ModuleRecord.Name != "dur" || len(tx.ModuleRecord.WasmSHA256) != 32 {
 		t.Fatalf("%+v %v", tx, err)
 	}

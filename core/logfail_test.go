@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/interstice/interstice/internal/record"
 	"github.com/interstice/interstice/persistence"
 )
 
@@ -251,7 +252,7 @@ func TestOpenOnDamagedSegmentHeader(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer os.WriteFile(seg, orig, 0o644)
-			rep, err := persistence.Validate(filepath.Join(dir, "log"), persistence.Options{})
+			rep, err := persistence.Validate(filepath.Join(dir, "log"), record.LogOptions(persistence.Options{}))
 			if err != nil || rep.Problem == nil {
 				t.Fatalf("validate: %v, problem %v", err, rep.Problem)
 			}

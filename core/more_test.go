@@ -13,6 +13,7 @@ import (
 	flatbuffers "github.com/google/flatbuffers/go"
 
 	"github.com/interstice/interstice/fbs/fb"
+	"github.com/interstice/interstice/internal/record"
 	"github.com/interstice/interstice/row"
 )
 
@@ -69,65 +70,7 @@ func TestCascadeDepthLimit(t *testing.T) {
 // encodeTxn encodes a record as an fb.Transaction (the determinism test
 // compares these bytes).
 func encodeTxn(x *txn) []byte {
-	b := flatbuffers.NewBuilder(256)
-	var muts []flatbuffers.UOffsetT
-	for _, m := range x.Mutations {
-		mod, tbl := b.CreateString(m.Module), b.CreateString(m.Table)
-		var r, o flatbuffers.UOffsetT
-		if m.Row != nil {
-			r = b.CreateByteVector(m.Row)
-		}
-		if m.OldRow != nil {
-			o = b.CreateByteVector(m.OldRow)
-		}
-		fb.MutationStart(b)
-		fb.MutationAddOp(b, m.Op)
-		fb.MutationAddModule(b, mod)
-		fb.MutationAddTableName(b, tbl)
-		if r != 0 {
-			fb.MutationAddRow(b, r)
-		}
-		if o != 0 {
-			fb.MutationAddOldRow(b, o)
-		}
-		muts = append(muts, fb.MutationEnd(b))
-	}
-	b.StartVector(4, len(muts), 4)
-	for i := len(muts) - 1; i >= 0; i-- {
-		b.PrependUOffsetT(muts[i])
-	}
-	mv := b.EndVector(len(muts))
-	var mr flatbuffers.UOffsetT
-	if x.ModuleRecord != nil {
-		n, v := b.CreateString(x.ModuleRecord.Name), b.CreateString(x.ModuleRecord.Version)
-		s, h := b.CreateByteVector(x.ModuleRecord.Schema), b.CreateByteVector(x.ModuleRecord.WasmSHA256)
-		fb.ModuleRecordStart(b)
-		fb.ModuleRecordAddName(b, n)
-		fb.ModuleRecordAddVersion(b, v)
-		fb.ModuleRecordAddSchema(b, s)
-		fb.ModuleRecordAddWasmSha256(b, h)
-		mr = fb.ModuleRecordEnd(b)
-	}
-	mod, red := b.CreateString(x.Module), b.CreateString(x.Reducer)
-	var args flatbuffers.UOffsetT
-	if x.Args != nil {
-		args = b.CreateByteVector(x.Args)
-	}
-	fb.TransactionStart(b)
-	fb.TransactionAddLsn(b, x.LSN)
-	fb.TransactionAddTimestamp(b, x.Timestamp)
-	fb.TransactionAddKind(b, x.Kind)
-	fb.TransactionAddModule(b, mod)
-	fb.TransactionAddReducer(b, red)
-	if args != 0 {
-		fb.TransactionAddArgs(b, args)
-	}
-	fb.TransactionAddMutations(b, mv)
-	if mr != 0 {
-		fb.TransactionAddModuleRecord(b, mr)
-	}
-	b.Finish(fb.TransactionEnd(b))
-	return b.FinishedBytes()
+	return append([]byte(nil), record.Encode(flatbuffers.NewBuilder(256), x)...)
 }
 
 func TestDeterminism(t *testing.T) {

@@ -9,9 +9,8 @@ import (
 	"strings"
 	"testing"
 
-	flatbuffers "github.com/google/flatbuffers/go"
-
 	"github.com/interstice/interstice/fbs/fb"
+	"github.com/interstice/interstice/internal/record"
 	"github.com/interstice/interstice/persistence"
 	"github.com/interstice/interstice/row"
 )
@@ -27,17 +26,17 @@ type rawLog struct {
 
 func openRawLog(t *testing.T, dir string) *rawLog {
 	t.Helper()
-	lg, err := persistence.Open(filepath.Join(dir, "log"), persistence.Options{Sync: persistence.SyncNone})
+	lg, err := persistence.Open(filepath.Join(dir, "log"), record.LogOptions(persistence.Options{Sync: persistence.SyncNone}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	return &rawLog{t: t, lg: lg, ts: 1 << 40}
 }
 
-func (l *rawLog) append(muts ...persistence.Mutation) uint64 {
+func (l *rawLog) append(muts ...record.Mutation) uint64 {
 	l.t.Helper()
 	l.ts++
-	lsn, err := l.lg.Append(&persistence.Txn{Timestamp: l.ts, Kind: fb.TxKindReducer, Module: "dur", Reducer: "raw", Mutations: muts})
+	lsn, err := l.lg.Append(&record.Txn{Timestamp: l.ts, Kind: fb.TxKindReducer, Module: "dur", Reducer: "raw", Mutations: muts})
 	if err != nil {
 		l.t.Fatal(err)
 	}
@@ -50,29 +49,29 @@ func (l *rawLog) close() {
 	}
 }
 
-func ins(vals ...any) persistence.Mutation {
-	return persistence.Mutation{Op: fb.OpInsert, Module: "dur", Table: "items", Row: row.MustEncode(vals...)}
+func ins(vals ...any) record.Mutation {
+	return record.Mutation{Op: fb.OpInsert, Module: "dur", Table: "items", Row: row.MustEncode(vals...)}
 }
 
-func upd(vals ...any) persistence.Mutation {
-	return persistence.Mutation{Op: fb.OpUpdate, Module: "dur", Table: "items", Row: row.MustEncode(vals...)}
+func upd(vals ...any) record.Mutation {
+	return record.Mutation{Op: fb.OpUpdate, Module: "dur", Table: "items", Row: row.MustEncode(vals...)}
 }
 
-func del(vals ...any) persistence.Mutation {
-	return persistence.Mutation{Op: fb.OpDelete, Module: "dur", Table: "items", OldRow: row.MustEncode(vals...)}
+func del(vals ...any) record.Mutation {
+	return record.Mutation{Op: fb.OpDelete, Module: "dur", Table: "items", OldRow: row.MustEncode(vals...)}
 }
 
 // ghost is an insert into a table module dur does not have.
-func ghost() persistence.Mutation {
-	return persistence.Mutation{Op: fb.OpInsert, Module: "dur", Table: "ghost", Row: row.MustEncode(uint64(1), "x")}
+func ghost() record.Mutation {
+	return record.Mutation{Op: fb.OpInsert, Module: "dur", Table: "ghost", Row: row.MustEncode(uint64(1), "x")}
 }
 
 // manyInserts is n records of one valid insert each (keys 1000...),
 // enough to fill several replay batches.
-func manyInserts(n int) [][]persistence.Mutation {
-	recs := make([][]persistence.Mutation, n)
+func manyInserts(n int) [][]record.Mutation {
+	recs := make([][]record.Mutation, n)
 	for i := range recs {
-		recs[i] = []persistence.Mutation{ins(uint64(1000+i), "x")}
+		recs[i] = []record.Mutation{ins(uint64(1000+i), "x")}
 	}
 	return recs
 }
@@ -97,10 +96,10 @@ func (m itemsModel) rows() []string {
 // randomMutations returns records of random valid mutations of m (which
 // it updates): inserts of new keys, updates and deletes of present ones,
 // several per record, sometimes several of one key in one record.
-func randomMutations(rng *rand.Rand, m itemsModel, records, keySpace int) [][]persistence.Mutation {
-	var out [][]persistence.Mutation
+func randomMutations(rng *rand.Rand, m itemsModel, records, keySpace int) [][]record.Mutation {
+	var out [][]record.Mutation
 	for r := 0; r < records; r++ {
-		var muts []persistence.Mutation
+		var muts []record.Mutation
 		var last uint64
 		for n := 1 + rng.IntN(5); n > 0; n-- {
 			id := uint64(rng.IntN(keySpace))
@@ -198,26 +197,26 @@ func TestReplayFaults(t *testing.T) {
 	cases := []struct {
 		name     string
 		snapshot bool // snapshot before appending: the in-place flush
-		recs     [][]persistence.Mutation
+		recs     [][]record.Mutation
 		bad      int    // the record named
 		msg      string // and what it says
 	}{
-		{"insert of a present key", false, [][]persistence.Mutation{{ins(uint64(5), "x")}}, 0, "insert of a key that exists"},
-		{"update of an absent key", false, [][]persistence.Mutation{{upd(uint64(500), "x")}}, 0, "update of a key that does not exist"},
-		{"delete of an absent key", false, [][]persistence.Mutation{{del(uint64(500), "x")}}, 0, "delete of a key that does not exist"},
-		{"update after delete", false, [][]persistence.Mutation{{del(uint64(5), "b")}, {upd(uint64(5), "x")}}, 1, "update of a key that does not exist"},
-		{"log order, not key order", false, [][]persistence.Mutation{{ins(uint64(100), "a")}, {upd(uint64(900), "x")}, {ins(uint64(4), "dup")}}, 1, "update of a key that does not exist"},
-		{"order within a record", false, [][]persistence.Mutation{{ins(uint64(100), "a"), ins(uint64(100), "again"), del(uint64(1), "x")}}, 0, "insert of a key that exists"},
-		{"fault before a schema mismatch", false, [][]persistence.Mutation{{upd(uint64(900), "x")}, {ins(uint64(77), int64(5))}}, 0, "update of a key that does not exist"},
-		{"schema mismatch before a fault", false, [][]persistence.Mutation{{ins(uint64(77), int64(5))}, {upd(uint64(900), "x")}}, 0, "does not match schema"},
+		{"insert of a present key", false, [][]record.Mutation{{ins(uint64(5), "x")}}, 0, "insert of a key that exists"},
+		{"update of an absent key", false, [][]record.Mutation{{upd(uint64(500), "x")}}, 0, "update of a key that does not exist"},
+		{"delete of an absent key", false, [][]record.Mutation{{del(uint64(500), "x")}}, 0, "delete of a key that does not exist"},
+		{"update after delete", false, [][]record.Mutation{{del(uint64(5), "b")}, {upd(uint64(5), "x")}}, 1, "update of a key that does not exist"},
+		{"log order, not key order", false, [][]record.Mutation{{ins(uint64(100), "a")}, {upd(uint64(900), "x")}, {ins(uint64(4), "dup")}}, 1, "update of a key that does not exist"},
+		{"order within a record", false, [][]record.Mutation{{ins(uint64(100), "a"), ins(uint64(100), "again"), del(uint64(1), "x")}}, 0, "insert of a key that exists"},
+		{"fault before a schema mismatch", false, [][]record.Mutation{{upd(uint64(900), "x")}, {ins(uint64(77), int64(5))}}, 0, "update of a key that does not exist"},
+		{"schema mismatch before a fault", false, [][]record.Mutation{{ins(uint64(77), int64(5))}, {upd(uint64(900), "x")}}, 0, "does not match schema"},
 		// The row check runs on the stager goroutine, the table lookup on
 		// the log's: whichever finds its error first, log order decides.
-		{"schema mismatch before an unknown table", false, [][]persistence.Mutation{{ins(uint64(77), int64(5))}, {ghost()}}, 0, "does not match schema"},
-		{"schema mismatch, then more records", false, append([][]persistence.Mutation{{ins(uint64(77), int64(5))}}, manyInserts(3000)...), 0, "does not match schema"},
-		{"schema mismatch within a record, then an unknown table", false, [][]persistence.Mutation{{ins(uint64(77), "ok"), ins(uint64(78), true), ghost()}}, 0, "value 1"},
-		{"after a snapshot: insert", true, [][]persistence.Mutation{{ins(uint64(200), "a")}, {ins(uint64(6), "dup")}}, 1, "insert of a key that exists"},
-		{"after a snapshot: delete", true, [][]persistence.Mutation{{del(uint64(500), "x")}}, 0, "delete of a key that does not exist"},
-		{"after a snapshot: rebuild", true, [][]persistence.Mutation{
+		{"schema mismatch before an unknown table", false, [][]record.Mutation{{ins(uint64(77), int64(5))}, {ghost()}}, 0, "does not match schema"},
+		{"schema mismatch, then more records", false, append([][]record.Mutation{{ins(uint64(77), int64(5))}}, manyInserts(3000)...), 0, "does not match schema"},
+		{"schema mismatch within a record, then an unknown table", false, [][]record.Mutation{{ins(uint64(77), "ok"), ins(uint64(78), true), ghost()}}, 0, "value 1"},
+		{"after a snapshot: insert", true, [][]record.Mutation{{ins(uint64(200), "a")}, {ins(uint64(6), "dup")}}, 1, "insert of a key that exists"},
+		{"after a snapshot: delete", true, [][]record.Mutation{{del(uint64(500), "x")}}, 0, "delete of a key that does not exist"},
+		{"after a snapshot: rebuild", true, [][]record.Mutation{
 			{ins(uint64(200), "a"), ins(uint64(201), "a"), ins(uint64(202), "a"), ins(uint64(203), "a"), ins(uint64(1), "a")},
 			{upd(uint64(9), "x"), del(uint64(300), "x"), upd(uint64(10), "x")}}, 1, "delete of a key that does not exist"},
 	}
@@ -402,49 +401,23 @@ func rewriteSnapshot(t *testing.T, dir string, edit func(rows [][]byte) [][]byte
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := fb.GetRootAsSnapshot(body, 0)
-	var ts fb.TableSnapshot
-	s.Tables(&ts, 0)
+	s, err := record.ReadSnapshot(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := s.Table(0)
 	var rows [][]byte
-	var rb fb.RowBytes
-	for j := 0; j < ts.RowsLength(); j++ {
-		ts.Rows(&rb, j)
-		rows = append(rows, rb.DataBytes())
+	for j := 0; j < ts.Rows(); j++ {
+		rows = append(rows, ts.Row(j))
 	}
 	rows = edit(rows)
-	b := flatbuffers.NewBuilder(1 << 16)
-	var mr fb.ModuleRecord
-	s.Modules(&mr, 0)
-	name, ver := b.CreateString(string(mr.Name())), b.CreateString(string(mr.Version()))
-	sch, sha := b.CreateByteVector(mr.SchemaBytes()), b.CreateByteVector(mr.WasmSha256Bytes())
-	fb.ModuleRecordStart(b)
-	fb.ModuleRecordAddName(b, name)
-	fb.ModuleRecordAddVersion(b, ver)
-	fb.ModuleRecordAddSchema(b, sch)
-	fb.ModuleRecordAddWasmSha256(b, sha)
-	mod := fb.ModuleRecordEnd(b)
-	var offs []flatbuffers.UOffsetT
+	e := record.NewSnapshotEncoder()
+	e.Module(s.Modules()[0])
 	for _, r := range rows {
-		d := b.CreateByteVector(r)
-		fb.RowBytesStart(b)
-		fb.RowBytesAddData(b, d)
-		offs = append(offs, fb.RowBytesEnd(b))
+		e.Row(r)
 	}
-	rv := vecOf(b, offs)
-	tm, tn := b.CreateString(string(ts.Module())), b.CreateString(string(ts.TableName()))
-	fb.TableSnapshotStart(b)
-	fb.TableSnapshotAddModule(b, tm)
-	fb.TableSnapshotAddTableName(b, tn)
-	fb.TableSnapshotAddRows(b, rv)
-	tbl := fb.TableSnapshotEnd(b)
-	mv, tv := vecOf(b, []flatbuffers.UOffsetT{mod}), vecOf(b, []flatbuffers.UOffsetT{tbl})
-	fb.SnapshotStart(b)
-	fb.SnapshotAddLsn(b, lsn)
-	fb.SnapshotAddTimestamp(b, s.Timestamp())
-	fb.SnapshotAddModules(b, mv)
-	fb.SnapshotAddTables(b, tv)
-	b.Finish(fb.SnapshotEnd(b))
-	if _, err := persistence.WriteSnapshot(snapDir, lsn, b.FinishedBytes()); err != nil {
+	e.EndTable(ts.Module(), ts.Name())
+	if _, err := persistence.WriteSnapshot(snapDir, lsn, e.Finish(lsn, s.Timestamp())); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -494,7 +467,7 @@ func TestReplayRefusesRecordKindsARuntimeDoesNotWrite(t *testing.T) {
 	} {
 		dir := t.TempDir()
 		l := openRawLog(t, dir)
-		if _, err := l.lg.Append(&persistence.Txn{Timestamp: 1, Kind: tc.kind, Module: "host", Reducer: "note"}); err != nil {
+		if _, err := l.lg.Append(&record.Txn{Timestamp: 1, Kind: tc.kind, Module: "host", Reducer: "note"}); err != nil {
 			t.Fatal(err)
 		}
 		l.close()

@@ -1,21 +1,25 @@
 package persistence
 
 import (
+	"encoding/binary"
 	"hash/crc32"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
-	flatbuffers "github.com/google/flatbuffers/go"
 	"golang.org/x/sys/unix"
-
-	"github.com/interstice/interstice/fbs/fb"
 )
 
-func smallTxn() *Txn {
-	return &Txn{Kind: fb.TxKindReducer, Module: "bank", Reducer: "deposit",
-		Mutations: []Mutation{{Op: fb.OpInsert, Module: "bank", Table: "accounts", Row: []byte("0123456789abcdef")}}}
+// smallTxn is a small record of the test format: a 160-byte payload (176
+// bytes framed), the size the runtime's one-insert Transaction record of
+// these benchmarks encoded to.
+func smallTxn() testRec {
+	body := []byte("reducer bank.deposit insert bank.accounts 0123456789abcdef|")
+	for len(body) < 160-8 {
+		body = append(body, byte(len(body)))
+	}
+	return testRec{Body: body}
 }
 
 // BenchmarkRawFdatasync is the floor for a durable append: a small pwrite
@@ -45,7 +49,7 @@ func BenchmarkRawFdatasync(b *testing.B) {
 func BenchmarkAppendSyncAlways(b *testing.B) {
 	l := mustOpen(b, b.TempDir(), Options{})
 	defer l.Close()
-	tx := smallTxn()
+	var tx Payload = smallTxn() // boxed once, outside the timed loop
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
@@ -62,7 +66,7 @@ func BenchmarkAppendSyncAlways8(b *testing.B) {
 	b.SetParallelism(8)
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
-		tx := smallTxn()
+		var tx Payload = smallTxn() // boxed once, outside the timed loop
 		for pb.Next() {
 			if _, err := l.Append(tx); err != nil {
 				b.Fatal(err)
@@ -82,7 +86,7 @@ func reportBatch(b *testing.B, l *Log) {
 func BenchmarkAppendSyncNone(b *testing.B) {
 	l := mustOpen(b, b.TempDir(), Options{Sync: SyncNone})
 	defer l.Close()
-	tx := smallTxn()
+	var tx Payload = smallTxn() // boxed once, outside the timed loop
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
@@ -94,38 +98,41 @@ func BenchmarkAppendSyncNone(b *testing.B) {
 
 // segmentImage returns an in-memory segment of n small records.
 func segmentImage(n int) []byte {
-	data := make([]byte, segHeaderSize, segHeaderSize+n*96)
+	p := smallTxn()
+	data := make([]byte, segHeaderSize, segHeaderSize+n*frameSize(len(p.AppendPayload(nil, 0))))
 	encodeSegHeader(data, 1)
-	bld := flatbuffers.NewBuilder(256)
-	p := EncodeTxn(bld, smallTxn())
-	pos, _, _ := payloadLSN(p)
 	for i := 1; i <= n; i++ {
-		data = appendFrame(data, uint64(i), p, pos)
+		var err error
+		if data, err = appendFrame(data, uint64(i), p, testCheck); err != nil {
+			panic(err)
+		}
 	}
 	return data
 }
 
-// BenchmarkIterate measures read + CRC + LSN chain + zero-copy root decode
-// per record, from memory. Compare with BenchmarkCRC32C on the same bytes.
+// BenchmarkIterate measures read + CRC + LSN chain + payload check + a
+// read of the payload (its embedded LSN) per record, from memory. Compare
+// with BenchmarkCRC32C on the same bytes.
 func BenchmarkIterate(b *testing.B) {
 	data := segmentImage(1 << 20)
 	b.SetBytes(int64(len(data)))
 	b.ResetTimer()
-	var t fb.Transaction
-	var muts int
+	var sum uint64
 	for i := 0; i < b.N; i++ {
-		it := newFrameIter("bench.log", data, 1, false)
+		it := newFrameIter("bench.log", data, 1, false, testCheck)
 		for {
-			lsn, off, p, ok := it.next()
+			_, _, p, ok := it.next()
 			if !ok {
 				break
 			}
-			Record{LSN: lsn, Offset: int64(off), Payload: p}.InitTransaction(&t)
-			muts += t.MutationsLength()
+			sum += binary.LittleEndian.Uint64(p)
 		}
 		if it.err != nil {
 			b.Fatal(it.err)
 		}
+	}
+	if want := uint64(b.N) * (1 << 20) * (1<<20 + 1) / 2; sum != want {
+		b.Fatalf("sum of the read lsns %d, want %d", sum, want)
 	}
 	b.ReportMetric(float64(b.N)*float64(1<<20)/b.Elapsed().Seconds(), "records/s")
 }
@@ -149,7 +156,7 @@ func BenchmarkValidate(b *testing.B) {
 	b.SetBytes(int64(len(data)))
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		rep, err := Validate(dir)
+		rep, err := Validate(dir, checkOpts)
 		if err != nil || !rep.OK() || rep.Records != 1<<20 {
 			b.Fatal(err, rep)
 		}
@@ -168,9 +175,12 @@ func BenchmarkReplay(b *testing.B) {
 	b.SetBytes(int64(len(data)))
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		var t fb.Transaction
-		if err := l.Replay(0, func(r Record) error { r.InitTransaction(&t); return nil }); err != nil {
+		var sum uint64
+		if err := l.Replay(0, func(r Record) error { sum += binary.LittleEndian.Uint64(r.Payload); return nil }); err != nil {
 			b.Fatal(err)
+		}
+		if want := uint64(1<<20) * (1<<20 + 1) / 2; sum != want {
+			b.Fatalf("sum of the replayed lsns %d, want %d", sum, want)
 		}
 	}
 	b.ReportMetric(float64(b.N)*float64(1<<20)/b.Elapsed().Seconds(), "records/s")
@@ -194,7 +204,7 @@ func BenchmarkValidateVsCRC32C(b *testing.B) {
 		t0 := time.Now()
 		crc32.Checksum(data, crcTable)
 		t1 := time.Now()
-		rep, err := Validate(dir)
+		rep, err := Validate(dir, checkOpts)
 		t2 := time.Now()
 		if err != nil || !rep.OK() || rep.Records != 1<<20 {
 			b.Fatal(err, rep)

@@ -59,7 +59,7 @@ func TestOpenOnTornWrite(t *testing.T) {
 				if cut >= payloadEnd || (tc.zeroed && allZero(orig[cut:payloadEnd])) {
 					want = n // only zero bytes (padding) were lost
 				}
-				l, err := Open(dir, Options{SegmentSize: 64 << 10, Sync: SyncNone})
+				l, err := Open(dir, Options{SegmentSize: 64 << 10, Sync: SyncNone, Check: testCheck})
 				if err != nil {
 					t.Fatalf("cut at %d: Open: %v", cut, err)
 				}
@@ -90,10 +90,10 @@ func TestOpenOnTornWriteStrictAndReadOnly(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := dirState(t, dir)
-	if _, err := Open(dir, Options{Recovery: RecoverStrict}); !errors.Is(err, ErrTornTail) {
+	if _, err := Open(dir, Options{Recovery: RecoverStrict, Check: testCheck}); !errors.Is(err, ErrTornTail) {
 		t.Fatalf("strict Open: %v, want ErrTornTail", err)
 	}
-	l, err := Open(dir, Options{Recovery: RecoverReadOnly})
+	l, err := Open(dir, Options{Recovery: RecoverReadOnly, Check: testCheck})
 	if err != nil {
 		t.Fatalf("read-only Open: %v", err)
 	}
@@ -101,7 +101,7 @@ func TestOpenOnTornWriteStrictAndReadOnly(t *testing.T) {
 	if l.TornTail() == nil || l.TornTail().Offset != offs[2] {
 		t.Fatalf("TornTail %v, want offset %d", l.TornTail(), offs[2])
 	}
-	if _, err := l.Append(&Txn{}); !errors.Is(err, ErrReadOnly) {
+	if _, err := l.Append(testTxn(3)); !errors.Is(err, ErrReadOnly) {
 		t.Fatalf("read-only Append: %v", err)
 	}
 	if err := l.Rotate(); !errors.Is(err, ErrReadOnly) {
@@ -113,21 +113,18 @@ func TestOpenOnTornWriteStrictAndReadOnly(t *testing.T) {
 	}
 }
 
-// readChecked reads every record it can from dir with a Reader, failing
-// the test if any record returned differs from what was written.
+// readChecked reads every record it can from dir with a Reader (with the
+// test format's check), failing the test if any record returned differs
+// from what was written.
 func readChecked(t *testing.T, dir string) (n int, err error) {
 	t.Helper()
-	r, err := NewReader(dir, 0)
+	r, err := NewReader(dir, 0, checkOpts)
 	if err != nil {
 		return 0, err
 	}
 	defer r.Close()
 	for r.Next() {
-		tx, err := r.Record().Txn()
-		if err != nil {
-			t.Fatalf("a record with a valid checksum does not decode: %v", err)
-		}
-		checkTxn(t, tx, r.Record().LSN)
+		checkTxn(t, r.Record().Payload, r.Record().LSN)
 		n++
 	}
 	if r.Torn() != nil {
@@ -220,7 +217,7 @@ func TestMidLogCorruption(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			dir, _ := newLog(t, 4)
 			seg, off := tc.damage(t, dir)
-			_, err := Open(dir, Options{})
+			_, err := Open(dir, checkOpts)
 			if !errors.Is(err, ErrCorrupt) {
 				t.Fatalf("Open: %v, want ErrCorrupt", err)
 			}
@@ -228,7 +225,7 @@ func TestMidLogCorruption(t *testing.T) {
 			if !strings.Contains(err.Error(), wantPlace) {
 				t.Fatalf("error %q does not name %q", err, wantPlace)
 			}
-			rep, err := Validate(dir)
+			rep, err := Validate(dir, checkOpts)
 			if err != nil || rep.Problem == nil || rep.Problem.Offset != off || rep.Problem.LSN != 2 || rep.Records != 1 {
 				t.Fatalf("Validate: %v %+v", err, rep)
 			}
@@ -254,15 +251,15 @@ func TestLSNGapAcrossSegments(t *testing.T) {
 	if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "segment "+filepath.Base(segs[2])+" offset 0") {
 		t.Fatalf("Replay over a missing segment: %v", err)
 	}
-	if _, err := l.Append(&Txn{}); !errors.Is(err, ErrCorrupt) {
+	if _, err := l.Append(testTxn(101)); !errors.Is(err, ErrCorrupt) {
 		t.Fatalf("Append after corruption was seen: %v, want the sticky ErrCorrupt", err)
 	}
 	l.Close()
-	rep, err := Validate(dir)
+	rep, err := Validate(dir, checkOpts)
 	if err != nil || rep.Problem == nil || !errors.Is(rep.Problem.Err, ErrCorrupt) || rep.Problem.Segment != filepath.Base(segs[2]) {
 		t.Fatalf("Validate: %v %+v", err, rep.Problem)
 	}
-	if _, err := NewReader(dir, 1); !errors.Is(err, nil) {
+	if _, err := NewReader(dir, 1, checkOpts); !errors.Is(err, nil) {
 		t.Fatalf("NewReader: %v", err)
 	}
 }
@@ -277,7 +274,7 @@ func TestCorruptionInSealedSegment(t *testing.T) {
 	offs, _ := frameOffsets(t, seg)
 	last := offs[len(offs)-1]
 	flipByte(t, seg, last+frameHeaderSize) // the last frame of a sealed segment: corruption, not torn
-	rep, err := Validate(dir)
+	rep, err := Validate(dir, checkOpts)
 	if err != nil || rep.Problem == nil || rep.Problem.Offset != last || rep.TornTail {
 		t.Fatalf("Validate: %v problem %v torn %v", err, rep.Problem, rep.Torn)
 	}
@@ -292,9 +289,9 @@ func TestUnknownFormatVersionIsRefused(t *testing.T) {
 			binary.LittleEndian.PutUint32(b[28:32], crc32c(b[0:28]))
 			os.WriteFile(seg, b, 0o644)
 			for name, err := range map[string]error{
-				"Open":           openErr(dir, Options{}),
-				"Open read-only": openErr(dir, Options{Recovery: RecoverReadOnly}),
-				"Repair":         func() error { _, err := Repair(dir); return err }(),
+				"Open":           openErr(dir, checkOpts),
+				"Open read-only": openErr(dir, Options{Recovery: RecoverReadOnly, Check: testCheck}),
+				"Repair":         func() error { _, err := Repair(dir, checkOpts); return err }(),
 				"NewReader": func() error {
 					_, err := readChecked(t, dir)
 					return err
@@ -304,7 +301,7 @@ func TestUnknownFormatVersionIsRefused(t *testing.T) {
 					t.Errorf("%s: %v, want ErrVersion", name, err)
 				}
 			}
-			if rep, err := Validate(dir); err != nil || rep.Problem == nil || !errors.Is(rep.Problem.Err, ErrVersion) {
+			if rep, err := Validate(dir, checkOpts); err != nil || rep.Problem == nil || !errors.Is(rep.Problem.Err, ErrVersion) {
 				t.Errorf("Validate: %v %+v", err, rep)
 			}
 		})
@@ -339,17 +336,123 @@ func zeroRange(t *testing.T, path string, from, to int64) {
 }
 
 // rewriteFrameLSN changes the LSN of the frame at off (in its header and in
-// its payload) and recomputes its checksum: a valid frame in the wrong place.
+// its test-format payload) and recomputes its checksum: a valid frame in
+// the wrong place.
 func rewriteFrameLSN(t *testing.T, path string, off int64, lsn uint64) {
 	t.Helper()
-	b, _ := os.ReadFile(path)
-	n := int(binary.LittleEndian.Uint32(b[off+4:]))
-	frame := b[off : off+frameHeaderSize+int64(n)]
-	pos, _, ok := payloadLSN(frame[frameHeaderSize:])
-	if !ok {
-		t.Fatal("no lsn in payload")
+	rewriteFrame(t, path, off, func(n int, payload []byte) (int, uint64) {
+		if n < 8 {
+			t.Fatal("no lsn in payload")
+		}
+		binary.LittleEndian.PutUint64(payload, lsn)
+		return n, lsn
+	})
+}
+
+// rewriteFrame lets edit change the payload of the frame at off of the
+// segment file path in place (it is given the payload's length and the
+// payload, and returns the new length, at most the old one, and the
+// frame's LSN), then recomputes the frame header and its checksum: a
+// CRC-valid frame with whatever payload edit made.
+func rewriteFrame(t *testing.T, path string, off int64, edit func(n int, payload []byte) (int, uint64)) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
 	}
-	binary.LittleEndian.PutUint64(frame[frameHeaderSize+pos:], lsn)
+	h := decodeFrameHeader(b[off:])
+	frame := b[off : off+frameHeaderSize+int64(h.length)]
+	n, lsn := edit(int(h.length), frame[frameHeaderSize:])
+	if n > int(h.length) {
+		t.Fatalf("rewriteFrame: cannot grow a payload from %d to %d bytes", h.length, n)
+	}
+	clear(frame[frameHeaderSize+n:])
 	encodeFrameHeader(frame, n, lsn)
-	os.WriteFile(path, b, 0o644)
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestCRCValidFrameThatFailsTheCheckIsCorruption recreates records that
+// were written so (a writer bug or a forged record, not a torn write):
+// frames whose checksum is valid but whose payload Options.Check refuses,
+// in the middle of the log and as its last record. Open (writable and
+// read-only), a Reader, Validate and ValidateEach all report corruption at
+// that frame (ErrCorrupt naming segment, offset and LSN, with the check's
+// reason; never a torn tail); Repair cuts the log there, and the log then
+// opens and continues. A reader without the check sees a healthy log: the
+// frames are valid, only the payload check refuses them.
+func TestCRCValidFrameThatFailsTheCheckIsCorruption(t *testing.T) {
+	malformations := []struct {
+		name   string
+		edit   func(which int) func(n int, p []byte) (int, uint64)
+		reason string
+		// frameValid: the frames are still a valid chain without the check.
+		frameValid bool
+	}{
+		{"payload lsn off by one", func(which int) func(int, []byte) (int, uint64) {
+			return func(n int, p []byte) (int, uint64) {
+				binary.LittleEndian.PutUint64(p, uint64(which+1))
+				return n, uint64(which)
+			}
+		}, "payload lsn %d disagrees with frame lsn %d", true},
+		{"payload shorter than its lsn", func(which int) func(int, []byte) (int, uint64) {
+			return func(n int, p []byte) (int, uint64) { return 4, uint64(which) }
+		}, "payload of 4 bytes is shorter than its 8-byte lsn", false},
+	}
+	for _, m := range malformations {
+		for _, which := range []int{3, 5} {
+			name := m.name + map[int]string{3: " (middle)", 5: " (last record)"}[which]
+			t.Run(name, func(t *testing.T) {
+				dir, seg := newLog(t, 5)
+				offs, _ := frameOffsets(t, seg)
+				off := offs[which-1]
+				rewriteFrame(t, seg, off, m.edit(which))
+				where := fmt.Sprintf("segment %s offset %d lsn %d:", segmentName(1), off, which)
+				reason := m.reason
+				if strings.Contains(reason, "%d") {
+					reason = fmt.Sprintf(reason, which+1, which)
+				}
+
+				rep, err := Validate(dir, checkOpts)
+				if err != nil || rep.Problem == nil || rep.TornTail || !errors.Is(rep.Problem.Err, ErrCorrupt) ||
+					rep.Problem.Segment != segmentName(1) || rep.Problem.Offset != off || rep.Problem.LSN != uint64(which) ||
+					rep.LastLSN != uint64(which-1) || rep.Records != int64(which-1) {
+					t.Fatalf("Validate: %v problem %+v torn %v last %d", err, rep.Problem, rep.Torn, rep.LastLSN)
+				}
+				if !strings.Contains(rep.Problem.Err.Error(), where) || !strings.Contains(rep.Problem.Reason, reason) {
+					t.Fatalf("Validate: %v (reason %q), want %q and %q", rep.Problem.Err, rep.Problem.Reason, where, reason)
+				}
+				seen := 0
+				each, err := ValidateEach(dir, func(r Record) error { checkTxn(t, r.Payload, r.LSN); seen++; return nil }, checkOpts)
+				if err != nil || each.Problem == nil || each.TornTail || !errors.Is(each.Problem.Err, ErrCorrupt) ||
+					each.Problem.Offset != off || each.Problem.LSN != uint64(which) || each.Records != int64(which-1) || seen != which-1 {
+					t.Fatalf("ValidateEach: %v problem %+v torn %v, %d records seen", err, each.Problem, each.Torn, seen)
+				}
+				if !strings.Contains(each.Problem.Err.Error(), where) || !strings.Contains(each.Problem.Reason, reason) {
+					t.Fatalf("ValidateEach: %v, want %q and %q", each.Problem.Err, where, reason)
+				}
+				for name, err := range openErrors(t, dir) {
+					if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), where) || !strings.Contains(err.Error(), reason) {
+						t.Fatalf("%s: %v, want ErrCorrupt at %q with %q", name, err, where, reason)
+					}
+				}
+				if m.frameValid {
+					if rep, err := Validate(dir); err != nil || !rep.OK() || rep.Records != 5 {
+						t.Fatalf("Validate without the check: %v %+v", err, rep)
+					}
+				}
+				rr, err := Repair(dir, checkOpts)
+				if err != nil || rr.Action != "truncated at corruption" || rr.LastLSN != uint64(which-1) || rr.Problem.Offset != off {
+					t.Fatalf("Repair: %v %+v", err, rr)
+				}
+				l := mustOpen(t, dir, Options{})
+				defer l.Close()
+				checkContiguous(t, readAll(t, l), 1, which-1)
+				if lsn, err := l.Append(testTxn(uint64(which))); err != nil || lsn != uint64(which) {
+					t.Fatalf("Append after repair: %d %v", lsn, err)
+				}
+			})
+		}
+	}
 }

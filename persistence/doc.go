@@ -1,12 +1,27 @@
 // Package persistence is Interstice's transaction log: a directory of
-// segment files holding checksummed, LSN-chained records, each one an
-// fb.Transaction flatbuffer (fbs/transaction.fbs). It knows nothing about
-// WASM.
+// segment files holding checksummed, LSN-chained records whose payloads
+// are opaque to it. It knows nothing about WASM or about the record format
+// stored in it, and imports no fbs code: the runtime's records
+// (fb.Transaction flatbuffers) are encoded, decoded and verified by
+// internal/record, which imports this package, never the other way.
 //
 // Open a log, Append records (durable before Append returns under the
 // default SyncAlways policy, with group commit across goroutines), Replay
-// them or read them with a Reader, and check a log with Validate, Inspect
-// and Repair. See Example for Open/Append/Replay.
+// them or read them with a Reader, and check a log with Validate,
+// ValidateEach and Repair. See Example for Open/Append/Replay.
+//
+// # Payloads, the LSN and the record check
+//
+// The log owns the LSN: it lives in each frame's header, and Append,
+// Enqueue and AppendBatch assign it. A record is given as a Payload, whose
+// AppendPayload the log calls under its lock with the LSN it assigns, so
+// a format that keeps a copy of the LSN inside its payload (the runtime's
+// does) writes the log's, and nobody predicts it. Options.Check is the
+// format's content check: every reader runs it on every frame whose
+// checksum and LSN are valid (a failure is corruption at that frame,
+// never a torn tail), and every append runs it on the payload it is about
+// to frame (a failure is ErrBadRecord and nothing is queued). Every opener
+// of a log of runtime records passes internal/record's Check.
 //
 // # Pipelined appends for a serialized executor
 //
@@ -41,7 +56,7 @@
 // the directory and the holder's pid. The kernel drops the lock when the
 // holder exits or is killed, so a stale LOCK file never blocks anyone.
 //
-// Read-only Open, Validate, Inspect and NewReader take no lock, so they
+// Read-only Open, Validate, ValidateEach and NewReader take no lock, so they
 // may read a log while another process writes it. Every record they return
 // has a verified checksum and LSN, but they see a moving target: the last
 // segment may end in a frame being written (reported as a torn tail), may
@@ -111,8 +126,9 @@
 //	0      4      CRC of bytes 4 .. 16+length-1 (length, lsn and payload)
 //	4      4      length of the payload in bytes, 1 .. MaxRecordSize
 //	8      8      LSN of the record
-//	16     length payload: an fb.Transaction flatbuffer whose lsn field is
-//	              present and equal to the frame's LSN
+//	16     length payload, opaque here (the runtime's: an fb.Transaction
+//	              flatbuffer whose lsn field is present and equal to the
+//	              frame's LSN, which internal/record's Check verifies)
 //	16+length     0..7 zero bytes of padding (not covered by the CRC)
 //
 // The checksum covers the length and the LSN, so a flipped length or LSN is

@@ -2,6 +2,7 @@ package persistence
 
 import (
 	"encoding/binary"
+	"fmt"
 	"hash/crc32"
 )
 
@@ -36,24 +37,71 @@ func encodeFrameHeader(frame []byte, n int, lsn uint64) {
 	binary.LittleEndian.PutUint32(frame[0:4], crc32.Checksum(frame[4:frameHeaderSize+n], crcTable))
 }
 
-// appendFrame appends one padded frame carrying payload as record lsn to
-// dst. If lsnPos >= 0 the payload's lsn field at that offset is overwritten
-// with lsn in the copy (the caller's payload is not modified).
-func appendFrame(dst []byte, lsn uint64, payload []byte, lsnPos int) []byte {
+// A Payload is the body of one record, opaque to the log. The log calls
+// AppendPayload with the LSN it assigns to the record, under its lock,
+// and frames whatever bytes it appended: the LSN is the log's alone, and a
+// format that keeps a copy of it inside the payload (the runtime's
+// Transaction records do) writes the one it is given. AppendPayload must
+// append exactly one payload to dst and return the extended slice; it must
+// not retain dst, and it must not call back into the log.
+type Payload interface {
+	AppendPayload(dst []byte, lsn uint64) []byte
+}
+
+// Bytes is a Payload of fixed bytes that does not depend on the LSN.
+type Bytes []byte
+
+// AppendPayload appends b.
+func (b Bytes) AppendPayload(dst []byte, _ uint64) []byte { return append(dst, b...) }
+
+// A Check verifies the payload of record lsn: the one content check of a
+// log, which the format above the log supplies (Options.Check). Readers
+// call it on every frame whose checksum and LSN are valid, and a failure
+// is corruption at that frame (the error's text is the reason); Append,
+// Enqueue and AppendBatch call it on every payload they frame, and refuse
+// one that fails with ErrBadRecord, so the log never writes a record that
+// its readers would then call corrupt. It must not retain payload, and it
+// runs on several goroutines at once (Validate, ValidateEach and Repair verify
+// in parallel).
+type Check func(lsn uint64, payload []byte) error
+
+// appendFrame appends one padded frame carrying p as record lsn to dst.
+// The payload is written in place, after the frame header's 16 bytes. A
+// payload larger than MaxRecordSize, an empty one, or one that check
+// refuses leaves dst as it was and returns ErrRecordTooLarge or
+// ErrBadRecord.
+func appendFrame(dst []byte, lsn uint64, p Payload, check Check) ([]byte, error) {
 	start := len(dst)
-	size := frameSize(len(payload))
+	if cap(dst)-start < frameHeaderSize {
+		grown := make([]byte, start, 2*cap(dst)+frameHeaderSize+256)
+		copy(grown, dst)
+		dst = grown
+	}
+	dst = p.AppendPayload(dst[:start+frameHeaderSize], lsn)
+	n := len(dst) - start - frameHeaderSize
+	if n == 0 {
+		// A zero length field is how readers find the end of a segment's
+		// frames (the zeros of its preallocated tail), so an empty record
+		// would read back as the end of the log.
+		return dst[:start], fmt.Errorf("%w: the payload is empty", ErrBadRecord)
+	}
+	if n > MaxRecordSize {
+		return dst[:start], fmt.Errorf("%w: %d bytes, the maximum is %d", ErrRecordTooLarge, n, MaxRecordSize)
+	}
+	if check != nil {
+		if err := check(lsn, dst[start+frameHeaderSize:]); err != nil {
+			return dst[:start], fmt.Errorf("%w: %w", ErrBadRecord, err)
+		}
+	}
+	size := frameSize(n)
 	if cap(dst)-start < size {
-		grown := make([]byte, start, 2*cap(dst)+size)
+		grown := make([]byte, len(dst), start+size)
 		copy(grown, dst)
 		dst = grown
 	}
 	dst = dst[:start+size]
 	frame := dst[start:]
-	copy(frame[frameHeaderSize:], payload)
-	if lsnPos >= 0 {
-		binary.LittleEndian.PutUint64(frame[frameHeaderSize+lsnPos:], lsn)
-	}
-	clear(frame[frameHeaderSize+len(payload):])
-	encodeFrameHeader(frame, len(payload), lsn)
-	return dst
+	clear(frame[frameHeaderSize+n:])
+	encodeFrameHeader(frame, n, lsn)
+	return dst, nil
 }

@@ -42,10 +42,11 @@ var (
 	// than MaxRecordSize.
 	ErrRecordTooLarge = errors.New("persistence: record too large")
 
-	// ErrBadRecord is returned by AppendEncoded and EnqueueEncoded when the
-	// payload is not a well-formed Transaction flatbuffer carrying an lsn
-	// field (VerifyTxn; see EncodeTxn).
-	ErrBadRecord = errors.New("persistence: payload is not a well-formed transaction with an lsn field")
+	// ErrBadRecord is returned by Append, Enqueue and AppendBatch for an
+	// empty payload and when Options.Check refuses one: the log never
+	// writes a record that its readers would then misread or call
+	// corrupt. It wraps the check's error.
+	ErrBadRecord = errors.New("persistence: payload refused by the record check")
 
 	// ErrLocked is returned by Open (writable modes) and Repair when another
 	// Log, in this process or another, holds the directory's lock (an

@@ -5,7 +5,6 @@ import (
 	"log"
 	"os"
 
-	"github.com/interstice/interstice/fbs/fb"
 	"github.com/interstice/interstice/persistence"
 )
 
@@ -18,18 +17,17 @@ func Example() {
 		log.Fatal(err)
 	}
 	for i := 0; i < 3; i++ {
-		lsn, err := l.Append(&persistence.Txn{
-			Kind: fb.TxKindReducer, Module: "bank", Reducer: "deposit",
-			Mutations: []persistence.Mutation{{Op: fb.OpInsert, Module: "bank", Table: "accounts", Row: []byte{byte(i)}}},
-		})
+		// The log is opaque to its payloads: a record is whatever bytes
+		// the Payload appends (Bytes is the simplest Payload).
+		lsn, err := l.Append(persistence.Bytes(fmt.Sprintf("deposit %d", 10*(i+1))))
 		if err != nil {
 			log.Fatal(err) // not committed; the log is poisoned if the write failed
 		}
 		fmt.Println("appended", lsn)
 	}
 	err = l.Replay(2, func(r persistence.Record) error {
-		t := r.Transaction() // zero-copy view, valid during the callback
-		fmt.Println("replayed", r.LSN, string(t.Reducer()), t.MutationsLength())
+		// r.Payload is valid during the callback only; copy it to keep it.
+		fmt.Println("replayed", r.LSN, string(r.Payload))
 		return nil
 	})
 	if err != nil {
@@ -42,6 +40,6 @@ func Example() {
 	// appended 1
 	// appended 2
 	// appended 3
-	// replayed 2 deposit 1
-	// replayed 3 deposit 1
+	// replayed 2 deposit 20
+	// replayed 3 deposit 30
 }

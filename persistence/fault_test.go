@@ -26,7 +26,7 @@ func TestFailedFdatasyncPoisonsTheLog(t *testing.T) {
 			ffs.FailNthDatasync(1)
 			var err error
 			if tc.batch {
-				_, err = l.AppendBatch([]*Txn{testTxn(6), testTxn(7)})
+				_, err = l.AppendBatch([]Payload{testTxn(6), testTxn(7)})
 			} else {
 				_, err = l.Append(testTxn(6))
 			}
@@ -113,7 +113,7 @@ func TestRotationCrashAtEveryStep(t *testing.T) {
 			t.Fatalf("step %d: %v", k, err)
 		}
 		t.Run(fmt.Sprintf("crash at step %d", k), func(t *testing.T) {
-			rep, err := Validate(dir)
+			rep, err := Validate(dir, checkOpts)
 			if err != nil || !rep.OK() {
 				t.Fatalf("Validate after crash: %v %+v", err, rep)
 			}

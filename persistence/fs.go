@@ -183,7 +183,7 @@ func segmentBytes(f File, buf []byte, limit int64) (data, newBuf []byte, release
 }
 
 // Faults on a shrinking mapping: a reader that takes no lock (NewReader, Validate,
-// Inspect, read-only Open) maps segments that a live writer may shrink
+// ValidateEach, read-only Open) maps segments that a live writer may shrink
 // while they are read: rotation truncates the active segment's
 // preallocated tail, a failed write cuts unacknowledged bytes, Repair cuts
 // damage. Touching a mapped page past the new end of the file raises

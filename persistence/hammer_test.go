@@ -56,15 +56,14 @@ func TestHammerConcurrentAppends(t *testing.T) {
 					for i := 0; i < tc.each; i++ {
 						var lsns []uint64
 						if tc.batchEvery > 0 && i%tc.batchEvery == 0 {
-							txs := []*Txn{{Reducer: "b"}, {Reducer: "b"}}
-							first, err := l.AppendBatch(txs)
+							first, err := l.AppendBatch([]Payload{testRec{Body: []byte("b")}, testRec{Body: []byte("b")}})
 							if err != nil {
 								t.Error(err)
 								return
 							}
 							lsns = []uint64{first, first + 1}
 						} else {
-							lsn, err := l.Append(&Txn{Reducer: "a"})
+							lsn, err := l.Append(testRec{Body: []byte("a")})
 							if err != nil {
 								t.Error(err)
 								return
@@ -97,7 +96,7 @@ func TestHammerConcurrentAppends(t *testing.T) {
 			if err := l.Close(); err != nil {
 				t.Fatal(err)
 			}
-			rep, err := Validate(dir)
+			rep, err := Validate(dir, checkOpts)
 			if err != nil || !rep.OK() || rep.LastLSN != last || uint64(rep.Records) != last {
 				t.Fatalf("Validate: %v %+v", err, rep)
 			}

@@ -42,12 +42,12 @@ func TestHeaderBitFlipIsCorruption(t *testing.T) {
 					t.Fatalf("%s: %v, want the segment, offset 0 and lsn 1", name, err)
 				}
 			}
-			rep, err := Validate(dir)
+			rep, err := Validate(dir, checkOpts)
 			if err != nil || rep.Problem == nil || !errors.Is(rep.Problem.Err, ErrCorrupt) || errors.Is(rep.Problem.Err, ErrVersion) ||
 				rep.Problem.Offset != 0 || rep.Problem.LSN != 1 {
 				t.Fatalf("Validate: %v %+v", err, rep.Problem)
 			}
-			rr, err := Repair(dir)
+			rr, err := Repair(dir, checkOpts)
 			if err != nil || rr.Action != "truncated at corruption" || len(rr.MovedSegments) != 1 {
 				t.Fatalf("Repair: %v %+v", err, rr)
 			}
@@ -73,7 +73,7 @@ func TestHeaderBitFlipInSealedSegmentIsCorruption(t *testing.T) {
 		t.Fatalf("%d segments, want at least 3", len(segs))
 	}
 	flipByte(t, segs[1], 8) // the version's low byte
-	rep, err := Validate(dir)
+	rep, err := Validate(dir, checkOpts)
 	if err != nil || rep.Problem == nil || !errors.Is(rep.Problem.Err, ErrCorrupt) || rep.Problem.Offset != 0 {
 		t.Fatalf("Validate: %v %+v", err, rep.Problem)
 	}
@@ -81,10 +81,10 @@ func TestHeaderBitFlipInSealedSegmentIsCorruption(t *testing.T) {
 	if rep.Problem.LSN != first || rep.LastLSN != first-1 {
 		t.Fatalf("problem at lsn %d (segment starts at %d), valid up to %d", rep.Problem.LSN, first, rep.LastLSN)
 	}
-	if err := openErr(dir, Options{}); !errors.Is(err, ErrCorrupt) || errors.Is(err, ErrVersion) {
+	if err := openErr(dir, checkOpts); !errors.Is(err, ErrCorrupt) || errors.Is(err, ErrVersion) {
 		t.Fatalf("Open: %v, want ErrCorrupt", err)
 	}
-	rr, err := Repair(dir)
+	rr, err := Repair(dir, checkOpts)
 	if err != nil || rr.LastLSN != first-1 {
 		t.Fatalf("Repair: %v %+v", err, rr)
 	}
@@ -94,13 +94,13 @@ func TestHeaderBitFlipInSealedSegmentIsCorruption(t *testing.T) {
 }
 
 // openErrors returns what each way of opening the log in dir (Open,
-// read-only Open, a Reader) reports.
+// read-only Open, a Reader), with the test format's check, reports.
 func openErrors(t *testing.T, dir string) map[string]error {
 	t.Helper()
 	_, rerr := readChecked(t, dir)
 	return map[string]error{
-		"Open":           openErr(dir, Options{}),
-		"Open read-only": openErr(dir, Options{Recovery: RecoverReadOnly}),
+		"Open":           openErr(dir, checkOpts),
+		"Open read-only": openErr(dir, Options{Recovery: RecoverReadOnly, Check: testCheck}),
 		"NewReader":      rerr,
 	}
 }

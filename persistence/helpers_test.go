@@ -2,69 +2,95 @@ package persistence
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"hash/crc32"
 	"os"
 	"path/filepath"
 	"sort"
 	"testing"
-
-	"github.com/interstice/interstice/fbs/fb"
 )
 
-// testTxn returns a deterministic transaction whose contents depend on n,
-// so that a record read back can be checked against its LSN.
-func testTxn(n uint64) *Txn {
-	size := int(n % 37)
-	row := bytes.Repeat([]byte{byte(n)}, size)
-	tx := &Txn{
-		Timestamp: n * 10,
-		Kind:      fb.TxKind(n % 4),
-		Module:    fmt.Sprintf("mod%d", n%3),
-		Reducer:   fmt.Sprintf("red%d", n),
-		Args:      []byte(fmt.Sprintf("args-%d", n)),
-		Mutations: []Mutation{{Op: fb.Op(n % 3), Module: fmt.Sprintf("mod%d", n%3), Table: fmt.Sprintf("t%d", n%5), Row: row, OldRow: []byte{1, 2, byte(n)}}},
-	}
-	return tx
+// The test suite's own record format (the log is opaque to it): the
+// record's LSN, 8 bytes little-endian, then a body. testCheck is its
+// Options.Check, so that every reader of a test log checks that the LSN
+// inside each payload is the frame's, as the runtime's check does.
+
+// testRec is one record of the test format. AppendPayload writes the LSN
+// the log assigns, then Body; decodeTestRec sets LSN from the payload.
+type testRec struct {
+	LSN  uint64
+	Body []byte
 }
 
-// checkTxn reports whether tx (read back) is testTxn(lsn) with LSN lsn.
-func checkTxn(t testing.TB, tx *Txn, lsn uint64) {
+// AppendPayload appends lsn and the body.
+func (r testRec) AppendPayload(dst []byte, lsn uint64) []byte {
+	dst = binary.LittleEndian.AppendUint64(dst, lsn)
+	return append(dst, r.Body...)
+}
+
+// testCheck is the Options.Check of the test format: a payload must hold
+// at least its 8-byte LSN, and that LSN must be the frame's.
+func testCheck(lsn uint64, p []byte) error {
+	if len(p) < 8 {
+		return fmt.Errorf("payload of %d bytes is shorter than its 8-byte lsn", len(p))
+	}
+	if pl := binary.LittleEndian.Uint64(p); pl != lsn {
+		return fmt.Errorf("payload lsn %d disagrees with frame lsn %d", pl, lsn)
+	}
+	return nil
+}
+
+// checkOpts is the zero Options with the test format's check.
+var checkOpts = Options{Check: testCheck}
+
+// withCheck returns o with the test format's check if it has none.
+func withCheck(o Options) Options {
+	if o.Check == nil {
+		o.Check = testCheck
+	}
+	return o
+}
+
+// decodeTestRec decodes a payload of the test format into a testRec that
+// owns its bytes.
+func decodeTestRec(p []byte) (testRec, error) {
+	if len(p) < 8 {
+		return testRec{}, fmt.Errorf("test record of %d bytes, want at least 8", len(p))
+	}
+	return testRec{LSN: binary.LittleEndian.Uint64(p), Body: bytes.Clone(p[8:])}, nil
+}
+
+// testTxn returns a deterministic record whose body depends on n (and
+// whose length varies with n, from about 185 to 230 bytes of payload), so
+// that a record read back can be checked against its LSN.
+func testTxn(n uint64) testRec {
+	body := fmt.Appendf(nil, "kind%d mod%d red%d t%d args-%d|", n%4, n%3, n, n%5, n)
+	body = append(body, bytes.Repeat([]byte{byte(n)}, int(n%37))...)
+	for i := 0; i < 150; i++ {
+		body = append(body, byte(n*7+uint64(i)))
+	}
+	return testRec{Body: body}
+}
+
+// checkTxn fails the test unless payload (read back as record lsn) is,
+// byte for byte, testTxn(lsn) written as record lsn.
+func checkTxn(t testing.TB, payload []byte, lsn uint64) {
 	t.Helper()
-	want := testTxn(lsn)
-	want.LSN = lsn
-	if !txnEqual(tx, want) {
-		t.Fatalf("record %d: got %+v, want %+v", lsn, tx, want)
+	want := testTxn(lsn).AppendPayload(nil, lsn)
+	if !bytes.Equal(payload, want) {
+		t.Fatalf("record %d: got payload %x, want %x", lsn, payload, want)
+	}
+	if r, err := decodeTestRec(payload); err != nil || r.LSN != lsn {
+		t.Fatalf("record %d: decodes to lsn %d, %v", lsn, r.LSN, err)
 	}
 }
 
-func txnEqual(a, b *Txn) bool {
-	if a.LSN != b.LSN || a.Timestamp != b.Timestamp || a.Kind != b.Kind || a.Module != b.Module || a.Reducer != b.Reducer ||
-		!bytes.Equal(a.Args, b.Args) || len(a.Mutations) != len(b.Mutations) {
-		return false
-	}
-	for i := range a.Mutations {
-		x, y := a.Mutations[i], b.Mutations[i]
-		if x.Op != y.Op || x.Module != y.Module || x.Table != y.Table || !bytes.Equal(x.Row, y.Row) || !bytes.Equal(x.OldRow, y.OldRow) ||
-			(x.Row == nil) != (y.Row == nil) || (x.OldRow == nil) != (y.OldRow == nil) {
-			return false
-		}
-	}
-	if (a.ModuleRecord == nil) != (b.ModuleRecord == nil) {
-		return false
-	}
-	if a.ModuleRecord != nil {
-		x, y := a.ModuleRecord, b.ModuleRecord
-		if x.Name != y.Name || x.Version != y.Version || !bytes.Equal(x.Schema, y.Schema) || !bytes.Equal(x.WasmSHA256, y.WasmSHA256) {
-			return false
-		}
-	}
-	return true
-}
-
+// mustOpen opens dir with o, giving it the test format's check if o has
+// none.
 func mustOpen(t testing.TB, dir string, o Options) *Log {
 	t.Helper()
-	l, err := Open(dir, o)
+	l, err := Open(dir, withCheck(o))
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
@@ -87,16 +113,12 @@ func appendN(t testing.TB, l *Log, n int) {
 }
 
 // readAll returns the LSNs of every record of an open log, checking each
-// record's contents against testTxn.
+// record's payload against testTxn.
 func readAll(t testing.TB, l *Log) []uint64 {
 	t.Helper()
 	var lsns []uint64
 	err := l.Replay(0, func(r Record) error {
-		tx, err := r.Txn()
-		if err != nil {
-			return err
-		}
-		checkTxn(t, tx, r.LSN)
+		checkTxn(t, r.Payload, r.LSN)
 		lsns = append(lsns, r.LSN)
 		return nil
 	})
@@ -130,8 +152,8 @@ func segFiles(t testing.TB, dir string) []string {
 	return m
 }
 
-// dataEnd returns the offset after the last valid frame of a segment file
-// and the offsets of its frames.
+// frameOffsets returns the offsets of the frames of a segment file of the
+// test format and the offset after the last valid one.
 func frameOffsets(t testing.TB, path string) (offs []int64, end int64) {
 	t.Helper()
 	data, err := os.ReadFile(path)
@@ -142,7 +164,7 @@ func frameOffsets(t testing.TB, path string) (offs []int64, end int64) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	it := newFrameIter(filepath.Base(path), data, h.firstLSN, true)
+	it := newFrameIter(filepath.Base(path), data, h.firstLSN, true, testCheck)
 	end = segHeaderSize
 	for {
 		_, off, p, ok := it.next()

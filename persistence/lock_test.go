@@ -21,7 +21,7 @@ const lockChildEnv = "PERSISTENCE_LOCK_CHILD_DIR"
 // "locked <pid>" and holds the log open until its stdin closes or it is
 // killed.
 func lockChild(dir string) {
-	l, err := Open(dir, Options{})
+	l, err := Open(dir, checkOpts)
 	if err != nil {
 		fmt.Println("open failed:", err)
 		os.Exit(3)
@@ -40,7 +40,7 @@ func lockChild(dir string) {
 func openFailsFastWithErrLocked(t *testing.T, dir string, mode RecoveryMode) error {
 	t.Helper()
 	start := time.Now()
-	l, err := Open(dir, Options{Recovery: mode})
+	l, err := Open(dir, Options{Recovery: mode, Check: testCheck})
 	if err == nil {
 		l.Close()
 		t.Fatalf("%s Open of a locked directory succeeded", mode)
@@ -58,26 +58,32 @@ func openFailsFastWithErrLocked(t *testing.T, dir string, mode RecoveryMode) err
 // process appending to one directory (which would interleave LSNs and
 // overwrite each other's frames): the second writable Open must fail at
 // once with ErrLocked, as must Repair, while read-only Open, Validate,
-// Inspect and NewReader work; after Close the directory opens again.
+// ValidateEach and NewReader work; after Close the directory opens again.
 func TestSecondOpenOfALockedDirectoryFailsFast(t *testing.T) {
 	dir := t.TempDir()
 	l := mustOpen(t, dir, Options{})
 	appendN(t, l, 3)
 	openFailsFastWithErrLocked(t, dir, RecoverTruncateTail)
 	openFailsFastWithErrLocked(t, dir, RecoverStrict)
-	if _, err := Repair(dir); !errors.Is(err, ErrLocked) {
+	if _, err := Repair(dir, checkOpts); !errors.Is(err, ErrLocked) {
 		t.Fatalf("Repair of a locked directory: %v, want ErrLocked", err)
 	}
 	ro := mustOpen(t, dir, Options{Recovery: RecoverReadOnly})
 	checkContiguous(t, readAll(t, ro), 1, 3)
 	ro.Close()
-	if rep, err := Validate(dir); err != nil || !rep.OK() || rep.Records != 3 {
+	if rep, err := Validate(dir, checkOpts); err != nil || !rep.OK() || rep.Records != 3 {
 		t.Fatalf("Validate of a locked log: %v %+v", err, rep)
 	}
-	if info, err := Inspect(dir); err != nil || info.Records != 3 {
-		t.Fatalf("Inspect of a locked log: %v %+v", err, info)
+	var seen []uint64
+	if rep, err := ValidateEach(dir, func(r Record) error {
+		checkTxn(t, r.Payload, r.LSN)
+		seen = append(seen, r.LSN)
+		return nil
+	}, checkOpts); err != nil || !rep.OK() || rep.Records != 3 {
+		t.Fatalf("ValidateEach of a locked log: %v %+v", err, rep)
 	}
-	r, err := NewReader(dir, 0)
+	checkContiguous(t, seen, 1, 3)
+	r, err := NewReader(dir, 0, checkOpts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,10 +115,10 @@ func TestFailedOpenReleasesTheLock(t *testing.T) {
 	seg := segFiles(t, dir)[0]
 	offs, _ := frameOffsets(t, seg)
 	flipByte(t, seg, offs[1]+20)
-	if _, err := Open(dir, Options{}); !errors.Is(err, ErrCorrupt) {
+	if _, err := Open(dir, checkOpts); !errors.Is(err, ErrCorrupt) {
 		t.Fatalf("Open of a corrupt log: %v", err)
 	}
-	if _, err := Repair(dir); err != nil {
+	if _, err := Repair(dir, checkOpts); err != nil {
 		t.Fatalf("Repair after a failed Open: %v", err)
 	}
 	l = mustOpen(t, dir, Options{})
@@ -153,7 +159,7 @@ func TestOpenLockedByAnotherProcessFailsFast(t *testing.T) {
 		t.Errorf("ErrLocked does not name the holder pid %d: %v", pid, err)
 	}
 	t.Logf("error seen by the second process: %v", err)
-	if _, err := Repair(dir); !errors.Is(err, ErrLocked) {
+	if _, err := Repair(dir, checkOpts); !errors.Is(err, ErrLocked) {
 		t.Fatalf("Repair while another process holds the log: %v", err)
 	}
 	ro := mustOpen(t, dir, Options{Recovery: RecoverReadOnly})
@@ -178,7 +184,7 @@ func TestReaderOfALiveLogSurvivesRotation(t *testing.T) {
 	l := mustOpen(t, dir, Options{SegmentSize: 1 << 20})
 	defer l.Close()
 	appendN(t, l, 3)
-	r, err := NewReader(dir, 0)
+	r, err := NewReader(dir, 0, checkOpts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -200,7 +206,7 @@ func TestReaderOfALiveLogSurvivesRotation(t *testing.T) {
 }
 
 // TestGuardedScanOfAShrunkMappingReturnsAnError covers the guard used by
-// Validate, Inspect and read-only Open on the same fault.
+// Validate, ValidateEach and read-only Open on the same fault.
 func TestGuardedScanOfAShrunkMappingReturnsAnError(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "seg")
 	os.WriteFile(path, make([]byte, 1<<20), 0o644)

@@ -9,8 +9,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	flatbuffers "github.com/google/flatbuffers/go"
 )
 
 // Log is an open transaction log: a directory of segment files holding
@@ -176,7 +174,7 @@ func (l *Log) recoverLast(segs []segInfo) error {
 	if l.opts.Progress != nil {
 		l.opts.Progress(int64(len(data)), int64(len(data)))
 	}
-	it := newFrameIter(last.name, data, last.first, true)
+	it := newFrameIter(last.name, data, last.first, true, l.opts.Check)
 	end := segHeaderSize
 	scan := func() {
 		for {
@@ -234,90 +232,42 @@ func (l *Log) recoverLast(segs []segInfo) error {
 	return nil
 }
 
-// Append appends tx as the next record, sets tx.LSN and returns it. Under
+// Append appends p as the next record and returns its LSN. Under
 // SyncAlways it returns only after the record is durable. If it returns an
 // error the record must be treated as not committed; after a write or sync
-// failure every later call returns ErrPoisoned.
-func (l *Log) Append(tx *Txn) (uint64, error) {
-	b := builderPool.Get().(*flatbuffers.Builder)
-	p := EncodeTxn(b, tx)
-	lsn, err := l.append1(p)
-	if cap(b.Bytes) <= 1<<20 {
-		builderPool.Put(b)
-	}
-	if err == nil {
-		tx.LSN = lsn
-	}
-	return lsn, err
-}
-
-// AppendEncoded appends a Transaction flatbuffer encoded by the caller (for
-// example with EncodeTxn). The payload's lsn field must be present; the log
-// writes the assigned LSN into its own copy of the payload. payload is not
-// retained or modified.
-func (l *Log) AppendEncoded(payload []byte) (uint64, error) {
-	if err := checkEncoded(payload); err != nil {
-		return 0, err
-	}
-	return l.append1(payload)
-}
-
-// checkEncoded refuses a caller-encoded payload that the record verifier
-// (verify.go) would refuse when reading it back: the log never writes a
-// record that its own readers, and replay, would then call corrupt.
-func checkEncoded(p []byte) error {
-	if len(p) > MaxRecordSize {
-		return fmt.Errorf("%w: %d bytes, the maximum is %d", ErrRecordTooLarge, len(p), MaxRecordSize)
-	}
-	if _, reason, ok := verifyPayload(p); !ok {
-		return fmt.Errorf("%w: %s", ErrBadRecord, reason)
-	}
-	return nil
-}
-
-// append1 is Enqueue followed by Wait under one hold of the lock.
-func (l *Log) append1(p []byte) (uint64, error) {
-	pos, err := checkPayload(p)
-	if err != nil {
-		return 0, err
-	}
+// failure every later call returns ErrPoisoned. A payload larger than
+// MaxRecordSize (ErrRecordTooLarge), an empty one, or one refused by
+// Options.Check (ErrBadRecord) leaves the log as it was.
+func (l *Log) Append(p Payload) (uint64, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	lsn, err := l.enqueueLocked(p, pos)
+	lsn, err := l.enqueueLocked(p)
 	if err != nil {
 		return 0, err
 	}
 	return lsn, l.waitLocked(lsn, true)
 }
 
-// checkPayload checks an encoded payload's size and finds its lsn field.
-func checkPayload(p []byte) (lsnPos int, err error) {
-	if len(p) > MaxRecordSize {
-		return -1, fmt.Errorf("%w: %d bytes, the maximum is %d", ErrRecordTooLarge, len(p), MaxRecordSize)
-	}
-	pos, _, ok := payloadLSN(p)
-	if !ok {
-		return -1, ErrBadRecord
-	}
-	return pos, nil
-}
-
-// enqueueLocked assigns the next LSN to payload p and queues its frame.
-func (l *Log) enqueueLocked(p []byte, pos int) (uint64, error) {
+// enqueueLocked assigns the next LSN to p and queues its frame.
+func (l *Log) enqueueLocked(p Payload) (uint64, error) {
 	if err := l.writableLocked(); err != nil {
 		return 0, err
 	}
 	lsn := l.nextLSN
+	pend, err := appendFrame(l.pend, lsn, p, l.opts.Check)
+	l.pend = pend
+	if err != nil {
+		return 0, fmt.Errorf("persistence: record lsn %d: %w", lsn, err)
+	}
 	l.nextLSN++
-	l.pend = appendFrame(l.pend, lsn, p, pos)
 	l.wakeGatherLocked()
 	return lsn, nil
 }
 
-// Enqueue assigns tx the next LSN, sets tx.LSN, and queues its frame
-// behind every record enqueued or appended before it, without waiting for
-// any I/O. It is the first half of Append, for a caller that must order
-// its records under its own lock but wait for durability outside it:
+// Enqueue assigns p the next LSN and queues its frame behind every record
+// enqueued or appended before it, without waiting for any I/O. It is the
+// first half of Append, for a caller that must order its records under its
+// own lock but wait for durability outside it:
 //
 //	mu.Lock()
 //	apply(tx)                // e.g. run a reducer against in-memory state
@@ -335,38 +285,21 @@ func (l *Log) enqueueLocked(p []byte, pos int) (uint64, error) {
 // written by the next flush, led by any Wait, Append, Sync, Rotate or
 // Close (or, under SyncInterval, the background sync).
 //
-// Enqueue costs the encoding of tx plus a copy and a CRC of its bytes under
-// the log's lock; it never blocks on I/O.
-func (l *Log) Enqueue(tx *Txn) (uint64, error) {
-	b := builderPool.Get().(*flatbuffers.Builder)
-	p := EncodeTxn(b, tx)
-	lsn, err := l.enqueue1(p)
-	if cap(b.Bytes) <= 1<<20 {
-		builderPool.Put(b)
-	}
-	if err == nil {
-		tx.LSN = lsn
-	}
-	return lsn, err
-}
-
-// EnqueueEncoded is Enqueue for a payload encoded by the caller, as
-// AppendEncoded is for Append.
-func (l *Log) EnqueueEncoded(payload []byte) (uint64, error) {
-	if err := checkEncoded(payload); err != nil {
-		return 0, err
-	}
-	return l.enqueue1(payload)
-}
-
-func (l *Log) enqueue1(p []byte) (uint64, error) {
-	pos, err := checkPayload(p)
-	if err != nil {
-		return 0, err
-	}
+// Enqueue costs p.AppendPayload, Options.Check and a CRC of the frame
+// under the log's lock; it never blocks on I/O.
+func (l *Log) Enqueue(p Payload) (uint64, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.enqueueLocked(p, pos)
+	return l.enqueueLocked(p)
+}
+
+// NextLSN returns the LSN the next Append or Enqueue will assign. A
+// caller that is the log's only writer (it serializes its appends) can
+// use it to know a record's LSN before it makes the record.
+func (l *Log) NextLSN() uint64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.nextLSN
 }
 
 // Wait returns nil once the record lsn (returned by Enqueue) is
@@ -399,45 +332,32 @@ func (l *Log) wait(lsn uint64, gather bool) error {
 	return l.waitLocked(lsn, gather)
 }
 
-// AppendBatch appends txs as consecutive records with one write and one
-// fdatasync, sets each tx.LSN, and returns the first LSN. Either every
-// record of the batch is acknowledged or the call fails.
-func (l *Log) AppendBatch(txs []*Txn) (uint64, error) {
-	if len(txs) == 0 {
+// AppendBatch appends ps as consecutive records with one write and one
+// fdatasync and returns the first LSN. Either every record of the batch is
+// acknowledged or the call fails; a payload that is too large or refused
+// by Options.Check fails the batch before anything is queued.
+func (l *Log) AppendBatch(ps []Payload) (uint64, error) {
+	if len(ps) == 0 {
 		return 0, nil
-	}
-	b := builderPool.Get().(*flatbuffers.Builder)
-	defer builderPool.Put(b)
-	// Encode into one scratch buffer outside the lock.
-	var scratch []byte
-	offs := make([]int, len(txs)+1)
-	for i, tx := range txs {
-		p := EncodeTxn(b, tx)
-		if len(p) > MaxRecordSize {
-			return 0, fmt.Errorf("%w: record %d of the batch is %d bytes, the maximum is %d", ErrRecordTooLarge, i, len(p), MaxRecordSize)
-		}
-		scratch = append(scratch, p...)
-		offs[i+1] = len(scratch)
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if err := l.writableLocked(); err != nil {
 		return 0, err
 	}
-	first := l.nextLSN
-	for i := range txs {
-		p := scratch[offs[i]:offs[i+1]]
-		pos, _, _ := payloadLSN(p)
-		l.pend = appendFrame(l.pend, l.nextLSN, p, pos)
-		l.nextLSN++
+	first, start := l.nextLSN, len(l.pend)
+	for i, p := range ps {
+		pend, err := appendFrame(l.pend, first+uint64(i), p, l.opts.Check)
+		l.pend = pend
+		if err != nil {
+			l.pend = l.pend[:start]
+			return 0, fmt.Errorf("persistence: record %d of the batch (lsn %d): %w", i, first+uint64(i), err)
+		}
 	}
+	l.nextLSN += uint64(len(ps))
 	l.wakeGatherLocked()
-	last := l.nextLSN - 1
-	if err := l.waitLocked(last, true); err != nil {
+	if err := l.waitLocked(l.nextLSN-1, true); err != nil {
 		return 0, err
-	}
-	for i, tx := range txs {
-		tx.LSN = first + uint64(i)
 	}
 	return first, nil
 }

@@ -2,104 +2,199 @@ package persistence
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
+	"fmt"
 	"slices"
+	"strconv"
+	"strings"
 	"testing"
-
-	flatbuffers "github.com/google/flatbuffers/go"
-
-	"github.com/interstice/interstice/fbs/fb"
 )
 
 func crc32Sum(b []byte) uint32 { return crc32c(b) }
 
-func TestRoundTripEveryField(t *testing.T) {
+// lsnPayload is a Payload that depends on the LSN the log assigns: the
+// LSN in decimal, then a fixed tail.
+type lsnPayload string
+
+func (p lsnPayload) AppendPayload(dst []byte, lsn uint64) []byte {
+	return append(strconv.AppendUint(dst, lsn, 10), p...)
+}
+
+// TestPayloadsRoundTripByteExact: the log is opaque to its payloads, so
+// every payload, from a single byte up, payloads of every byte value and
+// one that depends on its LSN, reads back exactly as it was appended,
+// through Replay, NewReader and ValidateEach, before and after a reopen.
+// The log has no Check, so nothing constrains the bytes. (The empty
+// payload is TestEmptyPayloadIsNeverAcknowledgedAndLost.)
+func TestPayloadsRoundTripByteExact(t *testing.T) {
+	every := make([]byte, 256)
+	for i := range every {
+		every[i] = byte(i)
+	}
+	big := make([]byte, 100<<10)
+	for i := range big {
+		big[i] = byte(i*31 + i>>8)
+	}
 	tests := []struct {
 		name string
-		tx   *Txn
+		p    Payload
+		want func(lsn uint64) []byte
 	}{
-		{"empty", &Txn{}},
-		{"every field", &Txn{
-			Timestamp: 99, Kind: fb.TxKindModuleLoad, Module: "bank", Reducer: "transfer", Args: []byte{1, 2, 3},
-			Mutations: []Mutation{
-				{Op: fb.OpInsert, Module: "bank", Table: "accounts", Row: []byte("new")},
-				{Op: fb.OpUpdate, Module: "bank", Table: "accounts", Row: []byte("new2"), OldRow: []byte("old")},
-				{Op: fb.OpDelete, Module: "bank", Table: "log", OldRow: []byte("gone")},
-			},
-			ModuleRecord: &ModuleRecord{Name: "bank", Version: "1.2.3", Schema: []byte("schema"), WasmSHA256: bytes.Repeat([]byte{0xab}, 32)},
-		}},
-		{"empty vectors", &Txn{Args: []byte{}, Mutations: []Mutation{{Row: []byte{}, OldRow: []byte{}}}, ModuleRecord: &ModuleRecord{Schema: []byte{}, WasmSHA256: []byte{}}}},
-		{"external", &Txn{Kind: fb.TxKindExternal, Timestamp: 1 << 63}},
+		{"one byte", Bytes{0x7f}, nil},
+		{"seven bytes", Bytes("1234567"), nil},
+		{"zeros", Bytes(make([]byte, 24)), nil},
+		{"every byte value", Bytes(every), nil},
+		{"100 KiB", Bytes(big), nil},
+		{"depends on its lsn", lsnPayload("-tail"), func(lsn uint64) []byte { return fmt.Appendf(nil, "%d-tail", lsn) }},
+		{"test record", testTxn(9), func(lsn uint64) []byte { return testTxn(9).AppendPayload(nil, lsn) }},
+		{"test record, empty body", testRec{}, func(lsn uint64) []byte { return binary.LittleEndian.AppendUint64(nil, lsn) }},
+	}
+	want := func(i int) []byte {
+		if tests[i].want != nil {
+			return tests[i].want(uint64(i + 1))
+		}
+		return tests[i].p.AppendPayload([]byte{}, 0)
 	}
 	dir := t.TempDir()
-	l := mustOpen(t, dir, Options{})
+	l, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	for i, tc := range tests {
-		lsn, err := l.Append(tc.tx)
+		if next := l.NextLSN(); next != uint64(i+1) {
+			t.Fatalf("%s: NextLSN %d, want %d", tc.name, next, i+1)
+		}
+		lsn, err := l.Append(tc.p)
 		if err != nil {
 			t.Fatalf("%s: Append: %v", tc.name, err)
 		}
-		if lsn != uint64(i+1) || tc.tx.LSN != lsn {
-			t.Fatalf("%s: lsn %d (tx.LSN %d), want %d", tc.name, lsn, tc.tx.LSN, i+1)
+		if lsn != uint64(i+1) {
+			t.Fatalf("%s: lsn %d, want %d", tc.name, lsn, i+1)
 		}
 	}
-	check := func(l *Log) {
+	checkRecords := func(how string, next func() (Record, bool)) {
+		t.Helper()
 		i := 0
-		err := l.Replay(0, func(r Record) error {
-			got, err := r.Txn()
-			if err != nil {
-				return err
+		for {
+			r, ok := next()
+			if !ok {
+				break
 			}
-			if !txnEqual(got, tests[i].tx) {
-				t.Errorf("%s: read back %+v, want %+v", tests[i].name, got, tests[i].tx)
+			if i >= len(tests) {
+				t.Fatalf("%s: record %d past the %d appended", how, r.LSN, len(tests))
 			}
-			if r.Transaction().Lsn() != r.LSN {
-				t.Errorf("%s: zero-copy lsn %d, want %d", tests[i].name, r.Transaction().Lsn(), r.LSN)
+			if r.LSN != uint64(i+1) {
+				t.Fatalf("%s: %s: lsn %d, want %d", how, tests[i].name, r.LSN, i+1)
+			}
+			if w := want(i); !bytes.Equal(r.Payload, w) {
+				t.Errorf("%s: %s: read back %q, want %q", how, tests[i].name, r.Payload, w)
 			}
 			i++
-			return nil
-		})
-		if err != nil || i != len(tests) {
-			t.Fatalf("Replay: %v after %d records", err, i)
+		}
+		if i != len(tests) {
+			t.Fatalf("%s: %d records, want %d", how, i, len(tests))
 		}
 	}
-	check(l)
+	replay := func(l *Log) {
+		t.Helper()
+		var recs []Record
+		err := l.Replay(0, func(r Record) error {
+			r.Payload = bytes.Clone(r.Payload)
+			recs = append(recs, r)
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("Replay: %v", err)
+		}
+		checkRecords("Replay", func() (Record, bool) {
+			if len(recs) == 0 {
+				return Record{}, false
+			}
+			r := recs[0]
+			recs = recs[1:]
+			return r, true
+		})
+	}
+	replay(l)
 	if err := l.Close(); err != nil {
 		t.Fatal(err)
 	}
-	l = mustOpen(t, dir, Options{})
-	defer l.Close()
-	check(l)
-}
-
-// maxTxn returns a Txn whose encoding is exactly size bytes.
-func maxTxn(t *testing.T, size int) *Txn {
-	b := flatbuffers.NewBuilder(0)
-	tx := &Txn{Args: make([]byte, size-200)}
-	for i := 0; i < 16; i++ {
-		n := len(EncodeTxn(b, tx))
-		if n == size {
-			return tx
-		}
-		tx.Args = make([]byte, len(tx.Args)+size-n)
+	l, err = Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
 	}
-	t.Fatalf("cannot build a %d-byte record", size)
-	return nil
+	defer l.Close()
+	replay(l)
+	rd, err := NewReader(dir, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rd.Close()
+	checkRecords("NewReader", func() (Record, bool) { ok := rd.Next(); return rd.Record(), ok })
+	if rd.Err() != nil {
+		t.Fatal(rd.Err())
+	}
+	var recs []Record
+	rep, err := ValidateEach(dir, func(r Record) error {
+		r.Payload = bytes.Clone(r.Payload)
+		recs = append(recs, r)
+		return nil
+	})
+	if err != nil || !rep.OK() || rep.Records != int64(len(tests)) {
+		t.Fatalf("ValidateEach: %v %+v", err, rep)
+	}
+	checkRecords("ValidateEach", func() (Record, bool) {
+		if len(recs) == 0 {
+			return Record{}, false
+		}
+		r := recs[0]
+		recs = recs[1:]
+		return r, true
+	})
+	// The same log read with the test format's check: the payloads that
+	// do not start with their own LSN are corruption at the first of them.
+	// ("one byte" is shorter than an LSN.)
+	if rep, err := Validate(dir, checkOpts); err != nil || rep.Problem == nil || rep.Problem.LSN != 1 || !errors.Is(rep.Problem.Err, ErrCorrupt) {
+		t.Fatalf("Validate with testCheck: %v %+v", err, rep)
+	}
 }
 
+// TestMaximalRecordAndRecordTooLarge: a payload of exactly MaxRecordSize
+// is accepted and reads back whole; one byte more is ErrRecordTooLarge
+// from Append, Enqueue and AppendBatch (a batch with one oversized payload
+// is refused as a whole), and a refusal leaves the log as it was.
 func TestMaximalRecordAndRecordTooLarge(t *testing.T) {
 	dir := t.TempDir()
 	l := mustOpen(t, dir, Options{Sync: SyncNone})
-	big := maxTxn(t, MaxRecordSize)
-	if _, err := l.Append(big); err != nil {
-		t.Fatalf("Append of a maximal record: %v", err)
+	big := make(Bytes, MaxRecordSize)
+	binary.LittleEndian.PutUint64(big, 1) // what testCheck wants of record 1
+	for i := 8; i < len(big); i++ {
+		big[i] = byte(i * 13)
 	}
-	over := &Txn{Args: make([]byte, len(big.Args)+8)}
+	if lsn, err := l.Append(big); err != nil || lsn != 1 {
+		t.Fatalf("Append of a maximal record: %d %v", lsn, err)
+	}
+	over := make(Bytes, MaxRecordSize+1)
+	binary.LittleEndian.PutUint64(over, 2)
+	unchanged := func(what string) {
+		t.Helper()
+		if l.LastLSN() != 1 || l.NextLSN() != 2 {
+			t.Fatalf("after %s: LastLSN %d NextLSN %d, want 1 and 2", what, l.LastLSN(), l.NextLSN())
+		}
+	}
 	if _, err := l.Append(over); !errors.Is(err, ErrRecordTooLarge) {
-		t.Fatalf("Append of MaxRecordSize+8: %v, want ErrRecordTooLarge", err)
+		t.Fatalf("Append of MaxRecordSize+1: %v, want ErrRecordTooLarge", err)
 	}
-	if _, err := l.AppendBatch([]*Txn{{}, over}); !errors.Is(err, ErrRecordTooLarge) {
+	unchanged("a refused Append")
+	if _, err := l.Enqueue(over); !errors.Is(err, ErrRecordTooLarge) {
+		t.Fatalf("Enqueue of MaxRecordSize+1: %v, want ErrRecordTooLarge", err)
+	}
+	unchanged("a refused Enqueue")
+	if _, err := l.AppendBatch([]Payload{testTxn(2), over, testTxn(4)}); !errors.Is(err, ErrRecordTooLarge) {
 		t.Fatalf("AppendBatch with an oversize record: %v, want ErrRecordTooLarge", err)
 	}
+	unchanged("a refused AppendBatch")
 	appendN(t, l, 1) // the log still works, LSN 2
 	if err := l.Close(); err != nil {
 		t.Fatal(err)
@@ -107,7 +202,18 @@ func TestMaximalRecordAndRecordTooLarge(t *testing.T) {
 	l = mustOpen(t, dir, Options{})
 	defer l.Close()
 	var sizes []int
-	if err := l.Replay(0, func(r Record) error { sizes = append(sizes, len(r.Payload)); return nil }); err != nil {
+	if err := l.Replay(0, func(r Record) error {
+		sizes = append(sizes, len(r.Payload))
+		switch r.LSN {
+		case 1:
+			if !bytes.Equal(r.Payload, big) {
+				t.Errorf("the maximal record does not read back as written")
+			}
+		default:
+			checkTxn(t, r.Payload, r.LSN)
+		}
+		return nil
+	}); err != nil {
 		t.Fatal(err)
 	}
 	if len(sizes) != 2 || sizes[0] != MaxRecordSize {
@@ -151,45 +257,181 @@ func TestManySegmentsRoundTrip(t *testing.T) {
 	checkContiguous(t, got, 250, 261)
 }
 
+// TestEmptyPayloadIsNeverAcknowledgedAndLost: the frame format cannot
+// hold an empty payload (a frame of length 0 is where the zeros after the
+// last record begin), so the log must either refuse one (Append, Enqueue
+// and AppendBatch, with no Check to do it for them) leaving the log as it
+// was, or read it back: an empty record that Append acknowledged must not
+// make the log corrupt, nor make Open cut it and the acknowledged records
+// after it off as a torn tail.
+func TestEmptyPayloadIsNeverAcknowledgedAndLost(t *testing.T) {
+	for _, empty := range []struct {
+		name string
+		p    Payload
+	}{{"Bytes{}", Bytes{}}, {"Bytes(nil)", Bytes(nil)}} {
+		for _, how := range []string{"Append", "Enqueue", "AppendBatch", "Append, last record"} {
+			t.Run(empty.name+" "+how, func(t *testing.T) {
+				dir := t.TempDir()
+				l, err := Open(dir, Options{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				var want [][]byte
+				add := func(p Payload) {
+					t.Helper()
+					lsn, err := l.Append(p)
+					if err != nil || lsn != uint64(len(want)+1) {
+						t.Fatalf("Append: %d %v, want lsn %d", lsn, err, len(want)+1)
+					}
+					want = append(want, p.AppendPayload(nil, lsn))
+				}
+				add(Bytes("before"))
+				var lsn uint64
+				switch how {
+				case "Append", "Append, last record":
+					lsn, err = l.Append(empty.p)
+				case "Enqueue":
+					if lsn, err = l.Enqueue(empty.p); err == nil {
+						err = l.Wait(lsn)
+					}
+				case "AppendBatch":
+					lsn, err = l.AppendBatch([]Payload{empty.p})
+				}
+				if err != nil {
+					if !errors.Is(err, ErrBadRecord) {
+						t.Fatalf("%s of an empty payload: %v, want ErrBadRecord if it is refused", how, err)
+					}
+					if l.LastLSN() != 1 || l.NextLSN() != 2 {
+						t.Fatalf("a refused empty payload moved the log: LastLSN %d NextLSN %d", l.LastLSN(), l.NextLSN())
+					}
+				} else {
+					if lsn != 2 {
+						t.Fatalf("%s of an empty payload: lsn %d, want 2", how, lsn)
+					}
+					want = append(want, []byte{})
+				}
+				if how != "Append, last record" {
+					add(Bytes("after"))
+				}
+				if err := l.Close(); err != nil {
+					t.Fatal(err)
+				}
+				l, err = Open(dir, Options{})
+				if err != nil {
+					t.Fatalf("reopen: %v", err)
+				}
+				defer l.Close()
+				var got [][]byte
+				if err := l.Replay(0, func(r Record) error { got = append(got, bytes.Clone(r.Payload)); return nil }); err != nil {
+					t.Fatalf("Replay: %v", err)
+				}
+				if fmt.Sprintf("%q", got) != fmt.Sprintf("%q", want) {
+					t.Fatalf("the log holds %q, %q were acknowledged", got, want)
+				}
+				if rep, err := Validate(dir); err != nil || !rep.OK() || rep.Records != int64(len(want)) {
+					t.Fatalf("Validate: %v %+v problem %v torn %v", err, rep, rep.Problem, rep.Torn)
+				}
+			})
+		}
+	}
+}
+
+// recordingPayload is testTxn(n) that also records the LSN it was given.
+type recordingPayload struct {
+	n   uint64
+	got *uint64
+}
+
+func (p recordingPayload) AppendPayload(dst []byte, lsn uint64) []byte {
+	*p.got = lsn
+	return testTxn(p.n).AppendPayload(dst, lsn)
+}
+
 func TestAppendBatchAssignsContiguousLSNs(t *testing.T) {
 	l := mustOpen(t, t.TempDir(), Options{})
 	defer l.Close()
 	appendN(t, l, 3)
-	txs := []*Txn{testTxn(4), testTxn(5), testTxn(6)}
-	first, err := l.AppendBatch(txs)
+	got := make([]uint64, 3)
+	ps := []Payload{recordingPayload{4, &got[0]}, recordingPayload{5, &got[1]}, recordingPayload{6, &got[2]}}
+	first, err := l.AppendBatch(ps)
 	if err != nil || first != 4 {
 		t.Fatalf("AppendBatch: %d, %v", first, err)
 	}
-	for i, tx := range txs {
-		if tx.LSN != uint64(4+i) {
-			t.Fatalf("tx %d has LSN %d", i, tx.LSN)
+	for i, lsn := range got {
+		if lsn != uint64(4+i) {
+			t.Fatalf("payload %d was written as lsn %d", i, lsn)
 		}
+	}
+	if l.NextLSN() != 7 {
+		t.Fatalf("NextLSN %d, want 7", l.NextLSN())
 	}
 	checkContiguous(t, readAll(t, l), 1, 6)
 }
 
-func TestAppendEncodedWithoutLSNFieldIsRefused(t *testing.T) {
-	l := mustOpen(t, t.TempDir(), Options{})
+// TestRefusedPayloadIsErrBadRecord: a payload that Options.Check refuses
+// is ErrBadRecord, carrying the check's reason, from Append, Enqueue and
+// AppendBatch (which then queues none of its records), and leaves the log
+// as it was: the next good record gets the next LSN, and the log holds
+// only the good records. The log never writes a record that its readers
+// would then call corrupt.
+func TestRefusedPayloadIsErrBadRecord(t *testing.T) {
+	dir := t.TempDir()
+	l := mustOpen(t, dir, Options{})
+	appendN(t, l, 1)
+	wrong := Bytes(binary.LittleEndian.AppendUint64(nil, 99)) // carries lsn 99
+	keep := bytes.Clone(wrong)
+	bad := []struct {
+		name   string
+		p      Payload
+		reason func(lsn uint64) string // the check's reason as record lsn
+	}{
+		{"wrong lsn", wrong, func(lsn uint64) string { return fmt.Sprintf("payload lsn 99 disagrees with frame lsn %d", lsn) }},
+		{"too short", Bytes{1, 2}, func(uint64) string { return "payload of 2 bytes is shorter than its 8-byte lsn" }},
+		{"empty", Bytes{}, func(uint64) string { return "the payload is empty" }},
+	}
+	unchanged := func(what string) {
+		t.Helper()
+		if l.LastLSN() != 1 || l.NextLSN() != 2 {
+			t.Fatalf("after %s: LastLSN %d NextLSN %d, want 1 and 2", what, l.LastLSN(), l.NextLSN())
+		}
+	}
+	for _, b := range bad {
+		calls := map[string]struct {
+			call func() error
+			lsn  uint64 // the LSN the bad payload is checked as
+		}{
+			"Append":  {func() error { _, err := l.Append(b.p); return err }, 2},
+			"Enqueue": {func() error { _, err := l.Enqueue(b.p); return err }, 2},
+			"AppendBatch": {func() error {
+				_, err := l.AppendBatch([]Payload{testTxn(2), b.p, testTxn(4)})
+				return err
+			}, 3},
+			"AppendBatch, bad first": {func() error { _, err := l.AppendBatch([]Payload{b.p, testTxn(3)}); return err }, 2},
+		}
+		for name, c := range calls {
+			err := c.call()
+			if reason := b.reason(c.lsn); !errors.Is(err, ErrBadRecord) || !strings.Contains(err.Error(), reason) {
+				t.Fatalf("%s of a %s payload: %v, want ErrBadRecord with %q", name, b.name, err, reason)
+			}
+			unchanged(name + " of a " + b.name + " payload")
+		}
+	}
+	if !bytes.Equal(wrong, keep) {
+		t.Fatal("a refused Append modified the caller's payload")
+	}
+	if err := l.Wait(2); err == nil {
+		t.Fatal("Wait(2) succeeded: a refused record was queued")
+	}
+	appendN(t, l, 1) // lsn 2
+	if lsn, err := l.AppendBatch([]Payload{testTxn(3), testTxn(4)}); err != nil || lsn != 3 {
+		t.Fatalf("AppendBatch after the refusals: %d %v", lsn, err)
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	l = mustOpen(t, dir, Options{})
 	defer l.Close()
-	b := flatbuffers.NewBuilder(0)
-	fb.TransactionStart(b)
-	fb.TransactionAddTimestamp(b, 5)
-	b.Finish(fb.TransactionEnd(b))
-	if _, err := l.AppendEncoded(b.FinishedBytes()); !errors.Is(err, ErrBadRecord) {
-		t.Fatalf("AppendEncoded without lsn: %v, want ErrBadRecord", err)
-	}
-	if _, err := l.AppendEncoded([]byte{1, 2}); !errors.Is(err, ErrBadRecord) {
-		t.Fatalf("AppendEncoded of junk: %v, want ErrBadRecord", err)
-	}
-	p := EncodeTxn(b, testTxn(1))
-	keep := append([]byte(nil), p...)
-	if lsn, err := l.AppendEncoded(p); err != nil || lsn != 1 {
-		t.Fatalf("AppendEncoded: %d %v", lsn, err)
-	}
-	if !bytes.Equal(p, keep) {
-		t.Fatal("AppendEncoded modified the caller's payload")
-	}
-	checkContiguous(t, readAll(t, l), 1, 1)
+	checkContiguous(t, readAll(t, l), 1, 4)
 }
 
 func TestClosedLogRefusesEverything(t *testing.T) {
@@ -197,8 +439,14 @@ func TestClosedLogRefusesEverything(t *testing.T) {
 	if err := l.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := l.Append(&Txn{}); !errors.Is(err, ErrClosed) {
+	if _, err := l.Append(testTxn(1)); !errors.Is(err, ErrClosed) {
 		t.Errorf("Append: %v", err)
+	}
+	if _, err := l.Enqueue(testTxn(1)); !errors.Is(err, ErrClosed) {
+		t.Errorf("Enqueue: %v", err)
+	}
+	if _, err := l.AppendBatch([]Payload{testTxn(1)}); !errors.Is(err, ErrClosed) {
+		t.Errorf("AppendBatch: %v", err)
 	}
 	if err := l.Sync(); !errors.Is(err, ErrClosed) {
 		t.Errorf("Sync: %v", err)
@@ -242,8 +490,7 @@ func TestZeroFillAhead(t *testing.T) {
 		t.Fatalf("10 appends inside the filled MiB made %d writes, want 10 (no zeros)", added)
 	}
 	// A batch that crosses the boundary fills the next MiB.
-	big := testTxn(1)
-	big.Mutations[0].Row = make([]byte, 600<<10)
+	big := testRec{Body: make([]byte, 600<<10)}
 	for i := 0; i < 2; i++ {
 		if _, err := l.Append(big); err != nil {
 			t.Fatal(err)
@@ -262,8 +509,10 @@ func TestZeroFillAhead(t *testing.T) {
 	defer l.Close()
 	var lsns []uint64
 	if err := l.Replay(0, func(r Record) error {
-		if _, err := r.Txn(); err != nil {
-			return err
+		if r.LSN <= 11 {
+			checkTxn(t, r.Payload, r.LSN)
+		} else if rec, err := decodeTestRec(r.Payload); err != nil || rec.LSN != r.LSN || len(rec.Body) != 600<<10 || !allZero(rec.Body) {
+			t.Fatalf("big record %d: lsn %d, %d-byte body, %v", r.LSN, rec.LSN, len(rec.Body), err)
 		}
 		lsns = append(lsns, r.LSN)
 		return nil

@@ -77,7 +77,7 @@ const (
 	DefaultSyncInterval = 100 * time.Millisecond
 )
 
-// Options configures Open, NewReader, Validate, Inspect and Repair. The zero
+// Options configures Open, NewReader, Validate, ValidateEach and Repair. The zero
 // value selects every default.
 type Options struct {
 	// SegmentSize is the size past which the active segment is sealed and a
@@ -104,18 +104,25 @@ type Options struct {
 	// LSN is at or below the protected LSN (see SetProtectedLSN).
 	RetainSegments int
 
+	// Check is the payload check of every record (see Check): the format
+	// stored in the log supplies it, and every opener of that format's
+	// logs must pass the same one (the runtime's is internal/record's
+	// Check). Default nil: frames are checked (checksum, length, LSN chain)
+	// and payloads are not.
+	Check Check
+
 	// FS is the file-system seam used for every file operation. Default: the
 	// operating system. Tests inject faults through it.
 	FS FS
 
 	// Progress, if set, is called during long scans (Open's scan of the last
-	// segment, Replay, NewReader, Validate, Inspect, Repair) with the bytes
+	// segment, Replay, NewReader, Validate, ValidateEach, Repair) with the bytes
 	// done and the total bytes to do; done never decreases and never
 	// exceeds total. Every call is made on the goroutine that called the
-	// scanning function, never concurrently (Validate, Inspect and Repair
+	// scanning function, never concurrently (Validate, ValidateEach and Repair
 	// verify on several goroutines but report from that one), so the
 	// callback needs no locking; it must be fast, as the scan waits for it.
-	// Validate, Inspect and Repair report within a segment, at least every
+	// Validate, ValidateEach and Repair report within a segment, at least every
 	// MiB or so of verified bytes, and a healthy log's last report is
 	// (total, total); their total leaves out the zero-filled preallocated
 	// tail of the log's last segment, which is not records.

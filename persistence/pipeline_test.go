@@ -374,7 +374,7 @@ func BenchmarkEnqueueWait8(b *testing.B) {
 	b.SetParallelism(8)
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
-		tx := smallTxn()
+		var tx Payload = smallTxn() // boxed once, outside the timed loop
 		for pb.Next() {
 			exec.Lock()
 			lsn, err := l.Enqueue(tx)

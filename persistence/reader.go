@@ -7,34 +7,18 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
-
-	"github.com/interstice/interstice/fbs/fb"
 )
 
 // Record is one verified record of the log: its frame's checksum and LSN
-// and its payload (VerifyTxn) were checked, so Transaction and the fb
-// accessors read it within bounds.
+// were checked, and its payload passed Options.Check.
 type Record struct {
 	LSN     uint64
 	Segment string // segment file name
 	Offset  int64  // byte offset of the frame in the segment
-	// Payload is the encoded fb.Transaction. It is valid only until the
+	// Payload is the record's body, opaque to the log. It is valid only until the
 	// next call of Next (or the end of the Replay callback); copy it to keep it.
 	Payload []byte
 }
-
-// Transaction returns the payload as a zero-copy fb.Transaction, valid as
-// long as Payload is.
-func (r Record) Transaction() *fb.Transaction { return fb.GetRootAsTransaction(r.Payload, 0) }
-
-// InitTransaction points t at the payload without allocating.
-func (r Record) InitTransaction(t *fb.Transaction) {
-	// The frame decoder verified the payload (verify.go).
-	t.Init(r.Payload, uoffset(r.Payload))
-}
-
-// Txn decodes the payload into a new Txn that owns its bytes.
-func (r Record) Txn() (*Txn, error) { return DecodeTxn(r.Payload) }
 
 // Reader iterates the records of a log directory in LSN order, verifying
 // each one, without an open Log. It never writes. It is not safe for
@@ -225,7 +209,7 @@ func (r *Reader) load() error {
 	if r.want != 0 && h.firstLSN != r.want {
 		return placeErr(ErrCorrupt, s.name, 0, r.want, "segment starts at lsn %d but the previous segment ended at lsn %d", h.firstLSN, r.want-1)
 	}
-	r.it = newFrameIter(s.name, data, h.firstLSN, last && r.lastEnd < 0)
+	r.it = newFrameIter(s.name, data, h.firstLSN, last && r.lastEnd < 0, r.opts.Check)
 	r.loaded = true
 	return nil
 }

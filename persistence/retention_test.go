@@ -10,29 +10,29 @@ import (
 )
 
 // foldState is the "state" these tests rebuild: a count and a hash folded
-// over every record's reducer name, in LSN order. A snapshot body is the
-// state's 16 bytes.
+// over every record's body, in LSN order. A snapshot body is the state's
+// 16 bytes.
 type foldState struct {
 	n uint64
 	h uint64
 }
 
-func (s *foldState) apply(t testing.TB, lsn uint64, reducer string) {
+func (s *foldState) apply(t testing.TB, lsn uint64, body []byte) {
 	if lsn != s.n+1 {
 		t.Fatalf("state at lsn %d got record %d: a gap or a repeat", s.n, lsn)
 	}
 	f := fnv.New64a()
 	binary.Write(f, binary.LittleEndian, s.h)
-	f.Write([]byte(reducer))
+	f.Write(body)
 	s.n, s.h = lsn, f.Sum64()
 }
 
 func (s *foldState) applyRecord(t testing.TB, r Record) {
-	tx, err := r.Txn()
-	if err != nil {
-		t.Fatalf("lsn %d: %v", r.LSN, err)
+	rec, err := decodeTestRec(r.Payload)
+	if err != nil || rec.LSN != r.LSN {
+		t.Fatalf("lsn %d: decodes to lsn %d, %v", r.LSN, rec.LSN, err)
 	}
-	s.apply(t, r.LSN, tx.Reducer)
+	s.apply(t, r.LSN, rec.Body)
 }
 
 func (s foldState) encode() []byte {
@@ -75,7 +75,7 @@ func recoverState(t testing.TB, dir string) (foldState, uint64) {
 // firstSegmentLSN returns the first LSN of the oldest segment on disk.
 func firstSegmentLSN(t testing.TB, dir string) uint64 {
 	t.Helper()
-	rep, err := Validate(dir)
+	rep, err := Validate(dir, checkOpts)
 	if err != nil || !rep.OK() || len(rep.Segments) == 0 {
 		t.Fatalf("Validate: %v %+v", err, rep)
 	}
@@ -105,7 +105,7 @@ func TestRetentionNeverDeletesALogSuffixNoSnapshotCovers(t *testing.T) {
 					if err != nil {
 						t.Fatal(err)
 					}
-					live.apply(t, lsn, tx.Reducer)
+					live.apply(t, lsn, tx.Body)
 				}
 				if rng.Intn(3) == 0 && live.n > 0 {
 					mustWriteSnapshot(t, dir, live.n, live.encode())
@@ -160,7 +160,7 @@ func TestDamagedNewestSnapshotStillRecoversWhenTheFloorIsTheOldestKept(t *testin
 			if err != nil {
 				t.Fatal(err)
 			}
-			live.apply(t, lsn, tx.Reducer)
+			live.apply(t, lsn, tx.Body)
 		}
 	}
 	for round := 0; round < 6; round++ {

@@ -7,7 +7,7 @@ import (
 	"sync/atomic"
 )
 
-// Parallel verification for Validate and Inspect (see RATIONALE.md,
+// Parallel verification for Validate and ValidateEach (see RATIONALE.md,
 // "Validate speed").
 //
 // Segments are independent apart from the LSN chain. A pool of workers
@@ -93,6 +93,7 @@ type chunkRef struct {
 // ahead of the assembler) and chunk verifications on a pool of workers.
 type scanner struct {
 	jobs       []*scanJob
+	check      Check // Options.Check
 	window     int
 	chunkBytes int
 	wg         sync.WaitGroup
@@ -130,10 +131,10 @@ func scanWorkerCount() int {
 // startScanner starts workers on segs; with progress, their first task
 // measures the zero tail of the last segment (see probeZeroTail) and each
 // verified chunk wakes waitProgress.
-func startScanner(segs []segInfo, files []File, workers int, progress bool) *scanner {
+func startScanner(segs []segInfo, files []File, workers int, progress bool, check Check) *scanner {
 	n := len(segs)
 	cb := (max(scanChunkBytes, frameAlign) + frameAlign - 1) &^ (frameAlign - 1)
-	sc := &scanner{jobs: make([]*scanJob, n), window: workers + 1, chunkBytes: cb, probe: progress, probeDone: make(chan struct{})}
+	sc := &scanner{jobs: make([]*scanJob, n), check: check, window: workers + 1, chunkBytes: cb, probe: progress, probeDone: make(chan struct{})}
 	if progress {
 		sc.tick = make(chan struct{}, 1)
 	}
@@ -312,7 +313,7 @@ func (sc *scanner) mapSegment(j *scanJob) {
 func (sc *scanner) verify(j *scanJob, ci int) {
 	if int64(j.idx) > sc.stopSeg.Load() {
 		j.incomplete.Store(true)
-	} else if gerr := guardMapped(j.seg.name, func() { verifyChunk(j.data, &j.chunks[ci], j.first, ci == 0) }); gerr != nil {
+	} else if gerr := guardMapped(j.seg.name, func() { verifyChunk(j.data, &j.chunks[ci], j.first, ci == 0, sc.check) }); gerr != nil {
 		j.incomplete.Store(true)
 		sc.stopAt(j.idx)
 	} else if sc.tick != nil {
@@ -410,7 +411,7 @@ func linkChunks(chunks []scanChunk, size int, first uint64) segPrefix {
 // verifyChunk finds the first frame of c (chunk 0: the one at offset 32,
 // carrying first) and verifies frames from it with the checks of
 // frameIter.next, in the same order, until one starts at or after c.hi.
-func verifyChunk(data []byte, c *scanChunk, first uint64, isFirst bool) {
+func verifyChunk(data []byte, c *scanChunk, first uint64, isFirst bool, check Check) {
 	c.start, c.stop, c.count = -1, -1, 0
 	var o int
 	var want uint64
@@ -442,7 +443,7 @@ func verifyChunk(data []byte, c *scanChunk, first uint64, isFirst bool) {
 			c.stop = o
 			break
 		}
-		if pl, _, valid := verifyPayload(data[o+frameHeaderSize : fend]); !valid || pl != want {
+		if check != nil && check(want, data[o+frameHeaderSize:fend]) != nil {
 			c.stop = o
 			break
 		}

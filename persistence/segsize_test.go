@@ -57,7 +57,7 @@ func TestOpenOnNearlyFullDiskKeepsTheLogsSegmentSize(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, mode := range []RecoveryMode{RecoverTruncateTail, RecoverStrict} {
-		l, err := Open(dir, Options{Recovery: mode, FS: nearlyFullFS{limit: 1 << 20}, Sync: SyncNone})
+		l, err := Open(dir, Options{Recovery: mode, FS: nearlyFullFS{limit: 1 << 20}, Sync: SyncNone, Check: testCheck})
 		if err != nil {
 			t.Fatalf("%s: Open on a nearly full disk: %v", mode, err)
 		}
@@ -108,7 +108,7 @@ func TestRepairKeepsTheLogsSegmentSize(t *testing.T) {
 			appendN(t, l, 100)
 			l.Close()
 			tc.damage(t, dir)
-			if _, err := Repair(dir); err != nil {
+			if _, err := Repair(dir, checkOpts); err != nil {
 				t.Fatal(err)
 			}
 			segs := segFiles(t, dir)

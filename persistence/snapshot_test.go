@@ -299,7 +299,7 @@ func TestSnapshotsShareTheLogDirectory(t *testing.T) {
 		t.Fatal(err)
 	}
 	l.Close()
-	rep, err := Validate(dir)
+	rep, err := Validate(dir, checkOpts)
 	if err != nil || !rep.OK() || rep.Records != 7 || len(rep.TempFiles) != 0 {
 		t.Fatalf("Validate: %v %+v", err, rep)
 	}

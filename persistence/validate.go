@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-
-	"github.com/interstice/interstice/fbs/fb"
 )
 
 // SegmentInfo describes one segment file.
@@ -62,58 +60,13 @@ func Validate(dir string, opts ...Options) (*Report, error) {
 	return scanLog(dir, opts, nil)
 }
 
-// Info is the result of Inspect: the Validate report plus counts taken from
-// the decoded records.
-type Info struct {
-	Report
-	Mutations int64
-	ByKind    map[string]int64 // TxKind name -> records
-	ByModule  map[string]int64 // module -> mutations
-	ByTable   map[string]int64 // "module.table" -> mutations
-	ByOp      map[string]int64 // Op name -> mutations
-}
-
-// Inspect reads the log in dir like Validate and also counts records per
-// kind and mutations per module, table and op. It never writes.
-func Inspect(dir string, opts ...Options) (*Info, error) {
-	info := &Info{ByKind: map[string]int64{}, ByModule: map[string]int64{}, ByTable: map[string]int64{}, ByOp: map[string]int64{}}
-	var t fb.Transaction
-	var m fb.Mutation
-	rep, err := scanLog(dir, opts, func(rec Record) error {
-		// Every record passed the record verifier (verify.go).
-		rec.InitTransaction(&t)
-		info.ByKind[kindName(t.Kind())]++
-		n := t.MutationsLength()
-		info.Mutations += int64(n)
-		for i := 0; i < n; i++ {
-			if !t.Mutations(&m, i) {
-				continue
-			}
-			mod := string(m.Module())
-			info.ByModule[mod]++
-			info.ByTable[mod+"."+string(m.TableName())]++
-			info.ByOp[opName(m.Op())]++
-		}
-		return nil
-	})
-	if rep != nil {
-		info.Report = *rep
-	}
-	return info, err
-}
-
-func kindName(k fb.TxKind) string {
-	if s, ok := fb.EnumNamesTxKind[k]; ok {
-		return s
-	}
-	return fmt.Sprintf("TxKind(%d)", k)
-}
-
-func opName(o fb.Op) string {
-	if s, ok := fb.EnumNamesOp[o]; ok {
-		return s
-	}
-	return fmt.Sprintf("Op(%d)", o)
+// ValidateEach is Validate that also hands every valid record, in log
+// order, to fn on the calling goroutine (the format above the log counts or
+// prints them this way: internal/record's Inspect, the CLI's dump). An
+// error from fn stops the scan and becomes the report's Problem at that
+// record.
+func ValidateEach(dir string, fn func(Record) error, opts ...Options) (*Report, error) {
+	return scanLog(dir, opts, fn)
 }
 
 // scanLog walks every segment, filling a Report; fn, if set, sees each
@@ -154,7 +107,7 @@ func scanLog(dir string, opts []Options, fn func(Record) error) (*Report, error)
 	}
 	var sc *scanner
 	if w := scanWorkerCount(); w > 0 && len(segs) > 0 {
-		sc = startScanner(segs, files, w, o.Progress != nil)
+		sc = startScanner(segs, files, w, o.Progress != nil, o.Check)
 		defer sc.stop()
 	}
 	// Progress: the preallocated zero tail of the last segment is not work;
@@ -206,7 +159,7 @@ func scanLog(dir string, opts []Options, fn func(Record) error) (*Report, error)
 		var serr error
 		// No lock: a live writer may shrink the segment under the mapping.
 		if gerr := guardMapped(s.name, func() {
-			stop, serr = scanSegment(rep, si, s, lastSeg, data, &want, fn, pre, prog)
+			stop, serr = scanSegment(rep, si, s, lastSeg, data, &want, fn, pre, prog, o.Check)
 		}); gerr != nil {
 			release()
 			return rep, gerr
@@ -237,7 +190,7 @@ func scanLog(dir string, opts []Options, fn func(Record) error) (*Report, error)
 }
 
 // progressStep is how many bytes of a segment scanLog verifies (or walks
-// for Inspect's counts) between two reports.
+// for ValidateEach's callback) between two reports.
 const progressStep = 1 << 20
 
 // scanProgress reports Options.Progress for scanLog, always on its
@@ -284,7 +237,7 @@ func (p *scanProgress) segmentDone(work int64) {
 // if set, says which frames the parallel workers already verified; the
 // frames from there on are verified here. prog, if set, hears of the
 // progress within the segment.
-func scanSegment(rep *Report, si *SegmentInfo, s segInfo, lastSeg bool, buf []byte, wantp *uint64, fn func(Record) error, pre *segPrefix, prog *scanProgress) (bool, error) {
+func scanSegment(rep *Report, si *SegmentInfo, s segInfo, lastSeg bool, buf []byte, wantp *uint64, fn func(Record) error, pre *segPrefix, prog *scanProgress, check Check) (bool, error) {
 	want := *wantp
 	{
 		h, herr := decodeSegHeader(buf, s.name)
@@ -299,7 +252,7 @@ func scanSegment(rep *Report, si *SegmentInfo, s segInfo, lastSeg bool, buf []by
 			return true, nil
 		}
 		si.DataBytes = segHeaderSize
-		it := newFrameIter(s.name, buf, h.firstLSN, lastSeg)
+		it := newFrameIter(s.name, buf, h.firstLSN, lastSeg, check)
 		if pre != nil {
 			if stop := acceptPrefix(rep, si, s, &it, *pre, fn, prog); stop {
 				return true, nil

@@ -3,39 +3,40 @@ package persistence
 import (
 	"encoding/binary"
 	"fmt"
+	"hash/fnv"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
 	"testing"
-
-	flatbuffers "github.com/google/flatbuffers/go"
 )
 
 // TestParallelValidateMatchesSequential damages a log of many segments in
 // one to four random places (bit flips anywhere, including segment headers
-// and the preallocated tail; a valid frame with the wrong LSN; a zeroed
-// range; a truncated or removed segment; bytes written past the end) and
-// checks that Validate, run on several workers with chunks much smaller
-// than a segment, reports exactly what the sequential scan (the
+// and the preallocated tail; a valid frame with the wrong LSN; a CRC-valid
+// frame whose payload fails the check; a zeroed range; a truncated or
+// removed segment; bytes written past the end) and checks that Validate,
+// run on several workers with chunks much smaller than a segment and with
+// the test format's check, reports exactly what the sequential scan (the
 // implementation before the parallel one, kept below as refScanLog)
 // reports: the first problem in log order, the same torn tail, the same
-// counts. Inspect is compared with a sequential Inspect. Some records carry
-// a copy of a valid frame inside their payload, so that chunks can lock on
-// to a frame that is not on the chain.
+// counts. ValidateEach is compared with a sequential ValidateEach, on the
+// records it hands out (their number, LSNs, places and a hash of their
+// payloads). Some records carry a copy of a valid frame inside their
+// payload, so that chunks can lock on to a frame that is not on the chain.
 func TestParallelValidateMatchesSequential(t *testing.T) {
 	base := t.TempDir()
 	l := mustOpen(t, base, Options{SegmentSize: 4 << 10, Sync: SyncNone})
-	bld := flatbuffers.NewBuilder(256)
 	for i := uint64(1); i <= 400; i++ {
 		tx := testTxn(i)
 		if i%5 == 0 {
-			// A frame of a nearby LSN, valid CRC, inside the payload.
-			inner := testTxn(i + 2)
-			inner.LSN = i + 2
-			p := EncodeTxn(bld, inner)
-			pos, _, _ := payloadLSN(p)
-			tx.Args = appendFrame(make([]byte, i/5%8), i+2, p, pos) // at every alignment
+			// A frame of a nearby LSN, valid CRC and payload, inside the
+			// payload, at every alignment.
+			inner, err := appendFrame(make([]byte, i/5%8), i+2, testTxn(i+2), testCheck)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tx.Body = append(tx.Body, inner...)
 		}
 		if _, err := l.Append(tx); err != nil {
 			t.Fatal(err)
@@ -79,14 +80,13 @@ func TestParallelValidateMatchesSequential(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		ref, refErr := refScanLog(dir, nil, nil)
+		ref, refErr := refScanLog(dir, []Options{checkOpts}, nil)
 		want := reportString(ref, refErr)
-		seqInfo, seqErr := withScan(-1, 1<<20, func() (*Info, error) { return Inspect(dir) })
-		wantInfo := infoString(seqInfo, seqErr)
+		wantEach := withScanV(-1, 1<<20, func() string { return eachString(dir) })
 		for _, c := range configs {
 			var dones, totals []int64
 			got := withScanV(c.workers, c.chunk, func() string {
-				rep, err := Validate(dir, Options{Progress: func(done, total int64) {
+				rep, err := Validate(dir, Options{Check: testCheck, Progress: func(done, total int64) {
 					dones, totals = append(dones, done), append(totals, total)
 				}})
 				return reportString(rep, err)
@@ -99,9 +99,8 @@ func TestParallelValidateMatchesSequential(t *testing.T) {
 					t.Fatalf("trial %d, damage %v, %d workers, %d-byte chunks: progress not monotonic: done %v total %v\n%s", trial, did, c.workers, c.chunk, dones, totals, got)
 				}
 			}
-			info, err := withScan(c.workers, c.chunk, func() (*Info, error) { return Inspect(dir) })
-			if got := infoString(info, err); got != wantInfo {
-				t.Fatalf("trial %d, damage %v, %d workers, %d-byte chunks: Inspect\nparallel   %s\nsequential %s", trial, did, c.workers, c.chunk, got, wantInfo)
+			if got := withScanV(c.workers, c.chunk, func() string { return eachString(dir) }); got != wantEach {
+				t.Fatalf("trial %d, damage %v, %d workers, %d-byte chunks: ValidateEach\nparallel   %s\nsequential %s", trial, did, c.workers, c.chunk, got, wantEach)
 			}
 		}
 	}
@@ -121,7 +120,7 @@ func TestValidateProgressSkipsZeroTail(t *testing.T) {
 	for _, w := range []int{-1, 1, 2, 4} {
 		var done, total []int64
 		rep, err := withScan(w, 4096, func() (*Report, error) {
-			return Validate(dir, Options{Progress: func(d, tt int64) { done, total = append(done, d), append(total, tt) }})
+			return Validate(dir, Options{Check: testCheck, Progress: func(d, tt int64) { done, total = append(done, d), append(total, tt) }})
 		})
 		if err != nil || !rep.OK() {
 			t.Fatal(err, rep)
@@ -171,7 +170,7 @@ func damageRandomly(rng *rand.Rand, files map[string][]byte) string {
 	if len(b) == 0 {
 		return "empty " + n
 	}
-	switch k := rng.IntN(10); {
+	switch k := rng.IntN(11); {
 	case k < 4: // a bit flip anywhere
 		off := rng.IntN(len(b))
 		b[off] ^= 1 << rng.IntN(8)
@@ -189,11 +188,21 @@ func damageRandomly(rng *rand.Rand, files map[string][]byte) string {
 		l := int(binary.LittleEndian.Uint32(b[off+4:]))
 		frame := b[off : off+frameHeaderSize+l]
 		lsn := binary.LittleEndian.Uint64(frame[8:]) + uint64(rng.IntN(5)) - 2
-		if pos, _, ok := payloadLSN(frame[frameHeaderSize:]); ok {
-			binary.LittleEndian.PutUint64(frame[frameHeaderSize+pos:], lsn)
-		}
+		binary.LittleEndian.PutUint64(frame[frameHeaderSize:], lsn) // the payload's copy
 		encodeFrameHeader(frame, l, lsn)
 		return fmt.Sprintf("lsn %s@%d=%d", n, off, lsn)
+	case k == 9: // a CRC-valid frame whose payload fails the check
+		offs := frameStarts(b)
+		if len(offs) == 0 {
+			return "no frame in " + n
+		}
+		off := offs[rng.IntN(len(offs))]
+		l := int(binary.LittleEndian.Uint32(b[off+4:]))
+		frame := b[off : off+frameHeaderSize+l]
+		bit := rng.IntN(64) // in the payload's copy of the lsn
+		frame[frameHeaderSize+bit/8] ^= 1 << (bit % 8)
+		encodeFrameHeader(frame, l, binary.LittleEndian.Uint64(frame[8:]))
+		return fmt.Sprintf("payload lsn %s@%d^bit%d", n, off, bit)
 	case k == 6: // a zeroed range
 		from := rng.IntN(len(b))
 		to := min(len(b), from+rng.IntN(400))
@@ -234,7 +243,7 @@ func frameStarts(b []byte) []int {
 	if err != nil {
 		return nil
 	}
-	it := newFrameIter("x", b, h.firstLSN, true)
+	it := newFrameIter("x", b, h.firstLSN, true, testCheck)
 	var offs []int
 	for {
 		_, off, _, ok := it.next()
@@ -261,15 +270,33 @@ func reportString(r *Report, err error) string {
 	return fmt.Sprintf("%+v problem=%s torn=%s err=%v", c, problemString(r.Problem), problemString(r.Torn), err)
 }
 
-func infoString(in *Info, err error) string {
-	if in == nil {
-		return fmt.Sprintf("nil info, err %v", err)
-	}
-	return fmt.Sprintf("%s muts=%d kinds=%v modules=%v tables=%v ops=%v", reportString(&in.Report, err), in.Mutations, in.ByKind, in.ByModule, in.ByTable, in.ByOp)
+// eachString runs ValidateEach (with the test format's check) on dir and
+// describes its report and the records it handed out: their number, the
+// sum of their LSNs, records per LSN class mod 3, body bytes, and a hash
+// of every record's place and payload in the order seen.
+func eachString(dir string) string {
+	var n, lsnSum, bodyBytes int64
+	var byClass [3]int64
+	h := fnv.New64a()
+	rep, err := ValidateEach(dir, func(r Record) error {
+		rec, err := decodeTestRec(r.Payload)
+		if err != nil {
+			return err
+		}
+		n++
+		lsnSum += int64(rec.LSN)
+		byClass[rec.LSN%3]++
+		bodyBytes += int64(len(rec.Body))
+		fmt.Fprintf(h, "%d %s %d %d|", r.LSN, r.Segment, r.Offset, len(r.Payload))
+		h.Write(r.Payload)
+		return nil
+	}, checkOpts)
+	return fmt.Sprintf("%s records=%d lsnsum=%d classes=%v body=%d hash=%x", reportString(rep, err), n, lsnSum, byClass, bodyBytes, h.Sum64())
 }
 
-// The sequential scan as it was before the parallel one, kept verbatim as
-// the reference of TestParallelValidateMatchesSequential.
+// The sequential scan as it was before the parallel one, kept as the
+// reference of TestParallelValidateMatchesSequential (verbatim but for the
+// payload check, now passed to the frame iterator from Options.Check).
 
 // refScanLog walks every segment, filling a Report; fn, if set, sees each
 // valid record (an error from it becomes the report's Problem).
@@ -319,7 +346,7 @@ func refScanLog(dir string, opts []Options, fn func(Record) error) (*Report, err
 		var serr error
 		// No lock: a live writer may shrink the segment under the mapping.
 		if gerr := guardMapped(s.name, func() {
-			stop, serr = refScanSegment(rep, si, s, i == len(segs)-1, data, &want, fn)
+			stop, serr = refScanSegment(rep, si, s, i == len(segs)-1, data, &want, fn, o.Check)
 		}); gerr != nil {
 			release()
 			return rep, gerr
@@ -338,7 +365,7 @@ func refScanLog(dir string, opts []Options, fn func(Record) error) (*Report, err
 
 // refScanSegment verifies one segment image, adding to rep and si. It reports
 // whether the walk must stop (a problem or a torn tail was recorded).
-func refScanSegment(rep *Report, si *SegmentInfo, s segInfo, lastSeg bool, buf []byte, wantp *uint64, fn func(Record) error) (bool, error) {
+func refScanSegment(rep *Report, si *SegmentInfo, s segInfo, lastSeg bool, buf []byte, wantp *uint64, fn func(Record) error, check Check) (bool, error) {
 	want := *wantp
 	{
 		h, herr := decodeSegHeader(buf, s.name)
@@ -353,7 +380,7 @@ func refScanSegment(rep *Report, si *SegmentInfo, s segInfo, lastSeg bool, buf [
 			return true, nil
 		}
 		si.DataBytes = segHeaderSize
-		it := newFrameIter(s.name, buf, h.firstLSN, lastSeg)
+		it := newFrameIter(s.name, buf, h.firstLSN, lastSeg, check)
 		for {
 			lsn, off, payload, ok := it.next()
 			if !ok {

@@ -1,12 +1,9 @@
 package persistence
 
 import (
-	"strings"
+	"fmt"
 	"testing"
 	"time"
-
-	"github.com/interstice/interstice/fbs/fb"
-	"github.com/interstice/interstice/row"
 )
 
 // bigSegmentLog writes about 6 MiB of ~4 KiB records into the first
@@ -16,13 +13,15 @@ func bigSegmentLog(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
 	l := mustOpen(t, dir, Options{SegmentSize: 16 << 20, Sync: SyncNone})
-	pad := strings.Repeat("x", 4000)
-	txs := make([]*Txn, 100)
+	txs := make([]Payload, 100)
 	for b := 0; b < 15; b++ {
 		for i := range txs {
 			n := b*len(txs) + i
-			txs[i] = &Txn{Timestamp: uint64(n), Kind: fb.TxKindReducer, Module: "m", Reducer: "r",
-				Mutations: []Mutation{{Op: fb.OpInsert, Module: "m", Table: "t", Row: row.MustEncode(uint64(n), pad)}}}
+			body := fmt.Appendf(nil, "record %d|", n)
+			for len(body) < 4216 { // a 4224-byte payload
+				body = append(body, byte(n+len(body)))
+			}
+			txs[i] = testRec{Body: body}
 		}
 		if _, err := l.AppendBatch(txs); err != nil {
 			t.Fatal(err)
@@ -35,13 +34,13 @@ func bigSegmentLog(t *testing.T) string {
 }
 
 // TestValidateProgressAdvancesWithinASegment recreates a progress bar that
-// moved once per whole (64 MiB) segment: Validate, Inspect and Repair
+// moved once per whole (64 MiB) segment: Validate, ValidateEach and Repair
 // report within a segment, sequentially every progressStep bytes and in
 // parallel as the workers verify chunks, monotonically, on the calling
 // goroutine, ending at (total, total).
 func TestValidateProgressAdvancesWithinASegment(t *testing.T) {
 	dir := bigSegmentLog(t)
-	rep, err := Validate(dir)
+	rep, err := Validate(dir, checkOpts)
 	if err != nil || !rep.OK() || len(rep.Segments) != 1 || rep.ValidBytes < 6<<20 {
 		t.Fatal(err, rep)
 	}
@@ -51,7 +50,20 @@ func TestValidateProgressAdvancesWithinASegment(t *testing.T) {
 	}
 	calls := []call{
 		{"validate", func(o Options) error { _, err := Validate(dir, o); return err }},
-		{"inspect", func(o Options) error { _, err := Inspect(dir, o); return err }},
+		{"validate each", func(o Options) error {
+			n := 0
+			rep, err := ValidateEach(dir, func(r Record) error {
+				if _, err := decodeTestRec(r.Payload); err != nil {
+					return err
+				}
+				n++
+				return nil
+			}, o)
+			if err == nil && (!rep.OK() || n != 1500) {
+				err = fmt.Errorf("ValidateEach saw %d records: %+v", n, rep)
+			}
+			return err
+		}},
 		{"repair", func(o Options) error { _, err := Repair(dir, o); return err }},
 	}
 	defer func() { scanChunkHook = nil }()
@@ -67,7 +79,7 @@ func TestValidateProgressAdvancesWithinASegment(t *testing.T) {
 			err := func() error {
 				defer func(w int) { scanWorkers = w }(scanWorkers)
 				scanWorkers = workers
-				return c.run(Options{Progress: func(d, tt int64) { done, total = append(done, d), append(total, tt) }})
+				return c.run(Options{Check: testCheck, Progress: func(d, tt int64) { done, total = append(done, d), append(total, tt) }})
 			}()
 			if err != nil {
 				t.Fatalf("%s, %d workers: %v", c.name, workers, err)

@@ -8,7 +8,48 @@ import (
 	"testing"
 )
 
-func TestValidateInspectRepair(t *testing.T) {
+// recordCounts is what ValidateEach's callback counts in these tests:
+// records, records per LSN class mod 3 (read from the payload's copy of
+// the LSN) and the sum of every body byte.
+type recordCounts struct {
+	records int64
+	byClass [3]int64
+	bodySum uint64
+}
+
+func (c *recordCounts) add(t testing.TB, r Record) error {
+	rec, err := decodeTestRec(r.Payload)
+	if err != nil {
+		return err
+	}
+	if rec.LSN != r.LSN {
+		t.Errorf("record %d carries lsn %d", r.LSN, rec.LSN)
+	}
+	c.records++
+	c.byClass[rec.LSN%3]++
+	for _, b := range rec.Body {
+		c.bodySum += uint64(b)
+	}
+	return nil
+}
+
+// validateEachCounts runs ValidateEach with the test format's check and
+// counts the records it hands out.
+func validateEachCounts(t testing.TB, dir string, opts ...Options) (*Report, recordCounts, error) {
+	var c recordCounts
+	o := checkOpts
+	if len(opts) > 0 {
+		o = withCheck(opts[0])
+	}
+	rep, err := ValidateEach(dir, func(r Record) error { return c.add(t, r) }, o)
+	return rep, c, err
+}
+
+// TestValidateEachRepair: Validate and ValidateEach (which hands each
+// record to a counting callback) agree on a healthy and on a damaged log
+// and never write; on a healthy log the counts are those of the records
+// written; Repair then acts as documented.
+func TestValidateEachRepair(t *testing.T) {
 	const n = 60
 	o := Options{SegmentSize: MinSegmentSize, Sync: SyncNone}
 	tests := []struct {
@@ -38,13 +79,13 @@ func TestValidateInspectRepair(t *testing.T) {
 			seg := segFiles(t, dir)[2]
 			offs, _ := frameOffsets(t, seg)
 			flipByte(t, seg, offs[1]+frameHeaderSize+1)
-			r, _ := Validate(dir)
+			r, _ := Validate(dir, checkOpts)
 			return int(r.Problem.LSN - 1)
 		}, false, true, "truncated at corruption"},
 		{"corrupt header", func(t *testing.T, dir string) int {
 			seg := segFiles(t, dir)[3]
 			flipByte(t, seg, 17)
-			r, _ := Validate(dir)
+			r, _ := Validate(dir, checkOpts)
 			return int(r.Problem.LSN - 1)
 		}, false, true, "truncated at corruption"},
 	}
@@ -56,16 +97,16 @@ func TestValidateInspectRepair(t *testing.T) {
 			l.Close()
 			keep := tc.damage(t, dir)
 			before := dirState(t, dir)
-			rep, err := Validate(dir)
+			rep, err := Validate(dir, checkOpts)
 			if err != nil {
 				t.Fatal(err)
 			}
-			info, err := Inspect(dir)
+			each, counts, err := validateEachCounts(t, dir)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if after := dirState(t, dir); fmt.Sprint(after) != fmt.Sprint(before) {
-				t.Fatalf("Validate or Inspect wrote:\nbefore %v\nafter  %v", before, after)
+				t.Fatalf("Validate or ValidateEach wrote:\nbefore %v\nafter  %v", before, after)
 			}
 			if rep.TornTail != tc.wantTorn || (rep.Problem != nil) != tc.wantCorrupt || rep.OK() != (tc.wantAction == "none") {
 				t.Fatalf("Validate: torn %v problem %v", rep.Torn, rep.Problem)
@@ -73,19 +114,21 @@ func TestValidateInspectRepair(t *testing.T) {
 			if tc.wantCorrupt && !errors.Is(rep.Err(), ErrCorrupt) {
 				t.Fatalf("Report.Err %v", rep.Err())
 			}
-			if info.Records != rep.Records || len(info.Segments) != len(rep.Segments) {
-				t.Fatalf("Inspect %d records, Validate %d", info.Records, rep.Records)
+			if fmt.Sprint(*each) != fmt.Sprint(*rep) || counts.records != rep.Records {
+				t.Fatalf("ValidateEach %+v (%d records counted), Validate %+v", each, counts.records, rep)
 			}
 			if tc.name == "healthy" {
-				var sum int64
-				for _, c := range info.ByKind {
-					sum += c
+				var bodySum uint64
+				for i := uint64(1); i <= n; i++ {
+					for _, b := range testTxn(i).Body {
+						bodySum += uint64(b)
+					}
 				}
-				if sum != n || info.Mutations != n || info.ByOp["Insert"] != n/3 || info.ByModule["mod0"] != n/3 || rep.LastLSN != n {
-					t.Fatalf("Inspect counts: kinds %v ops %v modules %v mutations %d", info.ByKind, info.ByOp, info.ByModule, info.Mutations)
+				if counts.records != n || counts.byClass != [3]int64{n / 3, n / 3, n / 3} || counts.bodySum != bodySum || rep.LastLSN != n {
+					t.Fatalf("ValidateEach counts %+v, want %d records, %d per class, body sum %d", counts, n, n/3, bodySum)
 				}
 			}
-			rr, err := Repair(dir)
+			rr, err := Repair(dir, checkOpts)
 			if err != nil {
 				t.Fatalf("Repair: %v", err)
 			}
@@ -103,7 +146,7 @@ func TestValidateInspectRepair(t *testing.T) {
 			if rr.LastLSN != uint64(keep) {
 				t.Fatalf("Repair LastLSN %d, want %d", rr.LastLSN, keep)
 			}
-			rep, err = Validate(dir)
+			rep, err = Validate(dir, checkOpts)
 			if err != nil || !rep.OK() || rep.LastLSN != uint64(keep) {
 				t.Fatalf("Validate after Repair: %v %+v", err, rep)
 			}
@@ -116,11 +159,40 @@ func TestValidateInspectRepair(t *testing.T) {
 }
 
 func TestValidateEmptyAndMissingDirectory(t *testing.T) {
-	rep, err := Validate(t.TempDir())
+	rep, err := Validate(t.TempDir(), checkOpts)
 	if err != nil || !rep.OK() || rep.Records != 0 {
 		t.Fatalf("empty dir: %v %+v", err, rep)
 	}
-	if _, err := Validate(filepath.Join(t.TempDir(), "missing")); err == nil {
+	if _, err := Validate(filepath.Join(t.TempDir(), "missing"), checkOpts); err == nil {
 		t.Fatal("Validate of a missing directory succeeded")
 	}
+	rep, c, err := validateEachCounts(t, t.TempDir())
+	if err != nil || !rep.OK() || rep.Records != 0 || c.records != 0 {
+		t.Fatalf("ValidateEach of an empty dir: %v %+v, %d records seen", err, rep, c.records)
+	}
+	if _, _, err := validateEachCounts(t, filepath.Join(t.TempDir(), "missing")); err == nil {
+		t.Fatal("ValidateEach of a missing directory succeeded")
+	}
+}
+
+// TestValidateEachCallbackErrorStopsTheScan: an error from ValidateEach's
+// callback stops the scan at that record and becomes the report's Problem
+// there, with the records before it counted.
+func TestValidateEachCallbackErrorStopsTheScan(t *testing.T) {
+	dir, seg := newLog(t, 5)
+	offs, _ := frameOffsets(t, seg)
+	stop := errors.New("enough")
+	var seen []uint64
+	rep, err := ValidateEach(dir, func(r Record) error {
+		seen = append(seen, r.LSN)
+		if r.LSN == 3 {
+			return stop
+		}
+		return nil
+	}, checkOpts)
+	if err != nil || rep.Problem == nil || !errors.Is(rep.Problem.Err, stop) || rep.Problem.LSN != 3 ||
+		rep.Problem.Offset != offs[2] || rep.Problem.Segment != segmentName(1) || rep.Records != 2 || rep.LastLSN != 2 {
+		t.Fatalf("ValidateEach: %v %+v problem %+v", err, rep, rep.Problem)
+	}
+	checkContiguous(t, seen, 1, 3)
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/interstice/interstice/fbs/fb"
+	"github.com/interstice/interstice/internal/record"
 	"github.com/interstice/interstice/internal/testwasm"
 	"github.com/interstice/interstice/persistence"
 	"github.com/interstice/interstice/row"
@@ -473,17 +474,17 @@ func TestDumpProgressAdvancesWithinASegment(t *testing.T) {
 // segment, with workers it can slow down.
 func TestValidateProgressAdvancesWithinASegment(t *testing.T) {
 	dir := t.TempDir()
-	l, err := persistence.Open(dir, persistence.Options{SegmentSize: 8 << 20, Sync: persistence.SyncNone})
+	l, err := persistence.Open(dir, record.LogOptions(persistence.Options{SegmentSize: 8 << 20, Sync: persistence.SyncNone}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	pad := strings.Repeat("x", 4000)
-	txs := make([]*persistence.Txn, 100)
+	txs := make([]persistence.Payload, 100)
 	for b := 0; b < 8; b++ {
 		for i := range txs {
 			n := b*len(txs) + i
-			txs[i] = &persistence.Txn{Timestamp: uint64(n + 1), Kind: fb.TxKindReducer, Module: "counter", Reducer: "add",
-				Mutations: []persistence.Mutation{{Op: fb.OpInsert, Module: "counter", Table: "counters", Row: row.MustEncode(pad, int64(n))}}}
+			txs[i] = &record.Txn{Timestamp: uint64(n + 1), Kind: fb.TxKindReducer, Module: "counter", Reducer: "add",
+				Mutations: []record.Mutation{{Op: fb.OpInsert, Module: "counter", Table: "counters", Row: row.MustEncode(pad, int64(n))}}}
 		}
 		if _, err := l.AppendBatch(txs); err != nil {
 			t.Fatal(err)

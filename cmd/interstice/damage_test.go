@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/interstice/interstice/internal/record"
 	"github.com/interstice/interstice/persistence"
 )
 
@@ -67,7 +68,7 @@ func TestLogCommandsAgreeOnDamage(t *testing.T) {
 		}, []string{"--force"}},
 		{"torn tail", func(t *testing.T, dir string) string {
 			seg := lastSegment(t, dir)
-			rep, _ := persistence.Validate(dir)
+			rep, _ := persistence.Validate(dir, record.LogOptions(persistence.Options{}))
 			b, _ := os.ReadFile(seg)
 			valid := rep.Segments[len(rep.Segments)-1].DataBytes
 			os.WriteFile(seg, b[:valid-5], 0o644)

@@ -9,8 +9,7 @@ import (
 	"io"
 	"sort"
 
-	"github.com/interstice/interstice/fbs/fb"
-	"github.com/interstice/interstice/internal/txjson"
+	"github.com/interstice/interstice/internal/record"
 	"github.com/interstice/interstice/persistence"
 )
 
@@ -107,7 +106,7 @@ func logValidate(e env, args []string) error {
 		return err
 	}
 	prog, done := progressFor("validate")
-	rep, err := persistence.Validate(dir, persistence.Options{Progress: prog})
+	rep, err := persistence.Validate(dir, record.LogOptions(persistence.Options{Progress: prog}))
 	done()
 	if err != nil {
 		return err
@@ -148,7 +147,7 @@ func logInspect(e env, args []string) error {
 		return err
 	}
 	prog, done := progressFor("inspect")
-	info, err := persistence.Inspect(dir, persistence.Options{Progress: prog})
+	info, err := record.Inspect(dir, persistence.Options{Progress: prog})
 	done()
 	if err != nil {
 		return err
@@ -209,9 +208,9 @@ func damageOf(dir string, rep *persistence.Report) error {
 	return nil
 }
 
-// dumpRecord is a txjson record with its module record's schema decoded
-// (txjson, the canonical form of the C ABI and the test vectors, carries
-// it as base64). The fields keep txjson's order.
+// dumpRecord is a record's canonical JSON (internal/record) with its
+// module record's schema decoded (the canonical form of the C ABI and the
+// test vectors carries it as base64). The fields keep that form's order.
 type dumpRecord struct {
 	LSN          json.RawMessage `json:"lsn"`
 	Timestamp    json.RawMessage `json:"timestamp"`
@@ -230,11 +229,11 @@ type dumpRecord struct {
 
 // dumpJSON appends the dump form of one record's payload to dst.
 func dumpJSON(dst []byte, rec persistence.Record) ([]byte, error) {
-	line, err := txjson.Append(dst, rec.Payload)
+	line, err := record.AppendJSON(dst, rec.Payload)
 	if err != nil {
 		return nil, fmt.Errorf("segment %s offset %d: %w", rec.Segment, rec.Offset, err)
 	}
-	mr := rec.Transaction().ModuleRecord(nil)
+	mr := record.View(rec.Payload).ModuleRecord(nil) // verified by the reader (record.Check)
 	if mr == nil {
 		return line, nil
 	}
@@ -275,7 +274,7 @@ func logDump(e env, args []string) error {
 	defer done()
 	before, total := segmentSizes(dir)
 	start := int64(-1)
-	r, err := persistence.NewReader(dir, *from)
+	r, err := persistence.NewReader(dir, *from, record.LogOptions(persistence.Options{}))
 	if err != nil {
 		return err
 	}
@@ -309,9 +308,9 @@ func logDump(e env, args []string) error {
 			}
 			list.add(line)
 		default:
-			t := rec.Transaction()
+			t := record.View(rec.Payload)
 			fmt.Fprintf(w, "lsn %d ts %d %s %s.%s  %s  [%s@%d]\n", rec.LSN, t.Timestamp(),
-				fb.EnumNamesTxKind[t.Kind()], t.Module(), t.Reducer(), plural(int64(t.MutationsLength()), "mutation", "mutations"), rec.Segment, rec.Offset)
+				record.KindName(t.Kind()), t.Module(), t.Reducer(), plural(int64(t.MutationsLength()), "mutation", "mutations"), rec.Segment, rec.Offset)
 		}
 	}
 	end()
@@ -383,7 +382,7 @@ func logRepair(e env, args []string) error {
 		return err
 	}
 	prog, done := progressFor("check")
-	rep, err := persistence.Validate(dir, persistence.Options{Progress: prog})
+	rep, err := persistence.Validate(dir, record.LogOptions(persistence.Options{Progress: prog}))
 	done()
 	if err != nil {
 		return err
@@ -413,7 +412,7 @@ func logRepair(e env, args []string) error {
 			"copy the directory aside, then rerun with --force (the cut bytes are kept in .broken files)", dir)}
 	}
 	prog, done = progressFor("repair")
-	rr, err := persistence.Repair(dir, persistence.Options{Progress: prog})
+	rr, err := persistence.Repair(dir, record.LogOptions(persistence.Options{Progress: prog}))
 	done()
 	if err != nil {
 		return err
@@ -441,7 +440,7 @@ func logRotate(e env, args []string) error {
 	// Rotate writes: it refuses a log that validate calls damaged (Open
 	// checks only the last segment; an LSN gap or a bad record in a sealed
 	// segment would be built on).
-	rep, err := persistence.Validate(dir)
+	rep, err := persistence.Validate(dir, record.LogOptions(persistence.Options{}))
 	if err != nil {
 		return err
 	} else if len(rep.Segments) == 0 {
@@ -454,7 +453,7 @@ func logRotate(e env, args []string) error {
 		return nil
 	}
 	// No SegmentSize: the new segment gets the log's own (persistence/segsize.go).
-	l, err := persistence.Open(dir, persistence.Options{Recovery: persistence.RecoverStrict})
+	l, err := persistence.Open(dir, record.LogOptions(persistence.Options{Recovery: persistence.RecoverStrict}))
 	if err != nil {
 		return err
 	}

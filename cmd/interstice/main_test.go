@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/interstice/interstice/fbs/fb"
+	"github.com/interstice/interstice/internal/record"
 	"github.com/interstice/interstice/persistence"
 	"github.com/interstice/interstice/row"
 )
@@ -17,14 +18,14 @@ import (
 func makeLog(t *testing.T, n int) string {
 	t.Helper()
 	dir := t.TempDir()
-	l, err := persistence.Open(dir, persistence.Options{SegmentSize: 4096})
+	l, err := persistence.Open(dir, record.LogOptions(persistence.Options{SegmentSize: 4096}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	for i := 0; i < n; i++ {
-		tx := &persistence.Txn{Timestamp: uint64(i + 1), Kind: fb.TxKindReducer, Module: "counter", Reducer: "add",
+		tx := &record.Txn{Timestamp: uint64(i + 1), Kind: fb.TxKindReducer, Module: "counter", Reducer: "add",
 			Args: row.MustEncode("hits", int64(1)),
-			Mutations: []persistence.Mutation{{Op: fb.OpInsert, Module: "counter", Table: "counters",
+			Mutations: []record.Mutation{{Op: fb.OpInsert, Module: "counter", Table: "counters",
 				Row: row.MustEncode("hits", int64(i))}}}
 		if _, err := l.Append(tx); err != nil {
 			t.Fatal(err)
@@ -58,7 +59,7 @@ func TestExitCodes(t *testing.T) {
 	seg := lastSegment(t, torn)
 	data, _ := os.ReadFile(seg)
 	// Cut the last record in half: find the end of the valid data.
-	rep, err := persistence.Validate(torn)
+	rep, err := persistence.Validate(torn, record.LogOptions(persistence.Options{}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,7 +130,7 @@ func TestDumpJSONLIsOneObjectPerRecord(t *testing.T) {
 func TestRepairThenValidate(t *testing.T) {
 	dir := makeLog(t, 10)
 	seg := lastSegment(t, dir)
-	rep, _ := persistence.Validate(dir)
+	rep, _ := persistence.Validate(dir, record.LogOptions(persistence.Options{}))
 	valid := rep.Segments[len(rep.Segments)-1].DataBytes
 	f, err := os.OpenFile(seg, os.O_RDWR, 0)
 	if err != nil {

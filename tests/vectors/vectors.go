@@ -4,7 +4,7 @@
 //
 //	log/                  a transaction log directory (segment files), committed as bytes
 //	expected.jsonl        one line per record a reader must deliver, in the
-//	                      canonical JSON of internal/txjson (CLI `log dump --json`)
+//	                      canonical JSON of internal/record (CLI `log dump --json`)
 //	expected_validate.json what validating the log must report
 //	README                what the vector is about and how a reader must treat it
 //
@@ -37,7 +37,7 @@ import (
 	flatbuffers "github.com/google/flatbuffers/go"
 
 	"github.com/interstice/interstice/fbs/fb"
-	"github.com/interstice/interstice/internal/txjson"
+	"github.com/interstice/interstice/internal/record"
 	"github.com/interstice/interstice/persistence"
 	"github.com/interstice/interstice/row"
 )
@@ -88,29 +88,29 @@ func sha(seed byte) []byte {
 }
 
 // records returns the transactions of the basic vector.
-func records() [][]*persistence.Txn {
+func records() [][]persistence.Payload {
 	r := row.MustEncode
-	ins := func(mod, tab string, row []byte) persistence.Mutation {
-		return persistence.Mutation{Op: fb.OpInsert, Module: mod, Table: tab, Row: row}
+	ins := func(mod, tab string, row []byte) record.Mutation {
+		return record.Mutation{Op: fb.OpInsert, Module: mod, Table: tab, Row: row}
 	}
 	var ts uint64
-	tx := func(kind fb.TxKind, mod, red string, args []byte, muts ...persistence.Mutation) *persistence.Txn {
+	tx := func(kind fb.TxKind, mod, red string, args []byte, muts ...record.Mutation) *record.Txn {
 		ts++
-		return &persistence.Txn{Timestamp: ts, Kind: kind, Module: mod, Reducer: red, Args: args, Mutations: muts}
+		return &record.Txn{Timestamp: ts, Kind: kind, Module: mod, Reducer: red, Args: args, Mutations: muts}
 	}
-	load := func(name, version string, seed byte) *persistence.Txn {
+	load := func(name, version string, seed byte) *record.Txn {
 		t := tx(fb.TxKindModuleLoad, name, "", nil)
-		t.ModuleRecord = &persistence.ModuleRecord{Name: name, Version: version, Schema: schema(name, version), WasmSHA256: sha(seed)}
+		t.ModuleRecord = &record.ModuleRecord{Name: name, Version: version, Schema: schema(name, version), WasmSHA256: sha(seed)}
 		return t
 	}
-	one := func(t *persistence.Txn) []*persistence.Txn { return []*persistence.Txn{t} }
-	return [][]*persistence.Txn{
+	one := func(t *record.Txn) []persistence.Payload { return []persistence.Payload{t} }
+	return [][]persistence.Payload{
 		one(load("counter", "1.0.0", 0x10)),
 		one(load("types", "0.1.0", 0x20)),
 		one(tx(fb.TxKindReducer, "counter", "add", r("alice", int64(5)),
 			ins("counter", "counters", r("alice", int64(5))))),
 		one(tx(fb.TxKindReducer, "counter", "add", r("alice", int64(-7)),
-			persistence.Mutation{Op: fb.OpUpdate, Module: "counter", Table: "counters", Row: r("alice", int64(-2)), OldRow: r("alice", int64(5))})),
+			record.Mutation{Op: fb.OpUpdate, Module: "counter", Table: "counters", Row: r("alice", int64(-2)), OldRow: r("alice", int64(5))})),
 		one(tx(fb.TxKindReducer, "types", "scalars", r(),
 			ins("types", "scalars", r(uint64(1), nil, true, false, uint32(0), uint32(math.MaxUint32),
 				uint64(math.MaxUint64), int32(math.MinInt32), int32(math.MaxInt32), int64(math.MinInt64), int64(math.MaxInt64))),
@@ -129,11 +129,11 @@ func records() [][]*persistence.Txn {
 		// A batch: two records appended with one write.
 		{
 			tx(fb.TxKindReducer, "counter", "remove", r("alice"),
-				persistence.Mutation{Op: fb.OpDelete, Module: "counter", Table: "counters", OldRow: r("alice", int64(-2))}),
+				record.Mutation{Op: fb.OpDelete, Module: "counter", Table: "counters", OldRow: r("alice", int64(-2))}),
 			tx(fb.TxKindReducer, "counter", "add", r("bob", int64(1)),
 				ins("counter", "counters", r("bob", int64(1))),
 				ins("counter", "counters", r("carol", int64(2))),
-				persistence.Mutation{Op: fb.OpUpdate, Module: "counter", Table: "counters", Row: r("bob", int64(3)), OldRow: r("bob", int64(1))}),
+				record.Mutation{Op: fb.OpUpdate, Module: "counter", Table: "counters", Row: r("bob", int64(3)), OldRow: r("bob", int64(1))}),
 		},
 		one(tx(fb.TxKindReducer, "counter", "noop", r())),
 		one(load("counter", "1.1.0", 0x30)),
@@ -144,7 +144,7 @@ func records() [][]*persistence.Txn {
 // records so that the log spans several segments besides the
 // size-triggered rotations.
 func writeBasic(dir string) error {
-	l, err := persistence.Open(dir, persistence.Options{SegmentSize: SegmentSize})
+	l, err := persistence.Open(dir, record.LogOptions(persistence.Options{SegmentSize: SegmentSize}))
 	if err != nil {
 		return err
 	}
@@ -204,13 +204,13 @@ func Generate(root string) error {
 // tearTail appends one more record, then zeroes the second half of its
 // frame, as a write cut short by a crash leaves it.
 func tearTail(dir string) error {
-	l, err := persistence.Open(dir, persistence.Options{SegmentSize: SegmentSize})
+	l, err := persistence.Open(dir, record.LogOptions(persistence.Options{SegmentSize: SegmentSize}))
 	if err != nil {
 		return err
 	}
-	tx := &persistence.Txn{Timestamp: 100, Kind: fb.TxKindReducer, Module: "counter", Reducer: "add",
+	tx := &record.Txn{Timestamp: 100, Kind: fb.TxKindReducer, Module: "counter", Reducer: "add",
 		Args:      row.MustEncode("torn", int64(1)),
-		Mutations: []persistence.Mutation{{Op: fb.OpInsert, Module: "counter", Table: "counters", Row: row.MustEncode("torn", int64(1))}}}
+		Mutations: []record.Mutation{{Op: fb.OpInsert, Module: "counter", Table: "counters", Row: row.MustEncode("torn", int64(1))}}}
 	lsn, err := l.Append(tx)
 	if err != nil {
 		l.Close()
@@ -243,7 +243,7 @@ func corruptMiddle(dir string) error {
 	}
 	seg := filepath.Base(segs[1])
 	var target *persistence.Record
-	r, err := persistence.NewReader(dir, 0, persistence.Options{Recovery: persistence.RecoverReadOnly})
+	r, err := persistence.NewReader(dir, 0, record.LogOptions(persistence.Options{Recovery: persistence.RecoverReadOnly}))
 	if err != nil {
 		return err
 	}
@@ -268,7 +268,7 @@ func corruptMiddle(dir string) error {
 
 // find returns the record with LSN lsn (its payload copied).
 func find(dir string, lsn uint64) (persistence.Record, error) {
-	r, err := persistence.NewReader(dir, lsn, persistence.Options{Recovery: persistence.RecoverReadOnly})
+	r, err := persistence.NewReader(dir, lsn, record.LogOptions(persistence.Options{Recovery: persistence.RecoverReadOnly}))
 	if err != nil {
 		return persistence.Record{}, err
 	}
@@ -285,13 +285,13 @@ func find(dir string, lsn uint64) (persistence.Record, error) {
 // the error that ended the reading (nil at a clean end, including a torn
 // tail).
 func Read(dir string) (lines []string, readErr error, err error) {
-	r, err := persistence.NewReader(dir, 0, persistence.Options{Recovery: persistence.RecoverReadOnly})
+	r, err := persistence.NewReader(dir, 0, record.LogOptions(persistence.Options{Recovery: persistence.RecoverReadOnly}))
 	if err != nil {
 		return nil, nil, err
 	}
 	defer r.Close()
 	for r.Next() {
-		b, err := txjson.Append(nil, r.Record().Payload)
+		b, err := record.AppendJSON(nil, r.Record().Payload)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -302,7 +302,7 @@ func Read(dir string) (lines []string, readErr error, err error) {
 
 // Validate returns the Validation of the log in dir.
 func Validate(dir string) (*Validation, error) {
-	rep, err := persistence.Validate(dir)
+	rep, err := persistence.Validate(dir, record.LogOptions(persistence.Options{}))
 	if err != nil {
 		return nil, err
 	}

@@ -14,7 +14,7 @@ import (
 )
 
 // TestVectorsDecode reads each committed vector with persistence and
-// txjson and compares with expected.jsonl and expected_validate.json.
+// internal/record's JSON and compares with expected.jsonl and expected_validate.json.
 func TestVectorsDecode(t *testing.T) {
 	for _, name := range vectors.Names {
 		t.Run(name, func(t *testing.T) {

@@ -5,7 +5,7 @@
 // decodeRecord() gives a plain JS object; recordToJSON() gives the canonical
 // JSON text of a record, byte for byte what the C library's
 // interstice_record_to_json and `interstice log dump --json` print
-// (internal/txjson, row.AppendJSON: Go's strconv 'g' floats, Go's
+// (internal/record's AppendJSON, row.AppendJSON: Go's strconv 'g' floats, Go's
 // encoding/json string escaping), so tests/vectors/*/expected.jsonl checks it.
 const flatbuffers = require('flatbuffers');
 const { Transaction } = require('./fb/interstice/fb/transaction');

@@ -1,15 +1,20 @@
-package persistence
+package record
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"math"
+
+	"github.com/interstice/interstice/persistence"
 )
 
 // The record verifier: the one check every decoder of a record payload
-// goes through (frameIter.next, and so Replay, Reader, Validate, Inspect,
-// Repair and Open; the parallel scan's workers; AppendEncoded; DecodeTxn;
-// internal/txjson and the C log API through VerifyTxn). The Go FlatBuffers
+// goes through. Check is the persistence.Options.Check of every log the
+// runtime, the CLI and the C log API open, so the log's readers (Open,
+// Replay, Reader, Validate, ValidateEach, Repair, the parallel scan's
+// workers) and its appends run it on every record; Decode, AppendJSON and
+// the C log API's decoders run it through Verify. The Go FlatBuffers
 // runtime has no verifier and its generated accessors index the buffer
 // unchecked, so a CRC-valid payload whose offsets or lengths point outside
 // it made some tools panic and others accept what replay refused.
@@ -452,16 +457,39 @@ func (v *txVerifier) reason() string {
 	return fmt.Sprintf("malformed transaction flatbuffer: %s%s at payload byte %d", where, vReasons[code], v.at)
 }
 
-// VerifyTxn checks that p is a well-formed Transaction flatbuffer with an
+// Verify checks that p is a well-formed Transaction flatbuffer with an
 // lsn field: the check every record of the log passes before any decoder
 // reads it (see verify.go). Once it returns nil, the generated fb
-// accessors (fb.GetRootAsTransaction and what they return) read p without
-// going out of bounds. The error wraps ErrCorrupt. Rows and the module
+// accessors (View and what they return) read p without going out of
+// bounds. The error wraps persistence.ErrCorrupt. Rows and the module
 // schema inside are nested buffers: checking them is their decoder's work
 // (row.Decode, the runtime's schema decoder).
-func VerifyTxn(p []byte) error {
+func Verify(p []byte) error {
 	if _, reason, ok := verifyPayload(p); !ok {
-		return fmt.Errorf("%w: %s", ErrCorrupt, reason)
+		return fmt.Errorf("%w: %s", persistence.ErrCorrupt, reason)
 	}
 	return nil
+}
+
+// Check is the record check of every log of runtime records
+// (persistence.Options.Check): p verifies (Verify) and its lsn field
+// equals lsn, the frame's. The error text is the reason; the log reports
+// it as corruption at the frame, or refuses the append with
+// persistence.ErrBadRecord.
+func Check(lsn uint64, p []byte) error {
+	pl, reason, ok := verifyPayload(p)
+	if !ok {
+		return errors.New(reason)
+	}
+	if pl != lsn {
+		return fmt.Errorf("payload lsn %d disagrees with frame lsn %d", pl, lsn)
+	}
+	return nil
+}
+
+// LogOptions returns o with Check set: the options every opener of a log
+// of runtime records uses.
+func LogOptions(o persistence.Options) persistence.Options {
+	o.Check = Check
+	return o
 }

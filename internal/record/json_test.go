@@ -1,4 +1,4 @@
-package txjson_test
+package record_test
 
 import (
 	"bytes"
@@ -10,24 +10,24 @@ import (
 	flatbuffers "github.com/google/flatbuffers/go"
 
 	"github.com/interstice/interstice/fbs/fb"
-	"github.com/interstice/interstice/internal/txjson"
+	"github.com/interstice/interstice/internal/record"
 	"github.com/interstice/interstice/persistence"
 	"github.com/interstice/interstice/row"
 )
 
 func payload() []byte {
-	return persistence.EncodeTxn(flatbuffers.NewBuilder(0), &persistence.Txn{LSN: 3, Kind: fb.TxKindReducer, Module: "counter", Reducer: "add",
+	return record.Encode(flatbuffers.NewBuilder(0), &record.Txn{LSN: 3, Kind: fb.TxKindReducer, Module: "counter", Reducer: "add",
 		Args:      row.MustEncode("k", int64(1)),
-		Mutations: []persistence.Mutation{{Op: fb.OpInsert, Module: "counter", Table: "counters", Row: row.MustEncode("k", int64(1))}}})
+		Mutations: []record.Mutation{{Op: fb.OpInsert, Module: "counter", Table: "counters", Row: row.MustEncode("k", int64(1))}}})
 }
 
 // TestAppendRefusesStringOutsidePayload recreates a record whose string
 // length points outside the payload (it panicked `log dump` and the C
-// record_to_json): Append goes through persistence.VerifyTxn and returns
+// record_to_json): AppendJSON goes through Verify and returns
 // ErrCorrupt, never a panic.
 func TestAppendRefusesStringOutsidePayload(t *testing.T) {
 	good := payload()
-	if _, err := txjson.Append(nil, good); err != nil {
+	if _, err := record.AppendJSON(nil, good); err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct {
@@ -48,7 +48,7 @@ func TestAppendRefusesStringOutsidePayload(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			p := append([]byte(nil), good...)
 			tc.edit(p)
-			out, err := txjson.Append(nil, p)
+			out, err := record.AppendJSON(nil, p)
 			if !errors.Is(err, persistence.ErrCorrupt) || out != nil || !strings.Contains(err.Error(), "malformed transaction") {
 				t.Fatalf("Append: %q %v, want ErrCorrupt", out, err)
 			}

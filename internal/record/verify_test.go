@@ -1,9 +1,11 @@
-package persistence
+package record
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
-	"os"
+	"hash/crc32"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -11,6 +13,7 @@ import (
 	flatbuffers "github.com/google/flatbuffers/go"
 
 	"github.com/interstice/interstice/fbs/fb"
+	"github.com/interstice/interstice/persistence"
 )
 
 // payloadField returns the position of the offset field in slot of the
@@ -95,24 +98,6 @@ var malformations = []struct {
 	}},
 }
 
-// corruptRecord rewrites the payload of the record at frame offset off of
-// the segment file seg with apply and recomputes the frame's checksum: a
-// CRC-valid record that is not a well-formed transaction.
-func corruptRecord(t *testing.T, seg string, off int64, apply func(testing.TB, []byte)) {
-	t.Helper()
-	b, err := os.ReadFile(seg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := decodeFrameHeader(b[off:])
-	frame := b[off : off+frameHeaderSize+int64(h.length)]
-	apply(t, frame[frameHeaderSize:])
-	encodeFrameHeader(frame, int(h.length), h.lsn)
-	if err := os.WriteFile(seg, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // TestValidateReportsBadVectorLength recreates CRC-valid records whose
 // offsets or lengths point outside the payload, in the middle of the log
 // and as its last record. Validate, Inspect, Open, a Reader and Replay all
@@ -125,35 +110,47 @@ func TestValidateReportsBadVectorLength(t *testing.T) {
 			name := m.name + map[int]string{3: " (middle)", 5: " (last record)"}[which]
 			t.Run(name, func(t *testing.T) {
 				dir, seg := newLog(t, 5)
-				offs, _ := frameOffsets(t, seg)
-				off := offs[which-1]
+				off := frameOffsets(t, seg)[which-1]
 				corruptRecord(t, seg, off, m.apply)
-				where := "segment " + segmentName(1) + " offset " + itoa(off) + " lsn " + itoa(int64(which)) + ":"
+				where := "segment " + filepath.Base(seg) + " offset " + itoa(off) + " lsn " + itoa(int64(which)) + ":"
 
-				rep, err := Validate(dir)
-				if err != nil || rep.Problem == nil || rep.TornTail || !errors.Is(rep.Problem.Err, ErrCorrupt) ||
+				rep, err := persistence.Validate(dir, logOptions())
+				if err != nil || rep.Problem == nil || rep.TornTail || !errors.Is(rep.Problem.Err, persistence.ErrCorrupt) ||
 					rep.Problem.Offset != off || rep.Problem.LSN != uint64(which) || rep.LastLSN != uint64(which-1) {
 					t.Fatalf("Validate: %v problem %+v torn %v last %d", err, rep.Problem, rep.Torn, rep.LastLSN)
 				}
 				if !strings.Contains(rep.Problem.Err.Error(), where) || !strings.Contains(rep.Problem.Reason, "malformed transaction") {
 					t.Fatalf("Validate: %v, want %q and the reason", rep.Problem.Err, where)
 				}
-				info, err := Inspect(dir)
+				info, err := Inspect(dir, logOptions())
 				if err != nil || info.Problem == nil || info.Problem.Offset != off || info.Records != int64(which-1) {
 					t.Fatalf("Inspect: %v %+v", err, info.Problem)
 				}
 				for name, err := range openErrors(t, dir) {
-					if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), where) {
+					if !errors.Is(err, persistence.ErrCorrupt) || !strings.Contains(err.Error(), where) {
 						t.Fatalf("%s: %v, want ErrCorrupt at %q", name, err, where)
 					}
 				}
-				rr, err := Repair(dir)
+				rr, err := persistence.Repair(dir, logOptions())
 				if err != nil || rr.Action != "truncated at corruption" || rr.LastLSN != uint64(which-1) || rr.Problem.Offset != off {
 					t.Fatalf("Repair: %v %+v", err, rr)
 				}
-				l := mustOpen(t, dir, Options{})
+				l, err := persistence.Open(dir, logOptions())
+				if err != nil {
+					t.Fatal(err)
+				}
 				defer l.Close()
-				checkContiguous(t, readAll(t, l), 1, which-1)
+				n := uint64(0)
+				if err := l.Replay(0, func(r persistence.Record) error {
+					n++
+					tx, err := Decode(r.Payload)
+					if err != nil || tx.LSN != n || tx.Reducer != testTxn(n).Reducer {
+						t.Fatalf("record %d after repair: %+v %v", n, tx, err)
+					}
+					return nil
+				}); err != nil || n != uint64(which-1) {
+					t.Fatalf("Replay after repair: %d records, %v", n, err)
+				}
 				if lsn, err := l.Append(testTxn(uint64(which))); err != nil || lsn != uint64(which) {
 					t.Fatalf("Append after repair: %d %v", lsn, err)
 				}
@@ -162,28 +159,75 @@ func TestValidateReportsBadVectorLength(t *testing.T) {
 	}
 }
 
-// TestAppendEncodedRefusesMalformedPayload: the log never writes a record
-// that its readers would then call corrupt.
-func TestAppendEncodedRefusesMalformedPayload(t *testing.T) {
-	l := mustOpen(t, t.TempDir(), Options{Sync: SyncNone})
+// TestAppendRefusesMalformedPayload: the log never writes a record that
+// its readers would then call corrupt: a caller-encoded payload that does
+// not verify is refused with ErrBadRecord, as is one without an lsn field,
+// and the log stays as it was.
+func TestAppendRefusesMalformedPayload(t *testing.T) {
+	l, err := persistence.Open(t.TempDir(), logOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
 	defer l.Close()
 	for _, m := range malformations {
 		t.Run(m.name, func(t *testing.T) {
-			p := EncodeTxn(flatbuffers.NewBuilder(0), testTxn(3))
+			p := Encode(flatbuffers.NewBuilder(0), testTxn(3))
 			m.apply(t, p)
-			if _, err := l.AppendEncoded(p); !errors.Is(err, ErrBadRecord) {
-				t.Fatalf("AppendEncoded: %v, want ErrBadRecord", err)
+			if _, err := l.Append(Encoded(p)); !errors.Is(err, persistence.ErrBadRecord) || !strings.Contains(err.Error(), "malformed transaction") {
+				t.Fatalf("Append: %v, want ErrBadRecord", err)
 			}
-			if _, err := l.EnqueueEncoded(p); !errors.Is(err, ErrBadRecord) {
-				t.Fatalf("EnqueueEncoded: %v, want ErrBadRecord", err)
+			if _, err := l.Enqueue(Encoded(p)); !errors.Is(err, persistence.ErrBadRecord) {
+				t.Fatalf("Enqueue: %v, want ErrBadRecord", err)
 			}
-			if _, err := DecodeTxn(p); !errors.Is(err, ErrCorrupt) {
-				t.Fatalf("DecodeTxn: %v, want ErrCorrupt", err)
+			if _, err := l.AppendBatch([]persistence.Payload{testTxn(1), Encoded(p)}); !errors.Is(err, persistence.ErrBadRecord) {
+				t.Fatalf("AppendBatch: %v, want ErrBadRecord", err)
+			}
+			if _, err := Decode(p); !errors.Is(err, persistence.ErrCorrupt) {
+				t.Fatalf("Decode: %v, want ErrCorrupt", err)
 			}
 		})
 	}
+	b := flatbuffers.NewBuilder(0)
+	fb.TransactionStart(b)
+	fb.TransactionAddTimestamp(b, 5)
+	b.Finish(fb.TransactionEnd(b))
+	if _, err := l.Append(Encoded(b.FinishedBytes())); !errors.Is(err, persistence.ErrBadRecord) || !strings.Contains(err.Error(), "no lsn field") {
+		t.Fatalf("Append without lsn field: %v, want ErrBadRecord", err)
+	}
+	if _, err := l.Append(Encoded([]byte{1, 2})); !errors.Is(err, persistence.ErrBadRecord) {
+		t.Fatalf("Append of junk: %v, want ErrBadRecord", err)
+	}
 	if l.LastLSN() != 0 {
 		t.Fatalf("last lsn %d after refused appends", l.LastLSN())
+	}
+	// A good caller-encoded payload gets the log's LSN in the record, and
+	// the caller's bytes are not modified.
+	p := Encode(b, testTxn(1))
+	orig := append([]byte(nil), p...)
+	if lsn, err := l.Append(Encoded(p)); err != nil || lsn != 1 {
+		t.Fatalf("Append: %d %v", lsn, err)
+	}
+	if !bytes.Equal(p, orig) {
+		t.Fatal("Append modified the caller's payload")
+	}
+	if lsn, err := l.Append(Encoded(Encode(b, &Txn{LSN: 77}))); err != nil || lsn != 2 {
+		t.Fatalf("Append of a payload carrying lsn 77: %d %v", lsn, err)
+	}
+	var got []uint64
+	if err := l.Replay(0, func(r persistence.Record) error { got = append(got, View(r.Payload).Lsn()); return nil }); err != nil || len(got) != 2 || got[0] != 1 || got[1] != 2 {
+		t.Fatalf("payload lsns %v %v, want [1 2]", got, err)
+	}
+}
+
+// TestCheckRefusesLSNMismatch: a payload whose lsn field disagrees with
+// its frame's is refused, with both numbers in the reason.
+func TestCheckRefusesLSNMismatch(t *testing.T) {
+	p := Encode(flatbuffers.NewBuilder(0), &Txn{LSN: 4})
+	if err := Check(4, p); err != nil {
+		t.Fatal(err)
+	}
+	if err := Check(5, p); err == nil || !strings.Contains(err.Error(), "payload lsn 4 disagrees with frame lsn 5") {
+		t.Fatalf("Check: %v", err)
 	}
 }
 
@@ -201,11 +245,11 @@ func TestVerifyTxnAcceptsEveryShape(t *testing.T) {
 		txs = append(txs, testTxn(i))
 	}
 	for i, tx := range txs {
-		p := EncodeTxn(b, tx)
-		if err := VerifyTxn(p); err != nil {
+		p := Encode(b, tx)
+		if err := Verify(p); err != nil {
 			t.Fatalf("tx %d: %v", i, err)
 		}
-		got, err := DecodeTxn(p)
+		got, err := Decode(p)
 		if err != nil || got.LSN != tx.LSN || len(got.Mutations) != len(tx.Mutations) {
 			t.Fatalf("tx %d: %+v %v", i, got, err)
 		}
@@ -236,12 +280,12 @@ func walkTxn(p []byte) int {
 func addVerifySeeds(f *testing.F) {
 	b := flatbuffers.NewBuilder(0)
 	for i := uint64(1); i <= 4; i++ {
-		f.Add(append([]byte(nil), EncodeTxn(b, testTxn(i))...))
+		f.Add(append([]byte(nil), Encode(b, testTxn(i))...))
 	}
-	f.Add(append([]byte(nil), EncodeTxn(b, &Txn{LSN: 3, Mutations: []Mutation{{}, {Op: fb.OpDelete, OldRow: []byte{9}}, {Row: []byte{}, OldRow: []byte{}}, {Table: "t"}, {Table: "u"}}})...))
-	f.Add(append([]byte(nil), EncodeTxn(b, &Txn{Kind: fb.TxKindModuleLoad, ModuleRecord: &ModuleRecord{Name: "m", Schema: []byte{1}}})...))
+	f.Add(append([]byte(nil), Encode(b, &Txn{LSN: 3, Mutations: []Mutation{{}, {Op: fb.OpDelete, OldRow: []byte{9}}, {Row: []byte{}, OldRow: []byte{}}, {Table: "t"}, {Table: "u"}}})...))
+	f.Add(append([]byte(nil), Encode(b, &Txn{Kind: fb.TxKindModuleLoad, ModuleRecord: &ModuleRecord{Name: "m", Schema: []byte{1}}})...))
 	for _, m := range malformations {
-		p := append([]byte(nil), EncodeTxn(b, testTxn(5))...)
+		p := append([]byte(nil), Encode(b, testTxn(5))...)
 		m.apply(f, p)
 		f.Add(p)
 	}
@@ -256,19 +300,19 @@ func addVerifySeeds(f *testing.F) {
 func FuzzVerifyTxn(f *testing.F) {
 	addVerifySeeds(f)
 	f.Fuzz(func(t *testing.T, p []byte) {
-		err := VerifyTxn(p)
-		tx, derr := DecodeTxn(p)
+		err := Verify(p)
+		tx, derr := Decode(p)
 		if (err == nil) != (derr == nil) {
 			t.Fatalf("VerifyTxn %v but DecodeTxn %v", err, derr)
 		}
 		if err != nil {
-			if !errors.Is(err, ErrCorrupt) {
-				t.Fatalf("VerifyTxn: %v, want ErrCorrupt", err)
+			if !errors.Is(err, persistence.ErrCorrupt) {
+				t.Fatalf("Verify: %v, want ErrCorrupt", err)
 			}
 			return
 		}
 		walkTxn(p)
-		if _, lsn, ok := payloadLSN(p); !ok || lsn != tx.LSN {
+		if _, lsn, ok := lsnField(p); !ok || lsn != tx.LSN {
 			t.Fatalf("verified payload: lsn field %d %v, decoded %d", lsn, ok, tx.LSN)
 		}
 	})
@@ -285,7 +329,7 @@ func BenchmarkVerifyTxn(b *testing.B) { benchVerify(b, verifyPayload) }
 func BenchmarkVerifyTxnGeneral(b *testing.B) { benchVerify(b, verifySlow) }
 
 func benchVerify(b *testing.B, verify func([]byte) (uint64, string, bool)) {
-	p := EncodeTxn(flatbuffers.NewBuilder(0), testTxn(7))
+	p := Encode(flatbuffers.NewBuilder(0), testTxn(7))
 	b.SetBytes(int64(len(p)))
 	for i := 0; i < b.N; i++ {
 		if _, _, ok := verify(p); !ok {
@@ -296,11 +340,11 @@ func benchVerify(b *testing.B, verify func([]byte) (uint64, string, bool)) {
 
 // BenchmarkVerifyTxnCRC is the frame CRC of the same record, for scale.
 func BenchmarkVerifyTxnCRC(b *testing.B) {
-	p := EncodeTxn(flatbuffers.NewBuilder(0), testTxn(7))
+	p := Encode(flatbuffers.NewBuilder(0), testTxn(7))
 	b.SetBytes(int64(len(p)))
 	var c uint32
 	for i := 0; i < b.N; i++ {
-		c += crc32c(p)
+		c += crc32.Checksum(p, crcTable)
 	}
 	_ = c
 }
@@ -321,4 +365,15 @@ func FuzzVerifyFastMatchesGeneral(f *testing.F) {
 			t.Fatalf("fast path refuses a record without module_record that the general verifier accepts")
 		}
 	})
+}
+
+// BenchmarkAppendPayload is what the log runs under its lock for each
+// runtime record (persistence RATIONALE, "Why are payloads opaque"): the
+// encoding of a one-insert record and its copy into the frame buffer.
+func BenchmarkAppendPayload(b *testing.B) {
+	tx := testTxn(7)
+	dst := make([]byte, 0, 4096)
+	for i := 0; i < b.N; i++ {
+		dst = tx.AppendPayload(dst[:0], uint64(i))
+	}
 }

@@ -1,8 +1,8 @@
-package main
+package record
 
 import "testing"
 
-// TestAppendJSONRefusesTrailingData: interstice_log_append_json's record
+// TestAppendJSONRefusesTrailingData: ParseJSON's record (interstice_log_append_json)
 // is exactly one JSON object; a stray bracket or a second value after it
 // is refused (Decoder.More let "}]" through).
 func TestAppendJSONRefusesTrailingData(t *testing.T) {
@@ -21,9 +21,9 @@ func TestAppendJSONRefusesTrailingData(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := txnFromJSON([]byte(tc.data))
+			_, err := ParseJSON([]byte(tc.data))
 			if (err == nil) != tc.ok {
-				t.Fatalf("txnFromJSON(%q) error %v, want ok %v", tc.data, err, tc.ok)
+				t.Fatalf("ParseJSON(%q) error %v, want ok %v", tc.data, err, tc.ok)
 			}
 		})
 	}

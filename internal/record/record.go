@@ -1,4 +1,17 @@
-package persistence
+// Package record is the one codec of what the runtime stores: the Go form
+// of a log record, an fb.Transaction (fbs/transaction.fbs), with its
+// FlatBuffers encoder and decoder, replay's field reader (MutationFields),
+// the record verifier that every reader of a log runs (Check, as
+// persistence.Options.Check), Inspect's counts, and the canonical JSON form
+// in both directions (AppendJSON, ParseJSON); and the body of a snapshot
+// file, an fb.Snapshot (SnapshotEncoder, ReadSnapshot). persistence stores these records as
+// opaque payloads and knows nothing of them; everything that reads or
+// writes a record's fields goes through this package.
+//
+// It imports persistence (for its sentinel errors and the Payload
+// interface) and fbs/fb and row; it must not import core or anything
+// that runs WASM.
+package record
 
 import (
 	"encoding/binary"
@@ -8,12 +21,13 @@ import (
 	flatbuffers "github.com/google/flatbuffers/go"
 
 	"github.com/interstice/interstice/fbs/fb"
+	"github.com/interstice/interstice/persistence"
 )
 
 // Txn is the Go form of one log record, an fb.Transaction (see
 // fbs/transaction.fbs). Rows and arguments are opaque encoded bytes.
 type Txn struct {
-	LSN          uint64 // assigned by Append
+	LSN          uint64 // the log's: set by AppendPayload, read by Decode
 	Timestamp    uint64 // logical clock
 	Kind         fb.TxKind
 	Module       string
@@ -42,11 +56,40 @@ type ModuleRecord struct {
 
 var builderPool = sync.Pool{New: func() any { return flatbuffers.NewBuilder(256) }}
 
-// EncodeTxn encodes tx as a Transaction flatbuffer with b (which it resets)
+// AppendPayload encodes tx as the payload of record lsn (persistence.Payload):
+// it sets tx.LSN to lsn, encodes, and appends the bytes to dst.
+func (tx *Txn) AppendPayload(dst []byte, lsn uint64) []byte {
+	tx.LSN = lsn
+	b := builderPool.Get().(*flatbuffers.Builder)
+	dst = append(dst, Encode(b, tx)...)
+	if cap(b.Bytes) <= 1<<20 {
+		builderPool.Put(b)
+	}
+	return dst
+}
+
+// Encoded is a Transaction flatbuffer encoded by someone else (the C log
+// API's callers) as a persistence.Payload: AppendPayload copies it and
+// writes the LSN the log assigns into the copy's lsn field. A payload
+// without an lsn field is copied as it is, and the log's Check then
+// refuses it (ErrBadRecord).
+type Encoded []byte
+
+// AppendPayload appends a copy of e carrying lsn.
+func (e Encoded) AppendPayload(dst []byte, lsn uint64) []byte {
+	start := len(dst)
+	dst = append(dst, e...)
+	if pos, _, ok := lsnField(e); ok {
+		binary.LittleEndian.PutUint64(dst[start+pos:], lsn)
+	}
+	return dst
+}
+
+// Encode encodes tx as a Transaction flatbuffer with b (which it resets)
 // and returns the finished bytes, valid until b is reused. The lsn field is
-// always present (even when tx.LSN is 0), so that the log can set it in
-// place when it assigns the LSN.
-func EncodeTxn(b *flatbuffers.Builder, tx *Txn) []byte {
+// always present (even when tx.LSN is 0): the format requires it (Check),
+// and Encoded finds it there.
+func Encode(b *flatbuffers.Builder, tx *Txn) []byte {
 	b.Reset()
 	muts := make([]flatbuffers.UOffsetT, 0, 8)
 	for i := range tx.Mutations {
@@ -124,11 +167,11 @@ func EncodeTxn(b *flatbuffers.Builder, tx *Txn) []byte {
 	return b.FinishedBytes()
 }
 
-// payloadLSN locates the lsn field of a Transaction flatbuffer without
+// lsnField locates the lsn field of a Transaction flatbuffer without
 // trusting the bytes: every offset is bounds-checked, so it never panics.
 // It returns the field's byte offset in payload, its value, and whether it
 // is present.
-func payloadLSN(p []byte) (pos int, lsn uint64, found bool) {
+func lsnField(p []byte) (pos int, lsn uint64, found bool) {
 	if len(p) < 4 {
 		return -1, 0, false
 	}
@@ -154,12 +197,12 @@ func payloadLSN(p []byte) (pos int, lsn uint64, found bool) {
 	return int(at), binary.LittleEndian.Uint64(p[at:]), true
 }
 
-// DecodeTxn decodes a record payload into a new Txn, copying every byte
-// slice out of p. It first checks p with VerifyTxn, the record verifier
-// every reader of the log uses: a malformed flatbuffer is an ErrCorrupt
-// error, never a panic.
-func DecodeTxn(p []byte) (tx *Txn, err error) {
-	if err := VerifyTxn(p); err != nil {
+// Decode decodes a record payload into a new Txn, copying every byte
+// slice out of p. It first checks p with Verify, the record verifier
+// every reader of the log uses: a malformed flatbuffer is an error
+// wrapping persistence.ErrCorrupt, never a panic.
+func Decode(p []byte) (tx *Txn, err error) {
+	if err := Verify(p); err != nil {
 		return nil, err
 	}
 	t := fb.GetRootAsTransaction(p, 0)
@@ -176,7 +219,7 @@ func DecodeTxn(p []byte) (tx *Txn, err error) {
 		var m fb.Mutation
 		for i := 0; i < n; i++ {
 			if !t.Mutations(&m, i) {
-				return nil, fmt.Errorf("%w: mutation %d unreadable", ErrCorrupt, i)
+				return nil, fmt.Errorf("%w: mutation %d unreadable", persistence.ErrCorrupt, i)
 			}
 			tx.Mutations[i] = Mutation{
 				Op:     m.Op(),
@@ -207,6 +250,14 @@ func cloneBytes(b []byte) []byte {
 	}
 	return append(make([]byte, 0, len(b)), b...)
 }
+
+// View returns the verified payload p as a zero-copy fb.Transaction, valid
+// as long as p is. Only for payloads a log reader handed out (they passed
+// Check) or that passed Verify.
+func View(p []byte) *fb.Transaction { return fb.GetRootAsTransaction(p, 0) }
+
+// Init points t at the verified payload p without allocating (View).
+func Init(t *fb.Transaction, p []byte) { t.Init(p, uoffset(p)) }
 
 // uoffset returns the root offset of a flatbuffer, or 0 if p is too short.
 func uoffset(p []byte) flatbuffers.UOffsetT {
