@@ -15,7 +15,11 @@ import (
 	"github.com/interstice/interstice/persistence"
 )
 
-// Status codes, pinned (include/interstice.h "Status codes").
+// Status codes, pinned (include/interstice.h "Status codes"): one table
+// with core.Code, whose primary classes are the statuses (untyped here so
+// that they compare with C ints; TestCoreCodesMapped checks each against
+// its core.Code and the header's #define). BUSY is the library's own: a
+// re-entrant call from a C callback.
 const (
 	eOK            = 0
 	eBadArgument   = 1
@@ -75,18 +79,11 @@ func interstice_status_str(code C.int) *C.ist_cchar {
 	return (*C.ist_cchar)(statusNames[-1])
 }
 
-// statusOf maps a Go error from core or persistence to its status.
-//
-// Every core.Code has one documented status (include/interstice.h,
-// "Status codes"): 1..15 are the same numbers, CodeReadOnly (16) is
-// READ_ONLY (24) and CodePoisoned (17) is POISONED (23), because C status
-// 16 was pinned to INVALID_MODULE before core gained those codes; the log
-// classes 18..22 are CORRUPT, TORN_TAIL, IO, LOCKED and VERSION; the load
-// failures 100..102 are INVALID_MODULE and 103..109 SCHEMA, told apart by
-// interstice_error.detail. A core INTERNAL error that wraps a persistence
-// or file-system error (the durable runtime's open, replay and snapshot
-// steps wrap them so) reports the more precise status of its cause:
-// LOCKED, CORRUPT, TORN_TAIL, VERSION, IO ...
+// statusOf maps a Go error from core or persistence to its status: a core
+// error's primary class (core.Code is the status; an extended code's
+// class is its Primary). A core INTERNAL error that wraps a persistence or
+// file-system error reports the more precise status of its cause: LOCKED,
+// CORRUPT, TORN_TAIL, VERSION, IO ...
 func statusOf(err error) int {
 	if err == nil {
 		return eOK
@@ -106,39 +103,39 @@ func statusOf(err error) int {
 
 // coreStatus is the status of a core.Code (eInternal for an unknown one).
 func coreStatus(c core.Code) int {
-	switch {
-	case c >= core.CodeBadArgument && c <= core.CodeIncompatible:
-		return int(c)
-	case c == core.CodeReadOnly:
-		return eReadOnly
-	case c == core.CodePoisoned:
-		return ePoisoned
-	case c == core.CodeCorrupt:
-		return eCorrupt
-	case c == core.CodeTornTail:
-		return eTornTail
-	case c == core.CodeIO:
-		return eIO
-	case c == core.CodeLocked:
-		return eLocked
-	case c == core.CodeVersion:
-		return eVersion
-	case c == core.CodeInvalidWasm || c == core.CodeMissingExport || c == core.CodeBadImport:
-		return eInvalidModule
-	case c >= core.CodeMalformed && c <= core.CodeBadSubscription:
-		return eSchema
+	p := c.Primary()
+	if _, ok := statusNames[int(p)]; !ok || p == core.CodeOK {
+		return eInternal
 	}
-	return eInternal
+	return int(p)
 }
 
-// detailOf is interstice_error.detail: the core.Code of err, 0 if err is
-// not a core error.
+// detailOf is interstice_error.detail (pinned, header "Status codes"): an
+// extended code itself (100..109), otherwise the runtime's class in the
+// numbering detail has carried since 0.1 (legacyDetail), 0 if err is not
+// a core error.
 func detailOf(err error) int {
 	var ce *core.Error
-	if errors.As(err, &ce) {
+	if !errors.As(err, &ce) {
+		return 0
+	}
+	if ce.Code.Primary() != ce.Code {
 		return int(ce.Code)
 	}
-	return 0
+	if d, ok := legacyDetail[ce.Code]; ok {
+		return d
+	}
+	return int(ce.Code)
+}
+
+// legacyDetail is the detail of the classes whose number changed when
+// core.Code became the status: detail is pinned, and it carried core's
+// own numbering before (1..15 are the same in both). COMPACTED reached C
+// through a core INTERNAL error then, hence 11.
+var legacyDetail = map[core.Code]int{
+	core.CodeReadOnly: 16, core.CodePoisoned: 17,
+	core.CodeCorrupt: 18, core.CodeTornTail: 19, core.CodeIO: 20, core.CodeLocked: 21, core.CodeVersion: 22,
+	core.CodeCompacted: 11,
 }
 
 // messageOf is interstice_error.message for err under status st. A core
@@ -154,7 +151,7 @@ func messageOf(err error, st int) string {
 		return err.Error()
 	}
 	t := ce.Text()
-	finer := (st == eSchema || st == eInvalidModule) && ce.Code != core.CodeSchema
+	finer := ce.Code.Primary() != ce.Code
 	switch {
 	case t == "":
 		return ce.Code.String()

@@ -12,16 +12,17 @@ import (
 	"github.com/interstice/interstice/row"
 )
 
-// Code is the stable numeric class of a core error. The C ABI maps each
-// code to one status; values are pinned and new codes may be added.
+// Code is the stable numeric class of a core error, in one table with the
+// C ABI: a class's Code is its C status (include/interstice.h, "Status
+// codes"; interstice_error.code), the same number. Codes 100–109 are
+// extended codes, the part SQLite's extended result codes play: the
+// distinct reasons a module fails to load, each under a primary class
+// (Primary): 100–102 reject the wasm itself (INVALID_MODULE) and 103–109
+// its schema (SCHEMA; they also match ErrSchema). Values are pinned and
+// new codes may be added.
 type Code int
 
-// Error codes. Codes 1–17 are runtime classes; 18–22 are the classes of a
-// log or data-directory failure (the persistence sentinels, which keep
-// their identity through core: see logCode); codes 100–109 are the
-// distinct reasons a module fails to load: 100–102 reject the wasm
-// itself (the C ABI reports them as INTERSTICE_E_INVALID_MODULE) and
-// 103–109 its schema (they also match ErrSchema).
+// Error codes.
 const (
 	CodeOK              Code = 0
 	CodeBadArgument     Code = 1  // a malformed argument, key, buffer or name
@@ -39,13 +40,15 @@ const (
 	CodeCycle           Code = 13 // a nested call would re-enter a module on the call stack
 	CodeUnsupported     Code = 14 // not supported by this kind of runtime (a snapshot in memory)
 	CodeIncompatible    Code = 15 // a module conflicts with a loaded one (same version, other code)
-	CodeReadOnly        Code = 16 // the runtime was opened read-only (inspect mode)
-	CodePoisoned        Code = 17 // a log write or fdatasync failed: this call's outcome is unknown, later ones are refused; reopen
-	CodeCorrupt         Code = 18 // the log or a snapshot is damaged (checksum, LSN chain, header)
-	CodeTornTail        Code = 19 // the log's last record is torn (RecoverStrict)
-	CodeIO              Code = 20 // an operating-system I/O error on the data directory (ENOSPC, EIO, ...)
-	CodeLocked          Code = 21 // another runtime or log holds the data directory's lock
-	CodeVersion         Code = 22 // a log segment or snapshot of an unknown format version
+	CodeInvalidModule   Code = 16 // the wasm is refused (the primary class of codes 100–102)
+	CodeCorrupt         Code = 20 // the log or a snapshot is damaged (checksum, LSN chain, header)
+	CodeTornTail        Code = 21 // the log's last record is torn (RecoverStrict)
+	CodeIO              Code = 22 // an operating-system I/O error on the data directory (ENOSPC, EIO, ...)
+	CodePoisoned        Code = 23 // a log write or fdatasync failed: this call's outcome is unknown, later ones are refused; reopen
+	CodeReadOnly        Code = 24 // the runtime was opened read-only (inspect mode)
+	CodeVersion         Code = 25 // a log segment or snapshot of an unknown format version
+	CodeCompacted       Code = 26 // a log record needed was deleted by retention
+	CodeLocked          Code = 28 // another runtime or log holds the data directory's lock
 	CodeInvalidWasm     Code = 100
 	CodeMissingExport   Code = 101
 	CodeBadImport       Code = 102
@@ -58,6 +61,19 @@ const (
 	CodeBadSubscription Code = 109
 )
 
+// Primary returns the class of an extended code (CodeInvalidModule for
+// 100–102, CodeSchema for 103–109) and any other code itself: the C
+// status of an error with code c.
+func (c Code) Primary() Code {
+	switch {
+	case c >= CodeInvalidWasm && c <= CodeBadImport:
+		return CodeInvalidModule
+	case c >= CodeMalformed && c <= CodeBadSubscription:
+		return CodeSchema
+	}
+	return c
+}
+
 var codeNames = map[Code]string{
 	CodeOK: "ok", CodeBadArgument: "bad argument", CodeNotFound: "not found",
 	CodeTrap: "module trap", CodeTimeout: "timeout", CodeLimit: "limit exceeded",
@@ -69,6 +85,7 @@ var codeNames = map[Code]string{
 	CodeReadOnly: "read-only", CodePoisoned: "runtime poisoned",
 	CodeCorrupt: "corrupt log", CodeTornTail: "torn tail", CodeIO: "i/o error",
 	CodeLocked: "data directory locked", CodeVersion: "unsupported format version",
+	CodeInvalidModule: "invalid module", CodeCompacted: "lsn compacted",
 	CodeInvalidWasm: "invalid wasm", CodeMissingExport: "missing export",
 	CodeBadImport: "bad import", CodeMalformed: "malformed schema",
 	CodeABIVersion: "unsupported abi version", CodeBadName: "bad name",
@@ -211,21 +228,15 @@ func (e *Error) text(b *strings.Builder, outer *Error) {
 // Unwrap returns the cause.
 func (e *Error) Unwrap() error { return e.Err }
 
-// Is reports whether target is a core sentinel of the same code, or
-// ErrSchema for the schema codes 103–109 it groups.
+// Is reports whether target is a core sentinel of the same code, or of
+// the primary class of e's extended code (ErrSchema for 103–109,
+// ErrInvalidModule for 100–102).
 func (e *Error) Is(target error) bool {
 	t, ok := target.(*Error)
 	if !ok || t.Module != "" || t.Msg != "" || t.Err != nil {
 		return false
 	}
-	if t.Code == e.Code {
-		return true
-	}
-	switch t.Code {
-	case CodeSchema:
-		return e.Code >= CodeMalformed && e.Code <= CodeBadSubscription
-	}
-	return false
+	return t.Code == e.Code || t.Code == e.Code.Primary()
 }
 
 // CodeOf returns the Code of err: the code of the first *Error in its
@@ -242,9 +253,10 @@ func CodeOf(err error) Code {
 }
 
 // Sentinels for errors.Is. Every error returned by package core is an
-// *Error whose Code matches exactly one of these (the load-failure codes
-// 103–109 also match ErrSchema). A log failure (codes 17–22) also wraps
-// its persistence sentinel.
+// *Error whose Code matches exactly one of these, and an extended code
+// also its primary class's (ErrSchema, ErrInvalidModule). A failure of the
+// log or the data directory (CodeCorrupt ... CodeLocked) also wraps the
+// persistence error it came from; testing it needs only these.
 var (
 	ErrBadArgument     = &Error{Code: CodeBadArgument}
 	ErrNotFound        = &Error{Code: CodeNotFound}
@@ -261,6 +273,7 @@ var (
 	ErrCycle           = &Error{Code: CodeCycle}
 	ErrUnsupported     = &Error{Code: CodeUnsupported}
 	ErrIncompatible    = &Error{Code: CodeIncompatible}
+	ErrInvalidModule   = &Error{Code: CodeInvalidModule}
 	ErrReadOnly        = &Error{Code: CodeReadOnly}
 	ErrPoisoned        = &Error{Code: CodePoisoned}
 	ErrCorrupt         = &Error{Code: CodeCorrupt}
@@ -268,6 +281,7 @@ var (
 	ErrIO              = &Error{Code: CodeIO}
 	ErrLocked          = &Error{Code: CodeLocked}
 	ErrVersion         = &Error{Code: CodeVersion}
+	ErrCompacted       = &Error{Code: CodeCompacted}
 	ErrInvalidWasm     = &Error{Code: CodeInvalidWasm}
 	ErrMissingExport   = &Error{Code: CodeMissingExport}
 	ErrBadImport       = &Error{Code: CodeBadImport}
@@ -307,6 +321,8 @@ func logCode(err error) Code {
 		return CodeTornTail
 	case errors.Is(err, persistence.ErrVersion):
 		return CodeVersion
+	case errors.Is(err, persistence.ErrCompacted):
+		return CodeCompacted
 	case errors.Is(err, persistence.ErrRecordTooLarge):
 		return CodeLimit
 	case errors.Is(err, fs.ErrNotExist):

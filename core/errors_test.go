@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/interstice/interstice/internal/testwasm"
+	"github.com/interstice/interstice/persistence"
 	"github.com/interstice/interstice/row"
 )
 
@@ -194,5 +197,41 @@ func TestTrapCarriesGuestPanic(t *testing.T) {
 	}
 	if errors.As(err, &e); e.GuestMsg != "" {
 		t.Fatalf("GuestMsg %q of a failure without a message", e.GuestMsg)
+	}
+}
+
+// TestOneErrorTable: a primary Code is its C status number and matches
+// its own sentinel only; an extended code reports its primary class and
+// matches both sentinels; log failures keep their class through core, so
+// errors.Is needs no persistence import (and still works with it).
+func TestOneErrorTable(t *testing.T) {
+	for c, want := range map[Code]Code{
+		CodeInvalidWasm: CodeInvalidModule, CodeBadImport: CodeInvalidModule,
+		CodeMalformed: CodeSchema, CodeBadSubscription: CodeSchema,
+		CodeReadOnly: CodeReadOnly, CodeLocked: CodeLocked, CodeBadArgument: CodeBadArgument,
+	} {
+		if c.Primary() != want {
+			t.Errorf("%v.Primary() = %v, want %v", c, c.Primary(), want)
+		}
+	}
+	e := &Error{Code: CodeBadImport, Msg: "x"}
+	if !errors.Is(e, ErrBadImport) || !errors.Is(e, ErrInvalidModule) || errors.Is(e, ErrSchema) {
+		t.Errorf("bad import: Is(ErrBadImport) %v Is(ErrInvalidModule) %v Is(ErrSchema) %v",
+			errors.Is(e, ErrBadImport), errors.Is(e, ErrInvalidModule), errors.Is(e, ErrSchema))
+	}
+	if errors.Is(&Error{Code: CodeInvalidModule}, ErrBadImport) {
+		t.Error("the class matches one of its extended codes")
+	}
+	for cause, want := range map[error]error{
+		fmt.Errorf("seg: %w", persistence.ErrCorrupt):                         ErrCorrupt,
+		persistence.ErrCompacted:                                              ErrCompacted,
+		persistence.ErrLocked:                                                 ErrLocked,
+		fmt.Errorf("%w: %w", persistence.ErrPoisoned, persistence.ErrCorrupt): ErrPoisoned,
+		&fs.PathError{Op: "write", Path: "/x", Err: syscall.ENOSPC}:           ErrIO,
+	} {
+		err := logErr("open", cause)
+		if !errors.Is(err, want) || !errors.Is(err, cause) {
+			t.Errorf("logErr(%v): code %v, want %v (and the cause)", cause, err.Code, want)
+		}
 	}
 }

@@ -208,7 +208,7 @@ func (r *Runtime) upgradeLocked(old, m *module) error {
 	if err := r.commit.commit(rec); err != nil {
 		x.reset()
 		*rec = txn{}
-		return &Error{Code: CodeInternal, Module: m.info.Name, Msg: "commit of module upgrade", Err: err}
+		return &Error{Code: logCode(err), Module: m.info.Name, Msg: "commit of module upgrade", Err: err}
 	}
 	r.lastTS = x.ts
 	r.stateMu.Lock()

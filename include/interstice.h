@@ -148,27 +148,22 @@ const char *interstice_version_string(void);
  * treat an unknown non-zero code as a failure and print
  * interstice_status_str(code).
  *
- * Mapping from the Go core package's core.Code (every code has exactly one
- * status; interstice_error.detail carries the core.Code itself):
- *   core 1..15 (bad argument .. incompatible)   -> the same number, 1..15
- *   core 16 CodeReadOnly                        -> INTERSTICE_E_READ_ONLY (24)
- *   core 17 CodePoisoned                        -> INTERSTICE_E_POISONED (23)
- *   core 18..22 (corrupt, torn tail, i/o error,
- *                data directory locked, unsupported
- *                format version)                -> CORRUPT (20), TORN_TAIL (21), IO (22),
- *                                                  LOCKED (28), VERSION (25)
- *   core 100..102 (invalid wasm, missing export,
- *                  bad import)                  -> INTERSTICE_E_INVALID_MODULE (16)
- *   core 103..109 (malformed schema, abi version,
- *                  bad name, duplicate name, unknown
- *                  type, bad primary key, bad
- *                  subscription)                -> INTERSTICE_E_SCHEMA (6)
- * (C status 16 was pinned to INVALID_MODULE before core had codes 16 and
- * 17, so those two map to the log's READ_ONLY and POISONED statuses, which
- * mean the same thing.) A core INTERNAL error caused by the log or the file
- * system (opening, replaying or snapshotting a data directory) reports the
- * cause's status instead: LOCKED, CORRUPT, TORN_TAIL, VERSION, COMPACTED,
- * IO, NOT_FOUND.
+ * One table with the Go core package: a core.Code is its status, the same
+ * number (core.CodeReadOnly is 24, INTERSTICE_E_READ_ONLY), and the core's
+ * extended codes 100..109 report their primary class: 100..102 (invalid
+ * wasm, missing export, bad import) INTERSTICE_E_INVALID_MODULE, 103..109
+ * (malformed schema, abi version, bad name, duplicate name, unknown type,
+ * bad primary key, bad subscription) INTERSTICE_E_SCHEMA. BUSY is the
+ * library's own. A core INTERNAL error caused by the log or the file
+ * system reports the cause's status instead: LOCKED, CORRUPT, TORN_TAIL,
+ * VERSION, COMPACTED, IO, NOT_FOUND.
+ *
+ * interstice_error.detail is pinned as it was in 0.1 and 0.2: an extended
+ * code itself (100..109); 1..15 for the statuses of the same numbers;
+ * READ_ONLY 16, POISONED 17, CORRUPT 18, TORN_TAIL 19, IO 20, LOCKED 21,
+ * VERSION 22 and COMPACTED 11 when the runtime reported them (core's
+ * numbering before it became the status's); 0 for the library's own
+ * checks.
  * ========================================================================= */
 
 #define INTERSTICE_OK                 0  /* success */
@@ -228,8 +223,9 @@ typedef struct interstice_error {
                        each fact once and without the status's own name, which
                        interstice_status_str(code) gives: print both, e.g.
                        "reducer failed: no account "zed" (module bank, reducer deposit)" */
-    int detail;     /* the finer reason: the Go core.Code when the failure came from the
-                       runtime (e.g. 105 "bad name" under INTERSTICE_E_SCHEMA), else 0.
+    int detail;     /* the finer reason when the failure came from the runtime (e.g. 105
+                       "bad name" under INTERSTICE_E_SCHEMA; "Status codes" pins every
+                       value), else 0.
                        Added in 0.1 without an ABI change: the library allocates the
                        struct, so an older program simply does not read it. */
     char *guest_message; /* the module's own words, NUL-terminated, or NULL when the failure

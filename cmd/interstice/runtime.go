@@ -110,17 +110,17 @@ func openDir(e env, dir string, mode openMode) (*core.Runtime, error) {
 // acts on into their own words: damage (exit 1) and a held lock.
 func openErr(dir string, err error) error {
 	switch {
-	case errors.Is(err, persistence.ErrLocked):
+	case errors.Is(err, core.ErrLocked):
 		return fmt.Errorf("data directory %s is in use: %s", dir, persistenceMsg(err))
-	case errors.Is(err, persistence.ErrCorrupt), errors.Is(err, persistence.ErrTornTail):
+	case errors.Is(err, core.ErrCorrupt), errors.Is(err, core.ErrTornTail):
 		logd := filepath.Join(dir, "log")
 		return damagedError{fmt.Sprintf("the log of %s is damaged: %s (see 'interstice log validate %s' and docs/RECOVERY.md)", dir, persistenceMsg(err), logd)}
 	}
 	return err
 }
 
-// persistenceMsg is the message of the persistence error inside err (core
-// wraps it with its own code, "internal error", which says nothing here).
+// persistenceMsg is the message of the persistence error inside err (it
+// names segment and offset; core's wrapping adds its class's name).
 func persistenceMsg(err error) string {
 	for e := err; e != nil; e = errors.Unwrap(e) {
 		if strings.HasPrefix(e.Error(), "persistence: ") {

@@ -24,7 +24,7 @@ const statuses = Object.freeze(Object.fromEntries(table.statuses.map((s) => [s.n
  * IntersticeError is a failure reported by libinterstice.
  *   .code    the status's name in interstice.h, e.g. 'INTERSTICE_E_NOT_FOUND'
  *   .status  the numeric status, e.g. 2
- *   .detail  the finer reason (the Go core code, e.g. 105 "bad name"), else 0
+ *   .detail  the finer reason (e.g. 105 "bad name"; pinned in interstice.h), else 0
  *   .guestMessage  the module's own words (a reducer's error text, a guest
  *            panic line), or null when the failure did not come from the guest
  */

@@ -58,8 +58,9 @@ class IntersticeError(Exception):
     Attributes:
         code:    the C status (an ``INTERSTICE_E_*`` value).
         name:    the status macro's name, e.g. ``"INTERSTICE_E_CORRUPT"``.
-        detail:  the finer reason the library gives (the Go core code, e.g.
-                 105 "bad name" under ``INTERSTICE_E_SCHEMA``), else 0.
+        detail:  the finer reason the library gives (e.g. 105 "bad name"
+                 under ``INTERSTICE_E_SCHEMA``; the header's "Status codes"
+                 pins every value), else 0.
         message: the library's message; it names the module, table, segment
                  or offset concerned, each once, and not the status (the
                  class says it). ``str(error)`` is the message.
