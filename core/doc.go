@@ -25,6 +25,9 @@
 //
 // # Data directory
 //
+// (internal/datadir owns the layout, the wasm store and the snapshot and
+// retention protocol; internal/record encodes what the files hold.)
+//
 //	DIR/log/                  the transaction log (package persistence):
 //	                          <20-digit first lsn>.log segments, LOCK,
 //	                          *.broken files kept by tail truncation

@@ -2,12 +2,8 @@ package core
 
 import (
 	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -16,6 +12,7 @@ import (
 	"github.com/google/btree"
 
 	"github.com/interstice/interstice/fbs/fb"
+	"github.com/interstice/interstice/internal/datadir"
 	"github.com/interstice/interstice/internal/record"
 	"github.com/interstice/interstice/persistence"
 	"github.com/interstice/interstice/row"
@@ -23,7 +20,7 @@ import (
 
 // durable is the persistence state of a Runtime (embedded in it).
 type durable struct {
-	dataDir  string
+	dir      *datadir.Dir // nil in memory
 	log      *persistence.Log
 	readOnly bool
 	poisoned atomic.Pointer[Error]
@@ -39,8 +36,6 @@ type durable struct {
 	snapMu     sync.Mutex // serializes Snapshot and Close
 	snapBusy   atomic.Bool
 	snapErr    atomic.Pointer[error]
-	snapLSNs   []uint64 // valid snapshots kept, oldest first (snapMu)
-	lastSnap   uint64
 
 	replayStats  ReplayStats
 	lastProgress int64
@@ -107,13 +102,6 @@ func (r *Runtime) LastLSN() uint64 {
 	return lsn
 }
 
-// Data directory layout.
-const (
-	logSubdir      = "log"
-	snapshotSubdir = "snapshots"
-	modulesSubdir  = "modules"
-)
-
 func (r *Runtime) logOptions() persistence.Options {
 	o := persistence.Options{
 		Check:          record.Check,
@@ -141,18 +129,16 @@ func (r *Runtime) logOptions() persistence.Options {
 func (r *Runtime) openData() error {
 	start := time.Now()
 	dir := r.cfg.dataDir
-	r.dataDir = dir
 	r.readOnly = r.cfg.recovery == persistence.RecoverReadOnly
-	if !r.readOnly {
-		for _, d := range []string{dir, filepath.Join(dir, logSubdir), filepath.Join(dir, snapshotSubdir), filepath.Join(dir, modulesSubdir)} {
-			if err := os.MkdirAll(d, 0o755); err != nil {
-				return &Error{Code: CodeBadArgument, Msg: "data directory " + dir, Err: err}
-			}
+	dd, err := datadir.Open(dir, r.readOnly, r.cfg.keepSnapshots)
+	if err != nil {
+		if r.readOnly {
+			return &Error{Code: CodeNotFound, Msg: "data directory " + dir, Err: err}
 		}
-	} else if _, err := os.Stat(dir); err != nil {
-		return &Error{Code: CodeNotFound, Msg: "data directory " + dir, Err: err}
+		return &Error{Code: CodeBadArgument, Msg: "data directory " + dir, Err: err}
 	}
-	lg, err := persistence.Open(filepath.Join(dir, logSubdir), r.logOptions())
+	r.dir = dd
+	lg, err := persistence.Open(dd.LogPath(), r.logOptions())
 	if err != nil {
 		return logErr("open log in "+dir, err)
 	}
@@ -164,44 +150,23 @@ func (r *Runtime) openData() error {
 	logLast := lg.LastLSN()
 
 	// Snapshot.
-	snapDir := filepath.Join(dir, snapshotSubdir)
 	var snapLSN uint64
-	var listed chan []uint64
-	if _, err := os.Stat(snapDir); err == nil {
-		// The snapshots kept (for the log's retention floor) are listed,
-		// which reads and verifies each one whole, while the state is
-		// rebuilt.
-		if !r.readOnly {
-			listed = make(chan []uint64, 1)
-			go func() {
-				var lsns []uint64
-				if infos, err := persistence.ListSnapshots(snapDir); err == nil {
-					for _, in := range infos {
-						if in.Valid && in.LSN <= logLast {
-							lsns = append(lsns, in.LSN)
-						}
-					}
-				}
-				listed <- lsns
-			}()
+	lsn, body, skipped, err := dd.NewestSnapshot(logLast)
+	if err != nil {
+		return logErr("read snapshot", err)
+	}
+	for _, p := range skipped {
+		st.SnapshotsSkipped = append(st.SnapshotsSkipped, p.Segment+": "+p.Reason)
+		if p.LSN > logLast {
+			return &Error{Code: CodeInternal, Msg: fmt.Sprintf("snapshot %s covers lsn %d but the log ends at lsn %d: acknowledged transactions are missing from the log (restore the log, or move the snapshot aside to proceed)", p.Segment, p.LSN, logLast)}
 		}
-		lsn, body, skipped, err := persistence.ReadNewestSnapshot(snapDir, logLast)
-		if err != nil {
-			return logErr("read snapshot", err)
+	}
+	if body != nil {
+		if err := r.loadSnapshot(lsn, body); err != nil {
+			return err
 		}
-		for _, p := range skipped {
-			st.SnapshotsSkipped = append(st.SnapshotsSkipped, p.Segment+": "+p.Reason)
-			if p.LSN > logLast {
-				return &Error{Code: CodeInternal, Msg: fmt.Sprintf("snapshot %s covers lsn %d but the log ends at lsn %d: acknowledged transactions are missing from the log (restore the log, or move the snapshot aside to proceed)", p.Segment, p.LSN, logLast)}
-			}
-		}
-		if body != nil {
-			if err := r.loadSnapshot(lsn, body); err != nil {
-				return err
-			}
-			snapLSN = lsn
-			st.SnapshotLSN = lsn
-		}
+		snapLSN = lsn
+		st.SnapshotLSN = lsn
 	}
 	lc.lastLSN = snapLSN
 	// Log suffix.
@@ -234,13 +199,7 @@ func (r *Runtime) openData() error {
 		}
 	}
 	st.LastLSN = lc.lastLSN
-	r.lastSnap = snapLSN
-	if listed != nil {
-		r.snapLSNs = <-listed
-	}
-	if !r.readOnly && len(r.snapLSNs) > 0 {
-		r.protectLog()
-	}
+	dd.Recovered(lg, snapLSN)
 	st.Duration = time.Since(start)
 	if !r.readOnly && r.cfg.syncPolicy == persistence.SyncAlways {
 		r.startExecutor()
@@ -373,65 +332,18 @@ func (r *Runtime) LastSnapshotError() error {
 	return nil
 }
 
-// storeWasm keeps wasm in dir/modules/<sha256 hex>.wasm: written to a
-// temporary file, fsynced, renamed, and the directory fsynced, unless a
-// file of that name with the right hash is there already.
-func (r *Runtime) storeWasm(sum [32]byte, wasm []byte) error {
-	dir := filepath.Join(r.dataDir, modulesSubdir)
-	path := filepath.Join(dir, hex.EncodeToString(sum[:])+".wasm")
-	if b, err := os.ReadFile(path); err == nil && sha256.Sum256(b) == sum {
-		return nil
-	}
-	fail := func(err error) error {
-		return logErr("store module wasm in "+dir, err)
-	}
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
-	if err != nil {
-		return fail(err)
-	}
-	if _, err := f.Write(wasm); err != nil {
-		f.Close()
-		os.Remove(tmp)
-		return fail(err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		os.Remove(tmp)
-		return fail(err)
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(tmp)
-		return fail(err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return fail(err)
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return fail(err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fail(err)
-	}
-	return nil
-}
-
 // ensureCompiled compiles a module restored from the log or a snapshot,
 // on its first call, from the wasm kept under its hash.
 func (r *Runtime) ensureCompiled(m *module) error {
 	if m.compiled != nil {
 		return nil
 	}
-	sum := m.info.WasmSHA256
-	path := filepath.Join(r.dataDir, modulesSubdir, hex.EncodeToString(sum[:])+".wasm")
-	wasm, err := os.ReadFile(path)
-	if err != nil {
-		return &Error{Code: CodeNotFound, Module: m.info.Name, Msg: "the module's wasm is missing from the data directory (load the module again)", Err: err}
-	}
-	if sha256.Sum256(wasm) != sum {
-		return &Error{Code: CodeIncompatible, Module: m.info.Name, Msg: fmt.Sprintf("%s does not match the SHA-256 recorded in the log", path)}
+	wasm, err := r.dir.LoadWasm(m.info.WasmSHA256)
+	switch {
+	case errors.Is(err, datadir.ErrWasmMissing):
+		return &Error{Code: CodeNotFound, Module: m.info.Name, Msg: "the module's wasm is missing from the data directory (load the module again)", Err: errors.Unwrap(err)}
+	case err != nil:
+		return &Error{Code: CodeIncompatible, Module: m.info.Name, Msg: "the module's wasm file does not match the SHA-256 recorded in the log", Err: err}
 	}
 	compiled, err := r.compile(wasm)
 	if err != nil {
@@ -812,7 +724,7 @@ type SnapshotInfo struct {
 // With nothing committed since the last snapshot it writes nothing and
 // returns that snapshot's LSN.
 func (r *Runtime) Snapshot() (SnapshotInfo, error) {
-	if r.dataDir == "" {
+	if r.dir == nil {
 		if err := r.usable(); err != nil {
 			return SnapshotInfo{}, err
 		}
@@ -826,7 +738,7 @@ func (r *Runtime) Snapshot() (SnapshotInfo, error) {
 		return SnapshotInfo{}, err
 	}
 	lsn, ts := r.commit.last()
-	if lsn == 0 || lsn == r.lastSnap {
+	if lsn == 0 || lsn == r.dir.LastSnapshot() {
 		r.execMu.Unlock()
 		return SnapshotInfo{LSN: lsn}, nil
 	}
@@ -865,39 +777,10 @@ func (r *Runtime) Snapshot() (SnapshotInfo, error) {
 	}
 	body := e.Finish(lsn, ts)
 	info.Bytes = int64(len(body))
-	snapDir := filepath.Join(r.dataDir, snapshotSubdir)
-	name, err := persistence.WriteSnapshot(snapDir, lsn, body)
+	file, removed, err := r.dir.WriteSnapshot(r.log, lsn, body)
+	info.File, info.Removed = file, removed
 	if err != nil {
-		return info, logErr(fmt.Sprintf("write snapshot at lsn %d", lsn), err)
-	}
-	info.File = filepath.Join(snapDir, filepath.Base(name))
-	r.lastSnap = lsn
-	r.snapLSNs = append(r.snapLSNs, lsn)
-	removed, err := persistence.PruneSnapshots(snapDir, r.cfg.keepSnapshots)
-	info.Removed = append(info.Removed, removed...)
-	if err != nil {
-		return info, logErr("prune snapshots", err)
-	}
-	if k := r.cfg.keepSnapshots; len(r.snapLSNs) > k {
-		r.snapLSNs = r.snapLSNs[len(r.snapLSNs)-k:]
-	}
-	segs, err := r.protectLog()
-	info.Removed = append(info.Removed, segs...)
-	if err != nil {
-		return info, logErr("log retention", err)
+		return info, logErr("snapshot", err)
 	}
 	return info, nil
-}
-
-// protectLog sets the log's retention floor to the oldest snapshot kept
-// (so that a damaged newest snapshot still has an older one plus the log
-// behind it) and applies retention.
-func (r *Runtime) protectLog() ([]string, error) {
-	if len(r.snapLSNs) == 0 || r.log == nil {
-		return nil, nil
-	}
-	k := min(r.cfg.keepSnapshots, len(r.snapLSNs))
-	floor := r.snapLSNs[len(r.snapLSNs)-k]
-	r.log.SetProtectedLSN(floor)
-	return r.log.Retain()
 }

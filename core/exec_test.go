@@ -189,7 +189,7 @@ func TestCallAsync(t *testing.T) {
 		t.Errorf("CallAsync after Close: %v, want CodeClosed", err)
 	}
 	// The 100 queued before Close are in the log.
-	rt2 := openDur(t, durConfig(t, rt.dataDir))
+	rt2 := openDur(t, durConfig(t, rt.dir.Path()))
 	defer rt2.Close()
 	if got := rt2.LastLSN(); got != uint64(n+100+1) {
 		t.Errorf("reopened at lsn %d, want %d (1 load + %d calls)", got, n+100+1, n+100)

@@ -325,10 +325,10 @@ func (r *Runtime) LoadModule(wasm []byte) (*ModuleInfo, error) {
 	info.WasmSHA256 = sum
 	m.info, m.schema, m.inst = info, schema, inst
 	m.build()
-	if r.dataDir != "" {
+	if r.dir != nil {
 		// Before the record: a committed load must find its wasm at restart.
-		if err := r.storeWasm(sum, wasm); err != nil {
-			return fail(err)
+		if err := r.dir.StoreWasm(sum, wasm); err != nil {
+			return fail(logErr("store module wasm in "+r.dir.ModulesPath(), err))
 		}
 	}
 
