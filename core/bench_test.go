@@ -101,7 +101,7 @@ func BenchmarkCallInsertNoDeadline(b *testing.B) {
 // per-call watcher goroutine) and allocate nothing.
 func TestWatchdogFastPath(t *testing.T) {
 	rt := open(t, testConfig(t), kvWasm(t))
-	if inst := rt.modules["kv"].inst; inst == nil || inst.intr == nil {
+	if inst := rt.modules["kv"].inst; inst == nil || inst.target.Flag == nil {
 		t.Fatal("the kv instance has no interrupt flag")
 	}
 	args := row.MustEncode()

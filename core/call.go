@@ -10,6 +10,7 @@ import (
 
 	"github.com/tetratelabs/wazero/sys"
 
+	"github.com/interstice/interstice/core/internal/engine"
 	"github.com/interstice/interstice/fbs/fb"
 	"github.com/interstice/interstice/row"
 )
@@ -324,9 +325,9 @@ func (r *Runtime) executeArgs(ctx context.Context, red *reducer, args []byte, x 
 	var err error
 	var fired uint32
 	if r.wd != nil {
-		r.wdGen = r.wd.arm(ctx)
+		r.wdGen = r.wd.Arm(ctx)
 		err = r.checkInvoke(callCtx, red, args, x, check)
-		fired = r.wd.disarm(r.wdGen)
+		fired = r.wd.Disarm(r.wdGen)
 	} else {
 		err = r.checkInvoke(ctx, red, args, x, check)
 	}
@@ -452,17 +453,17 @@ func (r *Runtime) invoke(ctx context.Context, red *reducer, args []byte, x *tx) 
 	f := r.pushFrame(m, inst, red, x)
 	m.onStack = true
 	if r.wd != nil {
-		if r.wd.expired(r.wdGen) {
+		if r.wd.Expired(r.wdGen) {
 			m.onStack = false
 			r.popFrame(f)
 			return &Error{Code: CodeTimeout, Module: m.info.Name, Reducer: red.name, Msg: fmt.Sprintf("call exceeded its deadline (%v) or was cancelled", r.cfg.callDeadline)}
 		}
-		var prev *instance
+		var prev *engine.Target
 		if f.prev != nil {
-			prev = f.prev.inst
+			prev = &f.prev.inst.target
 		}
-		r.wd.setRunning(inst)
-		defer r.wd.setRunning(prev)
+		r.wd.SetRunning(&inst.target)
+		defer r.wd.SetRunning(prev)
 	}
 	defer func() {
 		m.onStack = false
@@ -516,11 +517,11 @@ func (r *Runtime) invoke(ctx context.Context, red *reducer, args []byte, x *tx) 
 }
 
 // nearMemoryLimit reports whether the trapped instance's memory refused
-// to grow past the limit during this call (guestMemory, limits.go): the
+// to grow past the limit during this call (engine.Memory): the
 // trap followed a failed memory.grow. Any other trap is CodeTrap, however
 // close to the limit the memory is.
 func (r *Runtime) nearMemoryLimit(inst *instance) bool {
-	return inst.gmem != nil && inst.gmem.refused
+	return inst.gmem != nil && inst.gmem.Refused()
 }
 
 func firstLine(err error) string {

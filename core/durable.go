@@ -11,8 +11,8 @@ import (
 
 	"github.com/google/btree"
 
+	"github.com/interstice/interstice/core/internal/datadir"
 	"github.com/interstice/interstice/fbs/fb"
-	"github.com/interstice/interstice/internal/datadir"
 	"github.com/interstice/interstice/internal/record"
 	"github.com/interstice/interstice/persistence"
 	"github.com/interstice/interstice/row"

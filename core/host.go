@@ -8,6 +8,7 @@ import (
 
 	"github.com/tetratelabs/wazero/api"
 
+	"github.com/interstice/interstice/core/internal/engine"
 	"github.com/interstice/interstice/fbs/fb"
 	"github.com/interstice/interstice/internal/abi"
 	"github.com/interstice/interstice/row"
@@ -79,20 +80,18 @@ var hostFuncs = []hostFunc{
 	{name: "abort", params: []api.ValueType{i32, i32}, raw: (*Runtime).hAbort},
 }
 
-// hostSigs indexes hostFuncs by name, for the import checks. It is filled
-// by init: an initializer would be a cycle (hCall reaches the import checks
-// through invoke and compile).
-var hostSigs map[string]*hostFunc
-
-func init() {
-	hostSigs = make(map[string]*hostFunc, len(hostFuncs))
-	for i := range hostFuncs {
-		hostSigs[hostFuncs[i].name] = &hostFuncs[i]
+// hostImports is hostFuncs as the engine checks a module's imports
+// against them.
+func hostImports() []engine.Import {
+	out := make([]engine.Import, len(hostFuncs))
+	for i, h := range hostFuncs {
+		out[i] = engine.Import{Name: h.name, Params: h.params, Results: h.results}
 	}
+	return out
 }
 
 func (r *Runtime) instantiateHost(ctx context.Context) error {
-	b := r.wz.NewHostModuleBuilder("interstice")
+	b := r.eng.Runtime().NewHostModuleBuilder("interstice")
 	for i := range hostFuncs {
 		h := &hostFuncs[i]
 		b.NewFunctionBuilder().WithGoModuleFunction(r.goFunc(h), h.params, h.results).Export(h.name)

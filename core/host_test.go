@@ -8,10 +8,14 @@ import (
 
 // TestHostFuncsTable checks the shape goFunc relies on: every import has
 // exactly one implementation, an fn import has one i32 result (its status),
-// and the index used by the import checks holds every entry once.
+// and the list the import checks use holds every entry once, as typed.
 func TestHostFuncsTable(t *testing.T) {
-	if len(hostSigs) != len(hostFuncs) {
-		t.Fatalf("hostSigs has %d entries, hostFuncs %d (a duplicate name?)", len(hostSigs), len(hostFuncs))
+	imports := map[string]int{}
+	for i, im := range hostImports() {
+		if _, dup := imports[im.Name]; dup {
+			t.Fatalf("import %q listed twice", im.Name)
+		}
+		imports[im.Name] = i
 	}
 	for i := range hostFuncs {
 		h := &hostFuncs[i]
@@ -22,8 +26,9 @@ func TestHostFuncsTable(t *testing.T) {
 			if h.fn != nil && (len(h.results) != 1 || h.results[0] != api.ValueTypeI32) {
 				t.Fatalf("fn import has results %v, want one i32", h.results)
 			}
-			if hostSigs[h.name] != h {
-				t.Fatalf("hostSigs[%q] is not this entry", h.name)
+			im := hostImports()[imports[h.name]]
+			if im.Name != h.name || string(im.Params) != string(h.params) || string(im.Results) != string(h.results) {
+				t.Fatalf("the import checks see %+v", im)
 			}
 		})
 	}

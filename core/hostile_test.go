@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"github.com/interstice/interstice/core/internal/engine"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -235,7 +236,7 @@ func TestTableGrowHugeDeltaIsBounded(t *testing.T) {
 // TestTableElementBudget checks the budget's arithmetic: element segments
 // count, and the budget follows the memory limit.
 func TestTableElementBudget(t *testing.T) {
-	if got := maxTableElements(DefaultMemoryLimitPages); got != 524288 {
+	if got := engine.MaxTableElements(DefaultMemoryLimitPages); got != 524288 {
 		t.Fatalf("default table budget %d", got)
 	}
 	// A passive element segment of 600,000 null references is over the

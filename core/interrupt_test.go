@@ -83,26 +83,6 @@ func TestDeadlineBoundsInit(t *testing.T) {
 	}
 }
 
-// TestFlagClearedAfterCall checks that an instance whose flag the watchdog
-// set but that returned before its next check keeps working: disarm clears
-// the flag (white box: the flag is set by hand, as check does).
-func TestFlagClearedAfterCall(t *testing.T) {
-	rt := open(t, testConfig(t), spinWasm(t, 0))
-	inst := rt.modules["spin"].inst
-	rt.wd.mu.Lock()
-	inst.intr.Set(1)
-	rt.wd.flagged = append(rt.wd.flagged, inst)
-	rt.wd.mu.Unlock()
-	mustCall(t, rt, "spin", "noop") // passes fewer checks than a poll interval
-	if v := inst.intr.Get(); v != 0 {
-		t.Fatalf("flag is %d after the call", v)
-	}
-	mustCall(t, rt, "spin", "work") // polls ~3000 times
-	if rt.modules["spin"].inst != inst {
-		t.Fatal("instance rebuilt")
-	}
-}
-
 // TestReservedExport checks that a module exporting the interrupt flag's
 // name (here: one instrumented already) is refused under a deadline and
 // loads without one.

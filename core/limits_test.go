@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/interstice/interstice/core/internal/engine"
 	"github.com/interstice/interstice/core/internal/interrupt"
 )
 
@@ -76,12 +77,12 @@ func TestDeepNestingRefusedBeforeCompile(t *testing.T) {
 		want string
 	}{
 		{"100k nested blocks", genModule(1, nested(100000, 0x02)), "nested deeper"},
-		{"nesting limit + 1", genModule(1, nested(maxNesting+1, 0x03)), "nested deeper"},
-		{"many deep bodies", genModule(200, nested(maxNesting, 0x02)), "code cost"},
+		{"nesting limit + 1", genModule(1, nested(engine.MaxNesting+1, 0x03)), "nested deeper"},
+		{"many deep bodies", genModule(200, nested(engine.MaxNesting, 0x02)), "code cost"},
 		{"2^32-1 locals", genModule(1, hugeLocals), "locals"},
-		{"body over 1 MiB", genModule(1, flat(maxFunctionBytes+16)), "body of"},
-		{"module over 16 MiB", genModule(17, flat(maxFunctionBytes-16)), "module of"},
-		{"too many functions", genModule(maxFunctions+1, []byte{0, 0x0b}), "functions exceed"},
+		{"body over 1 MiB", genModule(1, flat(engine.MaxFunctionBytes+16)), "body of"},
+		{"module over 16 MiB", genModule(17, flat(engine.MaxFunctionBytes-16)), "module of"},
+		{"too many functions", genModule(engine.MaxFunctions+1, []byte{0, 0x0b}), "functions exceed"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rt := open(t, NewConfig())
@@ -120,16 +121,16 @@ func TestLargestAcceptedModuleCompileTime(t *testing.T) {
 	}
 	// most repeats body as often as the code cost budget allows.
 	most := func(body []byte, depth, loops int) []byte {
-		return genModule(maxCodeCost/(len(body)*(depth+interrupt.LoopWeight*loops)), body)
+		return genModule(engine.MaxCodeCost/(len(body)*(depth+interrupt.LoopWeight*loops)), body)
 	}
 	for _, tc := range []struct {
 		name string
 		wasm []byte
 	}{
-		{"blocks nested 2048 deep", most(nested(maxNesting, 0x02), maxNesting, 0)},
+		{"blocks nested 2048 deep", most(nested(engine.MaxNesting, 0x02), engine.MaxNesting, 0)},
 		{"loops nested 256 deep", most(nested(256, 0x03), 256, 256)},
-		{"loops nested 2048 deep", most(nested(maxNesting, 0x03), maxNesting, maxNesting)},
-		{"flat 16 MiB", genModule(16, flat(maxFunctionBytes-64))},
+		{"loops nested 2048 deep", most(nested(engine.MaxNesting, 0x03), engine.MaxNesting, engine.MaxNesting)},
+		{"flat 16 MiB", genModule(16, flat(engine.MaxFunctionBytes-64))},
 	} {
 		for _, d := range []time.Duration{time.Second, 0} {
 			t.Run(tc.name+"/deadline="+d.String(), func(t *testing.T) {

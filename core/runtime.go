@@ -13,14 +13,13 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/google/btree"
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/experimental"
-	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 
+	"github.com/interstice/interstice/core/internal/engine"
 	"github.com/interstice/interstice/core/internal/interrupt"
 	"github.com/interstice/interstice/fbs/fb"
 	"github.com/interstice/interstice/persistence"
@@ -34,7 +33,7 @@ import (
 // reducer, waiting at most for the apply step of a commit.
 type Runtime struct {
 	cfg   Config
-	wz    wazero.Runtime
+	eng   *engine.Engine
 	cache *CompilationCache // made by Open and closed by Close; nil when passed in
 
 	// execMu serializes transactions: reducer calls, cascades and loads.
@@ -54,9 +53,9 @@ type Runtime struct {
 
 	commit   committer
 	tx       *tx
-	wd       *watchdog // nil without a call deadline
-	wdGen    uint64    // generation of the running transaction
-	top      *frame    // innermost executing frame (execMu)
+	wd       *engine.Watchdog // nil without a call deadline
+	wdGen    uint64           // generation of the running transaction
+	top      *frame           // innermost executing frame (execMu)
 	topDepth int
 	frames   []*frame // frame pool by depth
 	rec      txn      // the record being committed (reused)
@@ -64,8 +63,6 @@ type Runtime struct {
 	queue    []pending
 	keyBuf   []byte
 	hookMu   sync.Mutex
-
-	wasiFuncs map[string]api.FunctionDefinition // what wasi_snapshot_preview1 provides
 
 	// Calls (exec.go).
 	exec       *executor   // CallAsync's; nil unless the log syncs every record
@@ -115,8 +112,8 @@ type instance struct {
 	mem     api.Memory
 	fnCall  api.Function
 	fnAlloc api.Function
-	intr    api.MutableGlobal // interrupt flag (nil without a call deadline)
-	gmem    *guestMemory      // the linear memory, nil if the module has none
+	target  engine.Target  // the watchdog's view: the interrupt flag (nil without a call deadline) and the module
+	gmem    *engine.Memory // the linear memory, nil if the module has none
 	argPtr  uint32
 	argCap  uint32
 	stack   [3]uint64
@@ -172,21 +169,17 @@ func Open(cfg Config) (*Runtime, error) {
 		cache = owned
 	}
 	ctx := context.Background()
-	// No wazero termination checks: with a call deadline, modules are
-	// instrumented with their own (compile, RATIONALE.md "Why an
-	// interrupt flag compiled into the guest?").
-	// The memory limit is enforced by guestMemory (limits.go), which
-	// records a refused memory.grow, and checked at load by
-	// interrupt.Prepare; wazero's own limit would refuse the grow before
-	// any hook sees it.
-	rc := wazero.NewRuntimeConfig().
-		WithCloseOnContextDone(false).
-		WithMemoryLimitPages(wasmMaxPages).
-		WithCompilationCache(cache.c)
+	eng, err := engine.New(ctx, engine.Options{Cache: cache.c, CallDeadline: cfg.callDeadline, MemoryPages: cfg.memoryPages, Host: hostImports()})
+	if err != nil {
+		if owned != nil {
+			owned.Close()
+		}
+		return nil, &Error{Code: CodeInternal, Msg: "engine", Err: err}
+	}
 	r := &Runtime{
 		cfg:      cfg,
 		cache:    owned,
-		wz:       wazero.NewRuntimeWithConfig(ctx, rc),
+		eng:      eng,
 		modules:  map[string]*module{},
 		versions: map[string][]SchemaVersion{},
 		commit:   &memCommitter{},
@@ -194,13 +187,8 @@ func Open(cfg Config) (*Runtime, error) {
 	}
 	r.turnCond.L = &r.turnMu
 	if cfg.callDeadline > 0 {
-		r.wd = newWatchdog(cfg.callDeadline)
+		r.wd = engine.NewWatchdog(cfg.callDeadline)
 	}
-	if _, err := wasi_snapshot_preview1.Instantiate(ctx, r.wz); err != nil {
-		r.closeEngine(ctx)
-		return nil, &Error{Code: CodeInternal, Msg: "wasi", Err: err}
-	}
-	r.wasiFuncs = r.wz.Module(wasi_snapshot_preview1.ModuleName).ExportedFunctionDefinitions()
 	if err := r.instantiateHost(ctx); err != nil {
 		r.closeEngine(ctx)
 		return nil, &Error{Code: CodeInternal, Msg: "host module", Err: err}
@@ -237,7 +225,7 @@ func (r *Runtime) Close() error {
 // cache the runtime owns.
 func (r *Runtime) closeEngine(ctx context.Context) error {
 	r.stopWatchdog()
-	err := r.wz.Close(ctx)
+	err := r.eng.Close(ctx)
 	if r.cache != nil {
 		if cerr := r.cache.Close(); err == nil {
 			err = cerr
@@ -248,7 +236,7 @@ func (r *Runtime) closeEngine(ctx context.Context) error {
 
 func (r *Runtime) stopWatchdog() {
 	if r.wd != nil {
-		r.wd.close()
+		r.wd.Close()
 	}
 }
 
@@ -380,35 +368,25 @@ func (r *Runtime) LoadModule(wasm []byte) (*ModuleInfo, error) {
 	return info, nil
 }
 
-// compile checks wasm against the module limits (limits.go) and compiles
-// it, then checks its exports and imports. The check is strict about the
-// module as written: under a call deadline the module is compiled
-// instrumented with an interrupt flag (package interrupt), and no index
-// the instrumentation appends can be named by the guest. A module the
-// check refuses is invalid (CodeInvalidWasm) or over a limit (CodeLimit).
+// compile checks and compiles wasm (engine.Compile: the module limits,
+// the interrupt instrumentation under a call deadline, the exports and
+// imports), turning a refusal into its code: CodeInvalidWasm, CodeLimit,
+// CodeMissingExport or CodeBadImport.
 func (r *Runtime) compile(wasm []byte) (wazero.CompiledModule, error) {
-	prepared, st, err := interrupt.Prepare(wasm, interrupt.Options{Instrument: r.cfg.callDeadline > 0, Limits: moduleLimits(r.cfg.memoryPages)})
-	if err != nil {
-		switch {
-		case errors.Is(err, interrupt.ErrLimit):
-			return nil, &Error{Code: CodeLimit, Msg: "the module exceeds an implementation limit (docs/ABI.md, Limits)", Err: err}
-		case errors.Is(err, interrupt.ErrInstrumented):
-			return nil, &Error{Code: CodeInvalidWasm, Msg: "the module exports the reserved name " + interrupt.ExportName, Err: err}
-		}
-		return nil, &Error{Code: CodeInvalidWasm, Msg: "invalid module", Err: err}
+	c, err := r.eng.Compile(wasm)
+	var ee *engine.Error
+	if errors.As(err, &ee) {
+		return nil, &Error{Code: engineCodes[ee.Kind], Msg: ee.Msg, Err: ee.Err}
 	}
-	if err := checkImportKinds(st); err != nil {
-		return nil, err
-	}
-	compiled, err := r.wz.CompileModule(context.Background(), prepared)
-	if err != nil {
-		return nil, &Error{Code: CodeInvalidWasm, Err: err}
-	}
-	if err := r.checkExports(compiled); err != nil {
-		compiled.Close(context.Background())
-		return nil, err
-	}
-	return compiled, nil
+	return c, err
+}
+
+// engineCodes are the codes of the engine's refusals.
+var engineCodes = map[engine.Kind]Code{
+	engine.KindInvalid:       CodeInvalidWasm,
+	engine.KindLimit:         CodeLimit,
+	engine.KindMissingExport: CodeMissingExport,
+	engine.KindBadImport:     CodeBadImport,
 }
 
 // build creates the module's tables and reducers from m.info.
@@ -504,66 +482,6 @@ func (r *Runtime) rebuildSubsLocked() {
 	}
 }
 
-func (r *Runtime) checkExports(c wazero.CompiledModule) error {
-	fns := c.ExportedFunctions()
-	type sig struct {
-		params, results []api.ValueType
-	}
-	i32, i64 := api.ValueTypeI32, api.ValueTypeI64
-	want := []struct {
-		name string
-		sig  sig
-	}{
-		{"interstice_describe", sig{nil, []api.ValueType{i64}}},
-		{"interstice_alloc", sig{[]api.ValueType{i32}, []api.ValueType{i32}}},
-		{"interstice_call", sig{[]api.ValueType{i32, i32, i32}, []api.ValueType{i32}}},
-	}
-	for _, w := range want {
-		f, ok := fns[w.name]
-		if !ok {
-			return &Error{Code: CodeMissingExport, Msg: "the module does not export " + w.name}
-		}
-		if !bytes.Equal(f.ParamTypes(), w.sig.params) || !bytes.Equal(f.ResultTypes(), w.sig.results) {
-			return &Error{Code: CodeMissingExport, Msg: fmt.Sprintf("export %s has signature %v -> %v", w.name, f.ParamTypes(), f.ResultTypes())}
-		}
-	}
-	if _, ok := c.ExportedMemories()["memory"]; !ok {
-		return &Error{Code: CodeMissingExport, Msg: "the module does not export memory"}
-	}
-	if f, ok := fns["_initialize"]; ok && (len(f.ParamTypes()) != 0 || len(f.ResultTypes()) != 0) {
-		return &Error{Code: CodeMissingExport, Msg: "export _initialize must be () -> ()"}
-	}
-	if _, ok := fns["_initialize"]; !ok {
-		if _, cmd := fns["_start"]; cmd {
-			// A WASI command: its runtime starts in _start, which the host
-			// never runs, so every export would trap "before runtime
-			// initialization". Go builds one without -buildmode=c-shared.
-			return &Error{Code: CodeMissingExport, Msg: "the module is a WASI command (it exports _start, not _initialize): " +
-				"build it as a reactor; for Go: GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared"}
-		}
-	}
-	for _, f := range c.ImportedFunctions() {
-		mod, name, _ := f.Import()
-		switch mod {
-		case wasi_snapshot_preview1.ModuleName:
-			if err := r.checkWASIImport(f); err != nil {
-				return err
-			}
-		case "interstice":
-			h, ok := hostSigs[name]
-			if !ok {
-				return &Error{Code: CodeBadImport, Msg: "unknown import interstice." + name}
-			}
-			if !bytes.Equal(f.ParamTypes(), h.params) || !bytes.Equal(f.ResultTypes(), h.results) {
-				return &Error{Code: CodeBadImport, Msg: fmt.Sprintf("import interstice.%s has signature %v -> %v", name, f.ParamTypes(), f.ResultTypes())}
-			}
-		default:
-			return &Error{Code: CodeBadImport, Msg: fmt.Sprintf("import from unknown module %q (%s)", mod, name)}
-		}
-	}
-	return nil
-}
-
 // initCtx marks host calls made while a module instantiates (from
 // _initialize) or describes itself: there is no transaction then.
 type initCtx struct {
@@ -595,10 +513,10 @@ func (r *Runtime) instantiate(m *module) (*instance, error) {
 		WithRandSource(inst).
 		WithStdout(logWriter{inst, LogInfo}).
 		WithStderr(logWriter{inst, LogWarn})
-	// Every linear memory is a guestMemory: it enforces the page limit and
+	// Every linear memory is an engine.Memory: it enforces the page limit and
 	// records a refused grow (callError reports CodeLimit only then).
 	alloc := experimental.MemoryAllocatorFunc(func(capacity, _ uint64) experimental.LinearMemory {
-		inst.gmem = &guestMemory{buf: make([]byte, 0, capacity), limit: uint64(r.cfg.memoryPages) * wasmPageSize}
+		inst.gmem = engine.NewMemory(capacity, r.cfg.memoryPages)
 		return inst.gmem
 	})
 	ctx := &initCtx{experimental.WithMemoryAllocator(context.Background(), alloc), &frame{mod: m, inst: inst}}
@@ -606,11 +524,12 @@ func (r *Runtime) instantiate(m *module) (*instance, error) {
 	if m.info != nil {
 		name = m.info.Name
 	}
-	mod, err := r.wz.InstantiateModule(ctx, m.compiled, cfg)
+	mod, err := r.eng.Runtime().InstantiateModule(ctx, m.compiled, cfg)
 	if err != nil {
 		return nil, &Error{Code: CodeTrap, Module: name, Msg: "instantiation failed" + inst.stderrNote(), Err: err}
 	}
 	inst.mod = mod
+	inst.target.Mod = mod
 	inst.mem = mod.Memory()
 	inst.fnCall = mod.ExportedFunction("interstice_call")
 	inst.fnAlloc = mod.ExportedFunction("interstice_alloc")
@@ -620,13 +539,13 @@ func (r *Runtime) instantiate(m *module) (*instance, error) {
 			mod.Close(context.Background())
 			return nil, &Error{Code: CodeInternal, Module: name, Msg: "instrumented module has no interrupt global"}
 		}
-		inst.intr = g
+		inst.target.Flag = g
 	}
 	// The start function (moved out of the start section by the
 	// instrumentation, so that it runs bounded), then _initialize.
 	for _, export := range []string{interrupt.StartExport, "_initialize"} {
 		fn := mod.ExportedFunction(export)
-		if fn == nil || (export == interrupt.StartExport && inst.intr == nil) {
+		if fn == nil || (export == interrupt.StartExport && inst.target.Flag == nil) {
 			continue
 		}
 		if timedOut, err := r.bounded(inst, func() error { _, err := fn.Call(ctx); return err }); err != nil {
@@ -640,34 +559,11 @@ func (r *Runtime) instantiate(m *module) (*instance, error) {
 	return inst, nil
 }
 
-// bounded runs fn, a call into inst outside any transaction (_initialize,
-// describe), with the call deadline as its budget: a timer sets the
-// instance's interrupt flag when it expires. It reports whether the timer
-// fired. If fn returned before reaching a check, the flag is cleared and
-// the instance stays usable.
+// bounded runs fn, a call into inst outside any transaction
+// (_initialize, describe), with the call deadline as its budget
+// (engine.Bounded).
 func (r *Runtime) bounded(inst *instance, fn func() error) (timedOut bool, err error) {
-	if inst.intr == nil {
-		return false, fn()
-	}
-	var mu sync.Mutex
-	done := false
-	t := time.AfterFunc(r.cfg.callDeadline, func() {
-		mu.Lock()
-		defer mu.Unlock()
-		if !done {
-			timedOut = true
-			inst.intr.Set(1)
-		}
-	})
-	err = fn()
-	t.Stop()
-	mu.Lock()
-	defer mu.Unlock()
-	done = true
-	if timedOut && err == nil {
-		inst.intr.Set(0)
-	}
-	return timedOut, err
+	return engine.Bounded(&inst.target, r.cfg.callDeadline, fn)
 }
 
 func (r *Runtime) describe(inst *instance) ([]byte, error) {
@@ -711,7 +607,7 @@ func (i *instance) Read(p []byte) (int, error) {
 func (i *instance) enter(lsn, ts uint64) {
 	i.clock = int64(ts)
 	if i.gmem != nil {
-		i.gmem.refused = false
+		i.gmem.Reset()
 	}
 	if i.seedLSN != lsn || !i.seeded {
 		i.seedLSN, i.seeded = lsn, false

@@ -1,4 +1,4 @@
-package core
+package engine
 
 import (
 	"context"
@@ -6,12 +6,21 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/sys"
 )
 
-// watchdog enforces call deadlines and caller-context cancellation for one
-// Runtime from one long-lived goroutine (RATIONALE.md, "Why one watchdog
-// instead of per-call contexts?").
+// A Target is a module instance the watchdog can stop: its interrupt flag
+// (the global package interrupt compiles into an instrumented module) and
+// the module, to tell whether it was closed after a trap.
+type Target struct {
+	Flag api.MutableGlobal
+	Mod  api.Module
+}
+
+// Watchdog enforces call deadlines and caller-context cancellation for one
+// runtime from one long-lived goroutine (core/RATIONALE.md, "Why one
+// watchdog instead of per-call contexts?").
 //
 // The executor publishes each transaction with atomics (arm): a generation,
 // its deadline and, when the caller's context can be cancelled, that
@@ -24,15 +33,15 @@ import (
 // (within 1024 loop iterations or function entries). mu makes "check and set" atomic with
 // respect to disarm, so a kill never hits the next call: disarm clears the
 // flag of every instance the watchdog set that did not trap.
-type watchdog struct {
+type Watchdog struct {
 	mu      sync.Mutex
 	d       time.Duration
 	gen     atomic.Uint64 // odd while a transaction runs
 	caller  atomic.Pointer[ctxRef]
-	running atomic.Pointer[instance]
+	running atomic.Pointer[Target]
 	fired   atomic.Uint64 // generation killed by the watchdog
 	reason  atomic.Uint32 // sys exit code of the kill
-	flagged []*instance   // instances whose interrupt flag was set (mu)
+	flagged []*Target     // targets whose interrupt flag was set (mu)
 	parked  atomic.Bool
 	wake    chan struct{}
 	stop    chan struct{}
@@ -51,18 +60,19 @@ const (
 	watchdogIdle = 100 // ticks without a call before the watchdog parks
 )
 
-func newWatchdog(d time.Duration) *watchdog {
-	w := &watchdog{d: d, wake: make(chan struct{}, 1), stop: make(chan struct{}), stopped: make(chan struct{})}
+// NewWatchdog starts the watchdog of a runtime whose calls get budget d.
+func NewWatchdog(d time.Duration) *Watchdog {
+	w := &Watchdog{d: d, wake: make(chan struct{}, 1), stop: make(chan struct{}), stopped: make(chan struct{})}
 	w.parked.Store(true)
 	go w.loop()
 	return w
 }
 
-// arm starts a transaction and returns its generation, to pass to disarm.
+// Arm starts a transaction and returns its generation, to pass to disarm.
 // It reads no clock: the watchdog starts the budget when it first sees the
 // generation (at most one tick late), and a cancellable caller context is
 // checked on every tick (which also covers its deadline).
-func (w *watchdog) arm(ctx context.Context) uint64 {
+func (w *Watchdog) Arm(ctx context.Context) uint64 {
 	if ctx.Done() != nil {
 		w.caller.Store(&ctxRef{ctx})
 	}
@@ -76,9 +86,9 @@ func (w *watchdog) arm(ctx context.Context) uint64 {
 	return g
 }
 
-// disarm ends generation g and reports the exit code the watchdog killed
+// Disarm ends generation g and reports the exit code the watchdog killed
 // it with (0 if it did not).
-func (w *watchdog) disarm(g uint64) uint32 {
+func (w *Watchdog) Disarm(g uint64) uint32 {
 	w.mu.Lock()
 	w.gen.Store(g + 1) // even: idle
 	w.running.Store(nil)
@@ -87,9 +97,9 @@ func (w *watchdog) disarm(g uint64) uint32 {
 		// its next call; one that returned before its next check is
 		// consistent and keeps running, so its flag is cleared. Under mu,
 		// after the generation moved on: no tick can set it again.
-		for i, inst := range w.flagged {
-			if !inst.mod.IsClosed() {
-				inst.intr.Set(0)
+		for i, t := range w.flagged {
+			if !t.Mod.IsClosed() {
+				t.Flag.Set(0)
 			}
 			w.flagged[i] = nil
 		}
@@ -105,19 +115,21 @@ func (w *watchdog) disarm(g uint64) uint32 {
 	return 0
 }
 
-// expired reports whether the watchdog killed generation g (checked
+// Expired reports whether the watchdog killed generation g (checked
 // before a nested guest call starts, so a caller that survives its
 // callee's kill cannot start another one).
-func (w *watchdog) expired(g uint64) bool { return w.fired.Load() == g }
+func (w *Watchdog) Expired(g uint64) bool { return w.fired.Load() == g }
 
-func (w *watchdog) setRunning(i *instance) { w.running.Store(i) }
+// SetRunning publishes the innermost running instance (nil: none).
+func (w *Watchdog) SetRunning(t *Target) { w.running.Store(t) }
 
-func (w *watchdog) close() {
+// Close stops the watchdog goroutine.
+func (w *Watchdog) Close() {
 	close(w.stop)
 	<-w.stopped
 }
 
-func (w *watchdog) loop() {
+func (w *Watchdog) loop() {
 	defer close(w.stopped)
 	t := time.NewTicker(watchdogTick)
 	defer t.Stop()
@@ -156,7 +168,7 @@ func (w *watchdog) loop() {
 }
 
 // check kills the running transaction if its budget is spent.
-func (w *watchdog) check(now time.Time) {
+func (w *Watchdog) check(now time.Time) {
 	g := w.gen.Load()
 	if g != w.seenGen {
 		w.seenGen, w.seenAt, w.idleTick = g, now, 0
@@ -190,7 +202,7 @@ func (w *watchdog) check(now time.Time) {
 		w.reason.Store(code)
 		w.fired.Store(g)
 	}
-	if i := w.running.Load(); i != nil && i.intr != nil {
+	if i := w.running.Load(); i != nil && i.Flag != nil {
 		// Later ticks flag the next running frame (a caller continuing
 		// after its callee was killed) until the transaction ends.
 		//
@@ -208,8 +220,8 @@ func (w *watchdog) check(now time.Time) {
 		// after the trap is ordered by mu and the atomics here. The guest
 		// stops within 1024 checks of seeing the store: a best-effort
 		// bound in time, a strict one in work. The instance was published
-		// through running (an atomic), so i.intr is safe to read here.
-		i.intr.Set(1)
+		// through running (an atomic), so i.Flag is safe to read here.
+		i.Flag.Set(1)
 		if n := len(w.flagged); n == 0 || w.flagged[n-1] != i {
 			w.flagged = append(w.flagged, i)
 		}
