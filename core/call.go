@@ -280,20 +280,20 @@ func (r *Runtime) runTx(ctx context.Context, red *reducer, args []byte, depth in
 		return 0, 0, err
 	}
 	rec := &r.rec
-	*rec = txn{LSN: x.lsn, Timestamp: x.ts, Kind: fb.TxKindReducer, Module: red.mod.info.Name, Reducer: red.name, Args: args, Mutations: x.muts}
+	*rec = txn{LSN: x.lsn, Timestamp: x.ts, Kind: fb.TxKindReducer, Module: red.mod.info.Name, Reducer: red.name, Args: args, Mutations: x.Muts}
 	if err := r.commit.commit(rec); err != nil {
 		x.reset()
 		return 0, 0, &Error{Code: logCode(err), Module: red.mod.info.Name, Reducer: red.name, Msg: "commit", Err: err}
 	}
 	r.lastTS = x.ts
-	if len(x.touched) > 0 {
+	if x.Touched() {
 		r.stateMu.Lock()
-		x.apply()
+		x.Apply()
 		r.stateMu.Unlock()
 	}
-	n := len(x.muts)
-	for i := range x.muts {
-		mu := &x.muts[i]
+	n := len(x.Muts)
+	for i := range x.Muts {
+		mu := &x.Muts[i]
 		t := r.tableOf(mu)
 		if t == nil {
 			continue

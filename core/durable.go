@@ -12,6 +12,7 @@ import (
 	"github.com/google/btree"
 
 	"github.com/interstice/interstice/core/internal/datadir"
+	"github.com/interstice/interstice/core/internal/store"
 	"github.com/interstice/interstice/fbs/fb"
 	"github.com/interstice/interstice/internal/record"
 	"github.com/interstice/interstice/persistence"
@@ -582,7 +583,7 @@ func checkSnapshotRows(ts *record.SnapshotTable, lo int, tb *table, es []entry) 
 					return
 				}
 				key = k
-				es[j] = newEntry(key, buf)
+				es[j] = store.NewEntry(key, buf)
 			}
 		}
 		if w == workers-1 {
@@ -668,9 +669,9 @@ func (r *Runtime) loadSnapshot(lsn uint64, body []byte) (err error) {
 		// table listed twice, they are inserted one by one. Rows are
 		// checked and copied in parallel, a chunk at a time
 		// (checkSnapshotRows), and added in order.
-		var app *appender
-		if tb.tree.Len() == 0 {
-			app = newAppender(tb.tree)
+		var app *store.Appender
+		if tb.Tree.Len() == 0 {
+			app = store.NewAppender(tb.Tree)
 		}
 		n := ts.Rows()
 		es := make([]entry, min(n, snapshotChunk))
@@ -680,14 +681,14 @@ func (r *Runtime) loadSnapshot(lsn uint64, body []byte) (err error) {
 				return &Error{Code: CodeInternal, Module: modName, Table: tblName, Column: errColumn(err, tb.names), Msg: fmt.Sprintf("snapshot at lsn %d: row %d", lsn, j), Err: err}
 			}
 			for i, e := range chunk {
-				if app != nil && (tb.tree.Len() == 0 || e.key > app.last) {
-					app.append(e)
+				if app != nil && (tb.Tree.Len() == 0 || e.Key > app.Last()) {
+					app.Append(e)
 				} else {
 					if app != nil {
-						app.finish()
+						app.Finish()
 						app = nil
 					}
-					if _, dup := tb.tree.ReplaceOrInsert(e); dup {
+					if _, dup := tb.Tree.ReplaceOrInsert(e); dup {
 						return &Error{Code: CodeInternal, Module: modName, Table: tblName, Msg: fmt.Sprintf("snapshot at lsn %d: duplicate key in row %d", lsn, lo+i)}
 					}
 				}
@@ -696,7 +697,7 @@ func (r *Runtime) loadSnapshot(lsn uint64, body []byte) (err error) {
 			clear(chunk)
 		}
 		if app != nil {
-			app.finish()
+			app.Finish()
 		}
 	}
 	lc := r.commit.(*logCommitter)
@@ -752,7 +753,7 @@ func (r *Runtime) Snapshot() (SnapshotInfo, error) {
 	for _, m := range r.order {
 		mods = append(mods, &moduleRecord{Name: m.info.Name, Version: m.info.Version, Schema: m.schema, WasmSHA256: append([]byte(nil), m.info.WasmSHA256[:]...)})
 		for _, t := range m.tables {
-			tables = append(tables, tcopy{m.info.Name, t.name, t.tree.Clone()})
+			tables = append(tables, tcopy{m.info.Name, t.name, t.Tree.Clone()})
 		}
 	}
 	r.stateMu.Unlock()
@@ -770,7 +771,7 @@ func (r *Runtime) Snapshot() (SnapshotInfo, error) {
 	}
 	for _, tc := range tables {
 		tc.tree.Ascend(func(en entry) bool {
-			e.Row(en.row)
+			e.Row(en.Row)
 			return true
 		})
 		info.Rows += int64(e.EndTable(tc.mod, tc.name))

@@ -9,6 +9,7 @@ import (
 	"github.com/tetratelabs/wazero/api"
 
 	"github.com/interstice/interstice/core/internal/engine"
+	"github.com/interstice/interstice/core/internal/store"
 	"github.com/interstice/interstice/fbs/fb"
 	"github.com/interstice/interstice/internal/abi"
 	"github.com/interstice/interstice/row"
@@ -294,11 +295,11 @@ func (r *Runtime) hInsert(_ context.Context, f *frame, stack []uint64) int32 {
 	if st != abi.StatusOK {
 		return st
 	}
-	if _, found := f.tx.get(t, viewKey(r.keyBuf)); found {
+	if _, found := f.tx.Get(&t.Table, store.ViewKey(r.keyBuf)); found {
 		return f.fail(abi.StatusDuplicateKey, t, t.pkField, "a row with this primary key exists")
 	}
-	e := newEntry(r.keyBuf, buf)
-	f.tx.put(t, e, 1, mutation{Op: fb.OpInsert, Module: t.mod.info.Name, Table: t.name, Row: e.row})
+	e := store.NewEntry(r.keyBuf, buf)
+	f.tx.Put(&t.Table, e, 1, mutation{Op: fb.OpInsert, Module: t.mod.info.Name, Table: t.name, Row: e.Row})
 	return abi.StatusOK
 }
 
@@ -307,12 +308,12 @@ func (r *Runtime) hUpdate(_ context.Context, f *frame, stack []uint64) int32 {
 	if st != abi.StatusOK {
 		return st
 	}
-	old, found := f.tx.get(t, viewKey(r.keyBuf))
+	old, found := f.tx.Get(&t.Table, store.ViewKey(r.keyBuf))
 	if !found {
 		return f.fail(abi.StatusNotFound, t, t.pkField, "update: no row with this primary key")
 	}
-	e := newEntry(r.keyBuf, buf)
-	f.tx.put(t, e, 0, mutation{Op: fb.OpUpdate, Module: t.mod.info.Name, Table: t.name, Row: e.row, OldRow: old})
+	e := store.NewEntry(r.keyBuf, buf)
+	f.tx.Put(&t.Table, e, 0, mutation{Op: fb.OpUpdate, Module: t.mod.info.Name, Table: t.name, Row: e.Row, OldRow: old})
 	return abi.StatusOK
 }
 
@@ -325,11 +326,11 @@ func (r *Runtime) hDelete(_ context.Context, f *frame, stack []uint64) int32 {
 	if st != abi.StatusOK {
 		return st
 	}
-	old, found := f.tx.get(t, viewKey(key))
+	old, found := f.tx.Get(&t.Table, store.ViewKey(key))
 	if !found {
 		return f.fail(abi.StatusNotFound, t, t.pkField, "delete: no row with this primary key")
 	}
-	f.tx.put(t, entry{key: ownedKey(key)}, -1, mutation{Op: fb.OpDelete, Module: t.mod.info.Name, Table: t.name, OldRow: old})
+	f.tx.Put(&t.Table, entry{Key: store.OwnedKey(key)}, -1, mutation{Op: fb.OpDelete, Module: t.mod.info.Name, Table: t.name, OldRow: old})
 	return abi.StatusOK
 }
 
@@ -376,7 +377,7 @@ func (r *Runtime) hGet(_ context.Context, f *frame, stack []uint64) int32 {
 	if st != abi.StatusOK {
 		return st
 	}
-	data, found := f.tx.get(t, viewKey(key))
+	data, found := f.tx.Get(&t.Table, store.ViewKey(key))
 	if !found {
 		return abi.StatusNotFound
 	}
@@ -389,7 +390,7 @@ func (r *Runtime) hCount(ctx context.Context, m api.Module, stack []uint64) {
 	if f := r.cur(ctx, m); f != nil {
 		var t *table
 		if t, st = r.readable(f, uint32(stack[0])); st == abi.StatusOK {
-			stack[0] = uint64(int64(f.tx.count(t)))
+			stack[0] = uint64(int64(f.tx.Count(&t.Table)))
 			return
 		}
 	}
@@ -429,13 +430,13 @@ func (r *Runtime) hScanNext(_ context.Context, f *frame, stack []uint64) int32 {
 	if it == nil {
 		return f.fail(abi.StatusBadIterator, nil, "", "unknown or closed iterator %d", uint32(stack[0]))
 	}
-	e, ok := f.tx.seek(it.t, it.last, it.started)
+	e, ok := f.tx.Seek(&it.t.Table, it.last, it.started)
 	if !ok {
 		return abi.StatusDone
 	}
-	st := f.out(it.t, e.row, uint32(stack[1]), uint32(stack[2]), uint32(stack[3]))
+	st := f.out(it.t, e.Row, uint32(stack[1]), uint32(stack[2]), uint32(stack[3]))
 	if st == abi.StatusOK {
-		it.last, it.started = e.key, true
+		it.last, it.started = e.Key, true
 	}
 	return st
 }

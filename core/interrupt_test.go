@@ -118,7 +118,7 @@ func TestDeadlineGoGuest(t *testing.T) {
 	mustCall(t, rt, "limits", "recurse", uint32(1000))
 	var n int
 	for _, tbl := range rt.modules["limits"].tables {
-		n += tbl.tree.Len()
+		n += tbl.Tree.Len()
 	}
 	if n != 1 { // echo_len's row {id: 11}; spin_after_insert's rolled back
 		t.Fatalf("%d rows after killed calls, want 1", n)

@@ -6,6 +6,7 @@ import (
 
 	"github.com/google/btree"
 
+	"github.com/interstice/interstice/core/internal/store"
 	"github.com/interstice/interstice/fbs/fb"
 	"github.com/interstice/interstice/row"
 )
@@ -31,7 +32,7 @@ func (r *Runtime) planUpgrade(old, m *module) (*upgradePlan, error) {
 	for _, ot := range old.tables {
 		nt := m.tableByName[ot.name]
 		if nt == nil {
-			if n := ot.tree.Len(); n > 0 {
+			if n := ot.Tree.Len(); n > 0 {
 				return nil, bad(ot.name, "", "table removed but it holds %d rows (delete them in an earlier version first)", n)
 			}
 			if who := r.subscriberOf(old, ot); who != "" {
@@ -76,10 +77,10 @@ func (r *Runtime) planUpgrade(old, m *module) (*upgradePlan, error) {
 				return nil, bad(ot.name, c.Name, "column added without a default value (declare one, or make it optional)")
 			}
 		}
-		nt.id = ot.id
-		if len(defaults) == 0 || ot.tree.Len() == 0 {
+		nt.ID = ot.ID
+		if len(defaults) == 0 || ot.Tree.Len() == 0 {
 			if len(defaults) == 0 {
-				nt.tree = ot.tree
+				nt.Tree = ot.Tree
 			}
 			continue
 		}
@@ -87,11 +88,11 @@ func (r *Runtime) planUpgrade(old, m *module) (*upgradePlan, error) {
 		if err != nil {
 			return nil, bad(ot.name, "", "%v", err)
 		}
-		nt.tree = tree
+		nt.Tree = tree
 	}
 	for i, nt := range m.tables {
 		if old.tableByName[nt.name] == nil {
-			nt.id = p.nextID + i
+			nt.ID = p.nextID + i
 		}
 	}
 	if err := r.checkSubs(m, old); err != nil {
@@ -118,25 +119,25 @@ func (r *Runtime) subscriberOf(owner *module, t *table) string {
 // rewriteRows returns a new tree with every row of t extended by defaults
 // (deterministic: the same rows and defaults give the same bytes).
 func rewriteRows(t *table, defaults []any) (*btree.BTreeG[entry], error) {
-	tree := btree.NewG[entry](btreeDegree, lessEntry)
-	rows := make([]entry, 0, t.tree.Len())
+	tree := store.NewTree()
+	rows := make([]entry, 0, t.Tree.Len())
 	var err error
-	t.tree.Ascend(func(e entry) bool {
+	t.Tree.Ascend(func(e entry) bool {
 		var vals []any
-		if vals, err = row.Decode(e.row); err != nil {
+		if vals, err = row.Decode(e.Row); err != nil {
 			return false
 		}
 		var buf []byte
 		if buf, err = row.Encode(append(vals, defaults...)); err != nil {
 			return false
 		}
-		rows = append(rows, newEntry([]byte(e.key), buf))
+		rows = append(rows, store.NewEntry([]byte(e.Key), buf))
 		return true
 	})
 	if err != nil {
 		return nil, err
 	}
-	bulkLoad(tree, rows) // in key order, as Ascend gave them
+	store.BulkLoad(tree, rows) // in key order, as Ascend gave them
 	return tree, nil
 }
 
@@ -146,17 +147,17 @@ func (r *Runtime) installUpgradeLocked(p *upgradePlan, lsn uint64) {
 	old, m := p.old, p.new
 	for _, nt := range m.tables {
 		if ot := old.tableByName[nt.name]; ot != nil {
-			r.tables[nt.id] = nt
+			r.tables[nt.ID] = nt
 			nt.hooks.p.Store(ot.hooks.p.Load())
 		} else {
-			for len(r.tables) <= nt.id {
+			for len(r.tables) <= nt.ID {
 				r.tables = append(r.tables, nil)
 			}
-			r.tables[nt.id] = nt
+			r.tables[nt.ID] = nt
 		}
 	}
 	for _, ot := range p.dropped {
-		r.tables[ot.id] = nil
+		r.tables[ot.ID] = nil
 	}
 	r.modules[m.info.Name] = m
 	for i, x := range r.order {
@@ -203,7 +204,7 @@ func (r *Runtime) upgradeLocked(old, m *module) error {
 		}
 		rec.Reducer = mig
 		rec.Args = emptyArgs
-		rec.Mutations = x.muts
+		rec.Mutations = x.Muts
 	}
 	if err := r.commit.commit(rec); err != nil {
 		x.reset()
@@ -213,7 +214,7 @@ func (r *Runtime) upgradeLocked(old, m *module) error {
 	r.lastTS = x.ts
 	r.stateMu.Lock()
 	r.installUpgradeLocked(p, x.lsn)
-	x.apply()
+	x.Apply()
 	r.stateMu.Unlock()
 	*rec = txn{}
 	x.reset()

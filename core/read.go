@@ -167,9 +167,9 @@ func (r *Runtime) Get(module, tableName string, key any) (rowBytes []byte, found
 		return nil, false, err
 	}
 	r.stateMu.RLock()
-	e, ok := t.tree.Get(entry{key: k})
+	e, ok := t.Tree.Get(entry{Key: k})
 	r.stateMu.RUnlock()
-	return e.row, ok, nil
+	return e.Row, ok, nil
 }
 
 // GetJSON is Get with the key as a JSON value and the row returned as a
@@ -212,7 +212,7 @@ func (r *Runtime) Count(module, tableName string) (int, error) {
 		return 0, err
 	}
 	r.stateMu.RLock()
-	n := t.tree.Len()
+	n := t.Tree.Len()
 	r.stateMu.RUnlock()
 	return n, nil
 }
@@ -272,8 +272,8 @@ func (s *Scanner) Next() bool {
 	}
 	s.buf, s.i = s.buf[:0], 0
 	s.r.stateMu.RLock()
-	s.t.tree.AscendGreaterOrEqual(entry{key: s.last}, func(e entry) bool {
-		if s.started && e.key == s.last {
+	s.t.Tree.AscendGreaterOrEqual(entry{Key: s.last}, func(e entry) bool {
+		if s.started && e.Key == s.last {
 			return true
 		}
 		s.buf = append(s.buf, e)
@@ -286,7 +286,7 @@ func (s *Scanner) Next() bool {
 	if len(s.buf) == 0 {
 		return false
 	}
-	s.last, s.started = s.buf[len(s.buf)-1].key, true
+	s.last, s.started = s.buf[len(s.buf)-1].Key, true
 	return true
 }
 
@@ -294,7 +294,7 @@ func (s *Scanner) Next() bool {
 // not modify it).
 func (s *Scanner) Row() []byte {
 	if s.i < len(s.buf) {
-		return s.buf[s.i].row
+		return s.buf[s.i].Row
 	}
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"unsafe"
 
+	"github.com/interstice/interstice/core/internal/store"
 	"github.com/interstice/interstice/fbs/fb"
 )
 
@@ -42,49 +43,49 @@ import (
 type stagedOp struct {
 	e   entry  // the new row and its key; for a delete, the key only
 	lsn uint64 // its record
-	pfx uint64 // keyPrefix(e.key): most comparisons need not read the key
+	pfx uint64 // keyPrefix(e.Key): most comparisons need not read the key
 	idx uint32 // index of the mutation in its record
 	op  fb.Op
 }
 
 func newStagedOp(e entry, lsn uint64, idx uint32, op fb.Op) stagedOp {
-	return stagedOp{e: e, lsn: lsn, pfx: keyPrefix(e.key), idx: idx, op: op}
+	return stagedOp{e: e, lsn: lsn, pfx: keyPrefix(e.Key), idx: idx, op: op}
 }
 
 // sameKey reports whether a and b have the same key.
-func sameKey(a, b *stagedOp) bool { return a.pfx == b.pfx && a.e.key == b.e.key }
+func sameKey(a, b *stagedOp) bool { return a.pfx == b.pfx && a.e.Key == b.e.Key }
 
 // stage holds the mutations of one table read since its last flush.
 type stage struct {
 	t      *table
-	app    *appender  // while the stage holds only inserts appended to the tree
-	ops    []stagedOp // in log order
-	sorted bool       // ops are in key order so far (ties are in log order)
+	app    *store.Appender // while the stage holds only inserts appended to the tree
+	ops    []stagedOp      // in log order
+	sorted bool            // ops are in key order so far (ties are in log order)
 }
 
 // insert stages an insert of row buf with key (a scratch buffer), copying
 // both into one allocation.
 func (s *stage) insert(key, buf []byte, lsn uint64, idx uint32) {
 	if len(s.ops) == 0 {
-		k := viewKey(key)
+		k := store.ViewKey(key)
 		if s.app == nil {
-			if max, ok := s.t.tree.Max(); !ok || k > max.key {
-				s.app = newAppender(s.t.tree)
+			if max, ok := s.t.Tree.Max(); !ok || k > max.Key {
+				s.app = store.NewAppender(s.t.Tree)
 			}
-		} else if k <= s.app.last {
+		} else if k <= s.app.Last() {
 			s.closeApp()
 		}
 		if s.app != nil {
-			s.app.append(newEntry(key, buf))
+			s.app.Append(store.NewEntry(key, buf))
 			return
 		}
 	}
-	s.add(newStagedOp(newEntry(key, buf), lsn, idx, fb.OpInsert))
+	s.add(newStagedOp(store.NewEntry(key, buf), lsn, idx, fb.OpInsert))
 }
 
 func (s *stage) closeApp() {
 	if s.app != nil {
-		s.app.finish()
+		s.app.Finish()
 		s.app = nil
 	}
 }
@@ -93,7 +94,7 @@ func (s *stage) closeApp() {
 func (s *stage) add(op stagedOp) {
 	s.closeApp()
 	if n := len(s.ops); n > 0 && s.sorted {
-		if last := &s.ops[n-1]; op.pfx < last.pfx || (op.pfx == last.pfx && op.e.key < last.e.key) {
+		if last := &s.ops[n-1]; op.pfx < last.pfx || (op.pfx == last.pfx && op.e.Key < last.e.Key) {
 			s.sorted = false
 		}
 	}
@@ -134,7 +135,7 @@ func sortStaged(ops []stagedOp) {
 		if a.pfx != b.pfx {
 			return cmp.Compare(a.pfx, b.pfx)
 		}
-		if c := strings.Compare(ops[a.i].e.key, ops[b.i].e.key); c != 0 {
+		if c := strings.Compare(ops[a.i].e.Key, ops[b.i].e.Key); c != 0 {
 			return c
 		}
 		return cmp.Compare(a.i, b.i)
@@ -193,20 +194,20 @@ func (s *stage) flush(build bool) *replayFault {
 		}
 		build = false
 	}
-	n := t.tree.Len()
+	n := t.Tree.Len()
 	if n > 0 && len(ops) < n/rebuildRatio {
 		for i := 0; i < len(ops); {
 			j := groupEnd(ops, i)
-			cur, existed := t.tree.Get(entry{key: ops[i].e.key})
+			cur, existed := t.Tree.Get(entry{Key: ops[i].e.Key})
 			exists := existed
 			if op, msg := applyKeyOps(ops[i:j], &cur, &exists); op != nil {
 				note(op, msg)
 			}
 			if build {
 				if exists {
-					t.tree.ReplaceOrInsert(cur)
+					t.Tree.ReplaceOrInsert(cur)
 				} else if existed {
-					t.tree.Delete(entry{key: ops[i].e.key})
+					t.Tree.Delete(entry{Key: ops[i].e.Key})
 				}
 			}
 			i = j
@@ -216,7 +217,7 @@ func (s *stage) flush(build bool) *replayFault {
 	var base []entry
 	if n > 0 {
 		base = make([]entry, 0, n)
-		t.tree.Ascend(func(e entry) bool {
+		t.Tree.Ascend(func(e entry) bool {
 			base = append(base, e)
 			return true
 		})
@@ -225,14 +226,14 @@ func (s *stage) flush(build bool) *replayFault {
 	b := 0
 	for i := 0; i < len(ops); {
 		j := groupEnd(ops, i)
-		key := ops[i].e.key
-		for b < len(base) && base[b].key < key {
+		key := ops[i].e.Key
+		for b < len(base) && base[b].Key < key {
 			out = append(out, base[b])
 			b++
 		}
 		var cur entry
 		exists := false
-		if b < len(base) && base[b].key == key {
+		if b < len(base) && base[b].Key == key {
 			cur, exists = base[b], true
 			b++
 		}
@@ -246,8 +247,8 @@ func (s *stage) flush(build bool) *replayFault {
 	}
 	out = append(out, base[b:]...)
 	if build {
-		t.tree.Clear(false)
-		bulkLoad(t.tree, out)
+		t.Tree.Clear(false)
+		store.BulkLoad(t.Tree, out)
 	}
 	return fault
 }

@@ -4,6 +4,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/interstice/interstice/core/internal/store"
 	"github.com/interstice/interstice/fbs/fb"
 	"github.com/interstice/interstice/row"
 )
@@ -172,9 +173,9 @@ func (q *replayPipe) stageBatch(b *replayBatch) (fault *replayFault) {
 		case fb.OpInsert:
 			o.s.insert(key, buf, o.lsn, o.idx)
 		case fb.OpUpdate:
-			o.s.add(newStagedOp(newEntry(key, buf), o.lsn, o.idx, o.op))
+			o.s.add(newStagedOp(store.NewEntry(key, buf), o.lsn, o.idx, o.op))
 		default:
-			o.s.add(newStagedOp(entry{key: ownedKey(key)}, o.lsn, o.idx, o.op))
+			o.s.add(newStagedOp(entry{Key: store.OwnedKey(key)}, o.lsn, o.idx, o.op))
 		}
 	}
 	return nil

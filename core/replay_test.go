@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/interstice/interstice/core/internal/store"
 	"github.com/interstice/interstice/fbs/fb"
 	"github.com/interstice/interstice/internal/record"
 	"github.com/interstice/interstice/persistence"
@@ -314,15 +315,15 @@ func TestSortStaged(t *testing.T) {
 		ops := make([]stagedOp, n)
 		for i := range ops {
 			k := alphabet[rng.IntN(len(alphabet))] + alphabet[rng.IntN(len(alphabet))]
-			ops[i] = newStagedOp(entry{key: k}, uint64(i/3), uint32(i%3), fb.OpInsert)
+			ops[i] = newStagedOp(entry{Key: k}, uint64(i/3), uint32(i%3), fb.OpInsert)
 		}
 		want := slices.Clone(ops)
-		slices.SortStableFunc(want, func(a, b stagedOp) int { return strings.Compare(a.e.key, b.e.key) })
+		slices.SortStableFunc(want, func(a, b stagedOp) int { return strings.Compare(a.e.Key, b.e.Key) })
 		sortStaged(ops)
 		for i := range ops {
-			if ops[i].e.key != want[i].e.key || ops[i].lsn != want[i].lsn || ops[i].idx != want[i].idx {
+			if ops[i].e.Key != want[i].e.Key || ops[i].lsn != want[i].lsn || ops[i].idx != want[i].idx {
 				t.Fatalf("round %d: position %d holds %q (%d,%d), want %q (%d,%d)", round, i,
-					ops[i].e.key, ops[i].lsn, ops[i].idx, want[i].e.key, want[i].lsn, want[i].idx)
+					ops[i].e.Key, ops[i].lsn, ops[i].idx, want[i].e.Key, want[i].lsn, want[i].idx)
 			}
 		}
 	}
@@ -331,8 +332,8 @@ func TestSortStaged(t *testing.T) {
 // TestReplayWithoutBulkLoad replays with the fallback used if google/btree's
 // layout ever changes (ReplaceOrInsert instead of writing nodes).
 func TestReplayWithoutBulkLoad(t *testing.T) {
-	defer func(ok bool) { btreeLayoutOK = ok }(btreeLayoutOK)
-	btreeLayoutOK = false
+	defer func(ok bool) { store.LayoutOK = ok }(store.LayoutOK)
+	store.LayoutOK = false
 	dir := t.TempDir()
 	cfg := durConfig(t, dir).WithSync(persistence.SyncNone)
 	rt := openDur(t, cfg, durV1(t))

@@ -14,13 +14,13 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/google/btree"
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/experimental"
 
 	"github.com/interstice/interstice/core/internal/engine"
 	"github.com/interstice/interstice/core/internal/interrupt"
+	"github.com/interstice/interstice/core/internal/store"
 	"github.com/interstice/interstice/fbs/fb"
 	"github.com/interstice/interstice/persistence"
 	"github.com/interstice/interstice/row"
@@ -399,8 +399,7 @@ func (m *module) build() {
 	m.tables = m.tables[:0]
 	for i := range info.Tables {
 		ti := &info.Tables[i]
-		t := &table{id: -1, mod: m, name: ti.Name, info: ti, pk: ti.PrimaryKey, public: ti.Public,
-			tree: btree.NewG[entry](btreeDegree, lessEntry)}
+		t := &table{Table: store.Table{ID: -1, Tree: store.NewTree()}, mod: m, name: ti.Name, info: ti, pk: ti.PrimaryKey, public: ti.Public}
 		for _, c := range ti.Columns {
 			t.types = append(t.types, c.Type)
 			t.names = append(t.names, c.Name)
@@ -450,7 +449,7 @@ func (r *Runtime) checkSubs(m *module, replacing *module) error {
 // addModuleLocked registers a new module (stateMu held for writing).
 func (r *Runtime) addModuleLocked(m *module, lsn uint64) {
 	for _, t := range m.tables {
-		t.id = len(r.tables)
+		t.ID = len(r.tables)
 		r.tables = append(r.tables, t)
 	}
 	r.modules[m.info.Name] = m

@@ -1,4 +1,4 @@
-package core
+package store
 
 import (
 	"encoding/binary"
@@ -15,7 +15,7 @@ import (
 // nodes directly (see bulk.go): a btree upgrade that changes their layout
 // fails here instead of silently making replay several times slower.
 func TestBulkLoadFastPath(t *testing.T) {
-	if !btreeLayoutOK {
+	if !LayoutOK {
 		t.Fatal("google/btree's node layout changed: bulkLoad and the replay appender fall back to ReplaceOrInsert")
 	}
 	// The mirror also relies on what the layout does not show (node size
@@ -32,15 +32,15 @@ func TestBulkLoadFastPath(t *testing.T) {
 
 func testKey(i int) string { return string(binary.BigEndian.AppendUint64(nil, uint64(i))) }
 
-func testEntry(i int) entry {
+func testEntry(i int) Entry {
 	k := testKey(i)
-	return newEntry([]byte(k), []byte(fmt.Sprint("row", i)))
+	return NewEntry([]byte(k), []byte(fmt.Sprint("row", i)))
 }
 
 // checkTree checks t against google/btree's invariants, through the
 // mirror types: node sizes, child counts, equal leaf depth, ascending
 // keys, length and copy-on-write ownership. It returns the keys in order.
-func checkTree(t *testing.T, tr *btree.BTreeG[entry]) []string {
+func checkTree(t *testing.T, tr *btree.BTreeG[Entry]) []string {
 	t.Helper()
 	h := (*btreeHdr)(unsafe.Pointer(tr))
 	maxItems, minItems := 2*h.degree-1, h.degree-1
@@ -61,7 +61,7 @@ func checkTree(t *testing.T, tr *btree.BTreeG[entry]) []string {
 				t.Fatalf("leaves at depths %d and %d", leafDepth, depth)
 			}
 			for _, e := range n.items {
-				keys = append(keys, e.key)
+				keys = append(keys, e.Key)
 			}
 			return
 		}
@@ -71,7 +71,7 @@ func checkTree(t *testing.T, tr *btree.BTreeG[entry]) []string {
 		for i, c := range n.children {
 			walk(c, depth+1, false)
 			if i < len(n.items) {
-				keys = append(keys, n.items[i].key)
+				keys = append(keys, n.items[i].Key)
 			}
 		}
 	}
@@ -104,7 +104,7 @@ func TestBulkLoad(t *testing.T) {
 			if pre > 0 && n > 20000 {
 				continue
 			}
-			tr := btree.NewG[entry](btreeDegree, lessEntry)
+			tr := btree.NewG[Entry](Degree, lessEntry)
 			model := map[int]bool{}
 			// pre rows inserted one by one (random order, keys 0..2*pre step 2)
 			for _, i := range rng.Perm(pre) {
@@ -112,29 +112,29 @@ func TestBulkLoad(t *testing.T) {
 				model[2*i] = true
 			}
 			if pre == 0 {
-				es := make([]entry, n)
+				es := make([]Entry, n)
 				for i := range es {
 					es[i] = testEntry(i)
 					model[i] = true
 				}
-				bulkLoad(tr, es)
+				BulkLoad(tr, es)
 			} else {
-				a := newAppender(tr)
+				a := NewAppender(tr)
 				if a == nil {
 					t.Fatal("no appender")
 				}
 				for i := 0; i < n; i++ {
-					a.append(testEntry(2*pre + i))
+					a.Append(testEntry(2*pre + i))
 					model[2*pre+i] = true
 				}
-				a.finish()
+				a.Finish()
 			}
 			name := fmt.Sprintf("n=%d pre=%d", n, pre)
 			if got := checkTree(t, tr); len(got) != len(model) {
 				t.Fatalf("%s: %d keys, want %d", name, len(got), len(model))
 			}
 			for k := range model {
-				if _, ok := tr.Get(entry{key: testKey(k)}); !ok {
+				if _, ok := tr.Get(Entry{Key: testKey(k)}); !ok {
 					t.Fatalf("%s: key %d missing", name, k)
 				}
 			}
@@ -146,7 +146,7 @@ func TestBulkLoad(t *testing.T) {
 			for j := 0; j < 3*(n+pre)+10; j++ {
 				k := rng.IntN(top + 100)
 				if rng.IntN(2) == 0 {
-					_, had := tr.Delete(entry{key: testKey(k)})
+					_, had := tr.Delete(Entry{Key: testKey(k)})
 					if had != model[k] {
 						t.Fatalf("%s: delete %d found=%v, model %v", name, k, had, model[k])
 					}
@@ -165,7 +165,7 @@ func TestBulkLoad(t *testing.T) {
 			// A clone of a loaded tree is independent of it.
 			c := tr.Clone()
 			c.ReplaceOrInsert(testEntry(top + 1000))
-			if _, ok := tr.Get(entry{key: testKey(top + 1000)}); ok {
+			if _, ok := tr.Get(Entry{Key: testKey(top + 1000)}); ok {
 				t.Fatalf("%s: clone shares writes", name)
 			}
 		}
@@ -174,19 +174,19 @@ func TestBulkLoad(t *testing.T) {
 
 func BenchmarkBulkLoad(b *testing.B) {
 	const n = 1_000_000
-	es := make([]entry, n)
+	es := make([]Entry, n)
 	for i := range es {
 		es[i] = testEntry(i)
 	}
 	b.Run("bulkLoad", func(b *testing.B) {
 		for i := 0; i < b.N; i++ {
-			bulkLoad(btree.NewG[entry](btreeDegree, lessEntry), es)
+			BulkLoad(btree.NewG[Entry](Degree, lessEntry), es)
 		}
 		b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "rows/s")
 	})
 	b.Run("ReplaceOrInsert", func(b *testing.B) {
 		for i := 0; i < b.N; i++ {
-			tr := btree.NewG[entry](btreeDegree, lessEntry)
+			tr := btree.NewG[Entry](Degree, lessEntry)
 			for _, e := range es {
 				tr.ReplaceOrInsert(e)
 			}

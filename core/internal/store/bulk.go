@@ -1,4 +1,4 @@
-package core
+package store
 
 import (
 	"reflect"
@@ -13,35 +13,37 @@ import (
 // github.com/google/btree has no bulk-load API: building a tree by
 // ReplaceOrInsert costs a root-to-leaf binary search per row even for
 // ascending input (~20 key comparisons through a function value: most of
-// replay time). bulkLoad instead builds the nodes bottom-up, writing
+// replay time). BulkLoad instead builds the nodes bottom-up, writing
 // google/btree v1.1.3's unexported node layout through mirror types. The
 // layout is checked by reflection when the package initializes
-// (btreeLayoutOK); if a btree upgrade changes it, bulkLoad falls back to
+// (LayoutOK); if a btree upgrade changes it, BulkLoad falls back to
 // ascending ReplaceOrInsert (correct, slower) and TestBulkLoadFastPath
-// fails. See RATIONALE.md, "Replay speed".
+// fails. See core/RATIONALE.md, "Replay speed".
 
-// bnode mirrors btree.node[entry].
+// bnode mirrors btree.node[Entry].
 type bnode struct {
-	items    []entry
+	items    []Entry
 	children []*bnode
-	cow      unsafe.Pointer // *btree.copyOnWriteContext[entry]
+	cow      unsafe.Pointer // *btree.copyOnWriteContext[Entry]
 }
 
-// btreeHdr mirrors btree.BTreeG[entry].
+// btreeHdr mirrors btree.BTreeG[Entry].
 type btreeHdr struct {
 	degree int
 	length int
 	root   *bnode
-	cow    unsafe.Pointer // *btree.copyOnWriteContext[entry]
+	cow    unsafe.Pointer // *btree.copyOnWriteContext[Entry]
 }
 
-var btreeLayoutOK = checkBTreeLayout()
+// LayoutOK reports whether the google/btree node layout is the one the
+// fast paths mirror (tests set it false to exercise the fallback).
+var LayoutOK = checkBTreeLayout()
 
-// checkBTreeLayout reports whether btree.BTreeG[entry] and its node type
+// checkBTreeLayout reports whether btree.BTreeG[Entry] and its node type
 // have exactly the fields (names, kinds, offsets, element types) of
 // btreeHdr and bnode.
 func checkBTreeLayout() bool {
-	tt := reflect.TypeFor[btree.BTreeG[entry]]()
+	tt := reflect.TypeFor[btree.BTreeG[Entry]]()
 	ht := reflect.TypeFor[btreeHdr]()
 	if tt.Kind() != reflect.Struct || tt.NumField() != ht.NumField() || tt.Size() != ht.Size() {
 		return false
@@ -70,18 +72,18 @@ func checkBTreeLayout() bool {
 		}
 	}
 	items, children, cow := nt.Field(0).Type, nt.Field(1).Type, nt.Field(2).Type
-	return items.Kind() == reflect.Slice && items.Elem() == reflect.TypeFor[entry]() &&
+	return items.Kind() == reflect.Slice && items.Elem() == reflect.TypeFor[Entry]() &&
 		children.Kind() == reflect.Slice && children.Elem() == rootT &&
 		cow == cowT
 }
 
-// bulkLoad fills the empty tree t with es, which must be in strictly
+// BulkLoad fills the empty tree t with es, which must be in strictly
 // ascending key order. t keeps no reference to es.
-func bulkLoad(t *btree.BTreeG[entry], es []entry) {
+func BulkLoad(t *btree.BTreeG[Entry], es []Entry) {
 	if t.Len() != 0 {
-		panic("core: bulkLoad into a non-empty tree")
+		panic("core: BulkLoad into a non-empty tree")
 	}
-	a := newAppender(t)
+	a := NewAppender(t)
 	if a == nil {
 		for _, e := range es {
 			t.ReplaceOrInsert(e)
@@ -89,34 +91,34 @@ func bulkLoad(t *btree.BTreeG[entry], es []entry) {
 		return
 	}
 	for _, e := range es {
-		a.append(e)
+		a.Append(e)
 	}
-	a.finish()
+	a.Finish()
 }
 
-// appender adds entries with ascending keys, all above the tree's, to the
+// Appender adds entries with ascending keys, all above the tree's, to the
 // right edge of a tree, building full nodes bottom-up: O(1) amortized per
-// entry and no key comparison. It keeps the rightmost path (the spine);
+// Entry and no key comparison. It keeps the rightmost path (the spine);
 // a spine node that is full is left behind and a new one started, with
-// the entry that did not fit going up as the separator. Until finish, the
+// the Entry that did not fit going up as the separator. Until finish, the
 // spine may hold nodes with fewer items than a B-tree allows, so the tree
 // must not be used in between.
-type appender struct {
+type Appender struct {
 	h        *btreeHdr
 	spine    []*bnode // spine[0]: the rightmost leaf; spine[i+1]: the parent of spine[i]; the last is the root
 	maxItems int
-	last     string // the greatest key in the tree
+	last     string // the greatest key in the tree (Last)
 }
 
-// newAppender returns an appender to t, or nil if bulk loading is off
-// (btreeLayoutOK) or a node on t's right edge is shared with a clone
+// NewAppender returns an appender to t, or nil if bulk loading is off
+// (LayoutOK) or a node on t's right edge is shared with a clone
 // (never during Open: trees are cloned only by Snapshot).
-func newAppender(t *btree.BTreeG[entry]) *appender {
-	if !btreeLayoutOK {
+func NewAppender(t *btree.BTreeG[Entry]) *Appender {
+	if !LayoutOK {
 		return nil
 	}
 	h := (*btreeHdr)(unsafe.Pointer(t))
-	a := &appender{h: h, maxItems: 2*h.degree - 1}
+	a := &Appender{h: h, maxItems: 2*h.degree - 1}
 	if h.root == nil {
 		h.root = a.newNode(false)
 		a.spine = append(a.spine, h.root)
@@ -133,13 +135,13 @@ func newAppender(t *btree.BTreeG[entry]) *appender {
 	}
 	slices.Reverse(a.spine)
 	if leaf := a.spine[0]; len(leaf.items) > 0 {
-		a.last = leaf.items[len(leaf.items)-1].key
+		a.last = leaf.items[len(leaf.items)-1].Key
 	}
 	return a
 }
 
-func (a *appender) newNode(internal bool) *bnode {
-	n := &bnode{items: make([]entry, 0, a.maxItems), cow: a.h.cow}
+func (a *Appender) newNode(internal bool) *bnode {
+	n := &bnode{items: make([]Entry, 0, a.maxItems), cow: a.h.cow}
 	if internal {
 		n.children = make([]*bnode, 0, a.maxItems+1)
 	}
@@ -147,9 +149,9 @@ func (a *appender) newNode(internal bool) *bnode {
 }
 
 // append adds e, whose key must be greater than every key in the tree.
-func (a *appender) append(e entry) {
+func (a *Appender) Append(e Entry) {
 	a.h.length++
-	a.last = e.key
+	a.last = e.Key
 	if leaf := a.spine[0]; len(leaf.items) < a.maxItems {
 		leaf.items = append(leaf.items, e)
 		return
@@ -161,7 +163,7 @@ func (a *appender) append(e entry) {
 
 // push appends separator e and, after it, child c to the spine node at
 // level lvl (a new root above the spine when lvl is its height).
-func (a *appender) push(lvl int, e entry, c *bnode) {
+func (a *Appender) push(lvl int, e Entry, c *bnode) {
 	if lvl == len(a.spine) {
 		root := a.newNode(true)
 		root.items = append(root.items, e)
@@ -185,7 +187,7 @@ func (a *appender) push(lvl int, e entry, c *bnode) {
 // root with fewer than degree-1 items takes items from its left sibling,
 // which the appender left full (maxItems items), so both end with at
 // least degree-1. Fixing top-down, the parent always has that sibling.
-func (a *appender) finish() {
+func (a *Appender) Finish() {
 	minItems := a.h.degree - 1
 	for lvl := len(a.spine) - 2; lvl >= 0; lvl-- {
 		n, parent := a.spine[lvl], a.spine[lvl+1]
@@ -195,7 +197,7 @@ func (a *appender) finish() {
 		last := len(parent.items) - 1
 		l := parent.children[last]
 		keep := (len(l.items) + len(n.items)) / 2 // items l keeps; the next one goes up
-		items := make([]entry, 0, a.maxItems)
+		items := make([]Entry, 0, a.maxItems)
 		items = append(items, l.items[keep+1:]...)
 		items = append(items, parent.items[last])
 		items = append(items, n.items...)
@@ -214,3 +216,6 @@ func (a *appender) finish() {
 	}
 	a.spine = nil
 }
+
+// Last is the greatest key in the tree.
+func (a *Appender) Last() string { return a.last }
