@@ -10,7 +10,6 @@ import (
 	"testing"
 
 	"github.com/interstice/interstice/persistence"
-
 	"github.com/interstice/interstice/row"
 )
 

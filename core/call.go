@@ -180,7 +180,7 @@ func (r *Runtime) argsFromJSON(module, reducerName string, jsonArgs []byte) ([]b
 // expected" or `add(name string, by i64): missing argument "by" (i64)`.
 func argsErr(red *reducer, err error) error {
 	e := &Error{Code: CodeType, Module: red.mod.info.Name, Reducer: red.name, Err: err, full: true}
-	e.Column = errColumn(err, red.names)
+	e.Column = row.Column(err, red.names)
 	if errors.Is(err, row.ErrMalformed) {
 		e.Code = CodeBadArgument
 	}

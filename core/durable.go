@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -12,6 +11,7 @@ import (
 	"github.com/google/btree"
 
 	"github.com/interstice/interstice/core/internal/datadir"
+	"github.com/interstice/interstice/core/internal/recovery"
 	"github.com/interstice/interstice/core/internal/store"
 	"github.com/interstice/interstice/fbs/fb"
 	"github.com/interstice/interstice/internal/record"
@@ -176,8 +176,7 @@ func (r *Runtime) openData() error {
 			return &Error{Code: CodeInternal, Msg: fmt.Sprintf("the log starts at lsn %d but the newest valid snapshot covers lsn %d: records %d..%d are missing", first, snapLSN, snapLSN+1, first-1)}
 		}
 		r.replaying.Store(true)
-		rp := replayer{r: r}
-		rp.start()
+		rp := replayer{r: r, apply: recovery.NewApplier()}
 		err := lg.Replay(snapLSN+1, rp.record)
 		if ferr := rp.finish(err == nil); ferr != nil {
 			err = ferr
@@ -384,15 +383,19 @@ type replayer struct {
 	// one-entry cache of the last table looked up, and its stage
 	lastMod, lastTable []byte
 	lastT              *table
-	lastS              *stage
+	lastS              *recovery.Stage
 
-	// Mutations waiting for their table's flush (see replay.go), by
-	// table and in the order the tables were first mutated.
-	stages map[*table]*stage
-	order  []*stage
-	fault  *replayFault // the first mutation found not to apply
+	apply  *recovery.Applier          // stages, checks and applies the rows
+	tables map[*table]*recovery.Table // what the applier knows of each table mutated
+}
 
-	pipe replayPipe // replay_pipe.go
+// faultErr is the core error of a replay fault.
+func faultErr(err error) error {
+	var f *recovery.Fault
+	if errors.As(err, &f) {
+		return replayErr(f.LSN, f.Module, f.Table, f.Column, "%s", f.Msg)
+	}
+	return err
 }
 
 func replayErr(lsn uint64, module, tbl, col string, format string, args ...any) *Error {
@@ -418,11 +421,8 @@ func (p *replayer) record(rec persistence.Record) (err error) {
 			Schema: bytes.Clone(mrt.SchemaBytes()), WasmSHA256: bytes.Clone(mrt.WasmSha256Bytes())}
 		// An upgrade reads the module's rows: apply what is staged.
 		p.lastT, p.lastS = nil, nil
-		if err := p.drain(); err != nil {
-			return err
-		}
-		if err := p.flushModule(mr.Name); err != nil {
-			return err
+		if err := p.apply.FlushModule(mr.Name); err != nil {
+			return faultErr(err)
 		}
 		if err := p.r.replayModuleLoad(lsn, mr); err != nil {
 			return err
@@ -445,7 +445,7 @@ func (p *replayer) record(rec persistence.Record) (err error) {
 		if !t.Mutations(&p.mu, i) {
 			return replayErr(lsn, "", "", "", "mutation %d unreadable", i)
 		}
-		if err := p.apply(lsn, i, &p.mu); err != nil {
+		if err := p.mutation(lsn, i, &p.mu); err != nil {
 			return err
 		}
 	}
@@ -456,9 +456,9 @@ func (p *replayer) record(rec persistence.Record) (err error) {
 	return nil
 }
 
-// apply finds one mutation's table in the schema in force and sends its
-// row to the stager, which checks and stages it (replay_pipe.go).
-func (p *replayer) apply(lsn uint64, idx int, mu *fb.Mutation) error {
+// mutation finds one mutation's table in the schema in force and sends
+// its row to the applier, which checks and stages it.
+func (p *replayer) mutation(lsn uint64, idx int, mu *fb.Mutation) error {
 	mt := record.MutationFields(mu)
 	modName, tblName := mt.Module(), mt.Table()
 	tb, s := p.lastT, p.lastS
@@ -492,114 +492,35 @@ func (p *replayer) apply(lsn uint64, idx int, mu *fb.Mutation) error {
 		return replayErr(lsn, tb.mod.info.Name, tb.name, "", "%s %s has no %s", Op(op), what, what)
 	}
 	// The stager goroutine checks the row against the schema and stages
-	// it (replay_pipe.go).
-	return p.send(s, op, lsn, uint32(idx), buf)
+	// it (recovery.Applier).
+	return faultErr(p.apply.Send(s, op, lsn, uint32(idx), buf))
 }
 
-func (p *replayer) stageOf(t *table) *stage {
-	s := p.stages[t]
-	if s == nil {
-		if p.stages == nil {
-			p.stages = map[*table]*stage{}
+func (p *replayer) stageOf(t *table) *recovery.Stage {
+	rt := p.tables[t]
+	if rt == nil {
+		if p.tables == nil {
+			p.tables = map[*table]*recovery.Table{}
 		}
-		s = &stage{t: t, sorted: true}
-		p.stages[t] = s
-		p.order = append(p.order, s)
+		rt = recoveryTable(t)
+		p.tables[t] = rt
 	}
-	return s
+	return p.apply.Stage(rt)
 }
 
-// flushModule applies the staged mutations of module name's tables.
-func (p *replayer) flushModule(name string) error {
-	kept := p.order[:0]
-	for _, s := range p.order {
-		if s.t.mod.info.Name != name {
-			kept = append(kept, s)
-			continue
-		}
-		delete(p.stages, s.t)
-		if f := s.flush(p.fault == nil); f != nil && f.before(p.fault) {
-			p.fault = f
-		}
-	}
-	clear(p.order[len(kept):])
-	p.order = kept
-	if p.fault != nil {
-		return p.fault.err
-	}
-	return nil
+// recoveryTable is what recovery needs of t.
+func recoveryTable(t *table) *recovery.Table {
+	return &recovery.Table{Table: &t.Table, Module: t.mod.info.Name, Name: t.name, Version: t.mod.info.Version,
+		Types: t.types, PK: t.pk, Names: t.names, PKField: t.pkField}
 }
 
 // finish applies every table's staged mutations (only checks them when
 // build is false: the replay failed) and returns the first mutation, in
-// log order, that did not apply. It comes before wherever the replay
-// stopped, so it is the error to report.
+// log order, that did not apply.
 func (p *replayer) finish(build bool) error {
-	if f := p.stop(); f != nil && f.before(p.fault) {
-		p.fault = f
-	}
-	for _, s := range p.order {
-		if f := s.flush(build && p.fault == nil); f != nil && f.before(p.fault) {
-			p.fault = f
-		}
-	}
-	p.order, p.stages, p.lastT, p.lastS = nil, nil, nil, nil
-	if p.fault != nil {
-		return p.fault.err
-	}
-	return nil
-}
-
-// snapshotChunk is how many snapshot rows are checked in parallel before
-// they are added to their table.
-const snapshotChunk = 1 << 14
-
-// checkSnapshotRows checks rows lo.. of ts against tb's schema and copies
-// each, with its key, into es (one entry per row), on up to GOMAXPROCS
-// goroutines (at most 4): checking and copying are most of a snapshot's
-// load. On failure it returns the index of the first bad row and its
-// error.
-func checkSnapshotRows(ts *record.SnapshotTable, lo int, tb *table, es []entry) (int, error) {
-	workers := min(runtime.GOMAXPROCS(0), 4, max(len(es)/1024, 1))
-	bad := make([]int, workers)
-	errs := make([]error, workers)
-	var wg sync.WaitGroup
-	per := (len(es) + workers - 1) / workers
-	for w := range workers {
-		from, to := w*per, min((w+1)*per, len(es))
-		work := func() {
-			j := from
-			defer func() {
-				if x := recover(); x != nil {
-					bad[w], errs[w] = lo+j, fmt.Errorf("malformed body: %v", x)
-				}
-			}()
-			var key []byte
-			for ; j < to; j++ {
-				buf := ts.Row(lo + j)
-				k, err := row.CheckKey(key[:0], buf, tb.types, tb.pk)
-				if err != nil {
-					bad[w], errs[w] = lo+j, err
-					return
-				}
-				key = k
-				es[j] = store.NewEntry(key, buf)
-			}
-		}
-		if w == workers-1 {
-			work()
-			continue
-		}
-		wg.Add(1)
-		go func() { defer wg.Done(); work() }()
-	}
-	wg.Wait()
-	for w, err := range errs {
-		if err != nil {
-			return bad[w], err
-		}
-	}
-	return 0, nil
+	err := p.apply.Finish(build)
+	p.lastT, p.lastS, p.tables = nil, nil, nil
+	return faultErr(err)
 }
 
 // replayModuleLoad applies a ModuleLoad record's schema: a new module, or
@@ -674,11 +595,12 @@ func (r *Runtime) loadSnapshot(lsn uint64, body []byte) (err error) {
 			app = store.NewAppender(tb.Tree)
 		}
 		n := ts.Rows()
-		es := make([]entry, min(n, snapshotChunk))
-		for lo := 0; lo < n; lo += snapshotChunk {
-			chunk := es[:min(n-lo, snapshotChunk)]
-			if j, err := checkSnapshotRows(&ts, lo, tb, chunk); err != nil {
-				return &Error{Code: CodeInternal, Module: modName, Table: tblName, Column: errColumn(err, tb.names), Msg: fmt.Sprintf("snapshot at lsn %d: row %d", lsn, j), Err: err}
+		es := make([]entry, min(n, recovery.SnapshotChunk))
+		rtb := recoveryTable(tb)
+		for lo := 0; lo < n; lo += recovery.SnapshotChunk {
+			chunk := es[:min(n-lo, recovery.SnapshotChunk)]
+			if j, err := recovery.CheckSnapshotRows(&ts, lo, rtb, chunk); err != nil {
+				return &Error{Code: CodeInternal, Module: modName, Table: tblName, Column: row.Column(err, tb.names), Msg: fmt.Sprintf("snapshot at lsn %d: row %d", lsn, j), Err: err}
 			}
 			for i, e := range chunk {
 				if app != nil && (tb.Tree.Len() == 0 || e.Key > app.Last()) {

@@ -9,7 +9,6 @@ import (
 
 	"github.com/interstice/interstice/internal/abi"
 	"github.com/interstice/interstice/persistence"
-	"github.com/interstice/interstice/row"
 )
 
 // Code is the stable numeric class of a core error, in one table with the
@@ -367,14 +366,4 @@ func statusCode(st int32) Code {
 		return CodeReducerFailed
 	}
 	return CodeInternal
-}
-
-// errColumn is the name, among names, of the value a row check failed on
-// (a *row.ValueError in err), or "".
-func errColumn(err error, names []string) string {
-	var ve *row.ValueError
-	if errors.As(err, &ve) && ve.Index < len(names) {
-		return names[ve.Index]
-	}
-	return ""
 }

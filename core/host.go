@@ -221,7 +221,7 @@ func (r *Runtime) hTable(_ context.Context, f *frame, stack []uint64) int32 {
 
 // rowErr maps a row.Check failure to a status.
 func (f *frame) rowErr(err error, t *table, names []string, what string) int32 {
-	col := errColumn(err, names)
+	col := row.Column(err, names)
 	if errors.Is(err, row.ErrMalformed) {
 		return f.fail(abi.StatusBadArgument, t, col, "%s: %v", what, err)
 	}

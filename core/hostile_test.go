@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"github.com/interstice/interstice/core/internal/engine"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/interstice/interstice/core/internal/engine"
 	"github.com/interstice/interstice/internal/testwasm"
 )
 

@@ -305,30 +305,6 @@ func TestReplayUpgradeRewritesStagedRows(t *testing.T) {
 	}
 }
 
-// TestSortStaged checks the prefix sort against a stable sort by key, with
-// keys sharing prefixes, shorter than 8 bytes and repeated.
-func TestSortStaged(t *testing.T) {
-	rng := rand.New(rand.NewPCG(5, 6))
-	alphabet := []string{"", "a", "ab", "abcdefgh", "abcdefghi", "abcdefgh\x00", "\x00", "\xff\xff", "zz"}
-	for round := 0; round < 50; round++ {
-		n := rng.IntN(300)
-		ops := make([]stagedOp, n)
-		for i := range ops {
-			k := alphabet[rng.IntN(len(alphabet))] + alphabet[rng.IntN(len(alphabet))]
-			ops[i] = newStagedOp(entry{Key: k}, uint64(i/3), uint32(i%3), fb.OpInsert)
-		}
-		want := slices.Clone(ops)
-		slices.SortStableFunc(want, func(a, b stagedOp) int { return strings.Compare(a.e.Key, b.e.Key) })
-		sortStaged(ops)
-		for i := range ops {
-			if ops[i].e.Key != want[i].e.Key || ops[i].lsn != want[i].lsn || ops[i].idx != want[i].idx {
-				t.Fatalf("round %d: position %d holds %q (%d,%d), want %q (%d,%d)", round, i,
-					ops[i].e.Key, ops[i].lsn, ops[i].idx, want[i].e.Key, want[i].lsn, want[i].idx)
-			}
-		}
-	}
-}
-
 // TestReplayWithoutBulkLoad replays with the fallback used if google/btree's
 // layout ever changes (ReplaceOrInsert instead of writing nodes).
 func TestReplayWithoutBulkLoad(t *testing.T) {

@@ -254,6 +254,16 @@ type ValueError struct {
 	Err   error
 }
 
+// Column returns the name, among names, of the value a check failed on
+// (the *ValueError in err's chain), or "" if there is none.
+func Column(err error, names []string) string {
+	var ve *ValueError
+	if errors.As(err, &ve) && ve.Index < len(names) {
+		return names[ve.Index]
+	}
+	return ""
+}
+
 // Error returns "name: cause", or "value i: cause" without a name.
 func (e *ValueError) Error() string {
 	if e.Name != "" {

@@ -1,8 +1,16 @@
-package core
+// Package recovery applies logged mutations to the store without running
+// WASM: the replay half of a runtime's open (the runtime reads the log,
+// follows module loads and finds each mutation's table; this package
+// checks, stages and applies the rows) and the parallel row check of a
+// snapshot's load. It imports store, row and record (for a snapshot's
+// tables), nothing of WASM or the log; its faults (Fault) name the LSN,
+// table and column, and core turns them into its errors.
+package recovery
 
 import (
 	"cmp"
 	"encoding/binary"
+	"fmt"
 	"math"
 	"slices"
 	"strings"
@@ -10,9 +18,10 @@ import (
 
 	"github.com/interstice/interstice/core/internal/store"
 	"github.com/interstice/interstice/fbs/fb"
+	"github.com/interstice/interstice/row"
 )
 
-// Replay applies a table's mutations in batches instead of one B-tree
+// An Applier applies a table's mutations in batches instead of one B-tree
 // operation each. Nothing reads the tables while Open replays, so the
 // replayer checks every mutation against the schema in force at its LSN,
 // copies its row out of the mapped log, and stages it per table:
@@ -20,7 +29,7 @@ import (
 //   - inserts of ascending keys above every key present (an auto-increment
 //     key, a snapshot's rows, a new table filling up) cannot fail; while a
 //     stage holds nothing else they are appended to the tree's right edge
-//     directly (appender, bulk.go), with no key comparison;
+//     directly (store.Appender), with no key comparison;
 //   - anything else is kept, in log order, until the table is flushed: when
 //     the replay ends, or before a ModuleLoad record of its module (an
 //     upgrade reads and rewrites the rows). A flush sorts the mutations by
@@ -38,6 +47,34 @@ import (
 // stage is checked and the first fault in log order wins: it comes before
 // the point where the replay stopped, as one-by-one application would
 // have reported it first.
+
+type entry = store.Entry
+
+// Table is what recovery needs of a table: its rows and the schema its
+// mutations are checked against, with the names errors give.
+type Table struct {
+	*store.Table
+	Module, Name, Version string
+	Types                 []row.Type
+	PK                    int
+	Names                 []string // column names (errors name the column)
+	PKField               string
+}
+
+// Fault is a mutation that does not apply, or a row that does not match
+// its schema: the first in log order is the replay's error.
+type Fault struct {
+	LSN                   uint64
+	Idx                   uint32 // the mutation's index in its record
+	Module, Table, Column string
+	Msg                   string
+}
+
+func (f *Fault) Error() string { return fmt.Sprintf("replay lsn %d: %s", f.LSN, f.Msg) }
+
+func (f *Fault) before(g *Fault) bool {
+	return g == nil || f.LSN < g.LSN || (f.LSN == g.LSN && f.Idx < g.Idx)
+}
 
 // stagedOp is one mutation read from the log, waiting for its table's flush.
 type stagedOp struct {
@@ -57,7 +94,7 @@ func sameKey(a, b *stagedOp) bool { return a.pfx == b.pfx && a.e.Key == b.e.Key 
 
 // stage holds the mutations of one table read since its last flush.
 type stage struct {
-	t      *table
+	t      *Table
 	app    *store.Appender // while the stage holds only inserts appended to the tree
 	ops    []stagedOp      // in log order
 	sorted bool            // ops are in key order so far (ties are in log order)
@@ -99,18 +136,6 @@ func (s *stage) add(op stagedOp) {
 		}
 	}
 	s.ops = append(s.ops, op)
-}
-
-// replayFault is the first staged mutation, in log order, that did not
-// apply.
-type replayFault struct {
-	lsn uint64
-	idx uint32
-	err *Error
-}
-
-func (f *replayFault) before(g *replayFault) bool {
-	return g == nil || f.lsn < g.lsn || (f.lsn == g.lsn && f.idx < g.idx)
 }
 
 // rebuildRatio: a flush rebuilds the tree (merge and bulk load, linear in
@@ -174,7 +199,7 @@ func keyPrefix(key string) uint64 {
 // stage. It returns the first mutation that does not apply; the tree is
 // then left in an unspecified state (the replay fails). With build false
 // it only checks, leaving the tree as it was.
-func (s *stage) flush(build bool) *replayFault {
+func (s *stage) flush(build bool) *Fault {
 	s.closeApp()
 	ops, sorted := s.ops, s.sorted
 	s.ops, s.sorted = nil, true
@@ -185,11 +210,10 @@ func (s *stage) flush(build bool) *replayFault {
 		sortStaged(ops)
 	}
 	t := s.t
-	var fault *replayFault
+	var fault *Fault
 	note := func(op *stagedOp, msg string) {
-		f := &replayFault{lsn: op.lsn, idx: op.idx}
+		f := &Fault{LSN: op.lsn, Idx: op.idx, Module: t.Module, Table: t.Name, Column: t.PKField, Msg: msg}
 		if f.before(fault) {
-			f.err = replayErr(op.lsn, t.mod.info.Name, t.name, t.pkField, "%s", msg)
 			fault = f
 		}
 		build = false
