@@ -48,4 +48,23 @@
 // holds. Transactions that other callers observed through reads before
 // the failure was known may be among those lost; none of them was
 // acknowledged to its caller or shown to a host callback.
+//
+// # What core owns
+//
+// core is the runtime's public face (Runtime, Config, Code and Error, the
+// *Info types, CallResult, Event) and what ties the parts together: the
+// module registry, reducer execution and host functions, subscriptions,
+// the commit path, and the replay loop that follows module loads. The
+// parts are internal packages with one job each, and data flows one way:
+//
+//	core/internal/engine    wazero: compilation and module checks, guest memory, the watchdog
+//	core/internal/interrupt the interrupt-flag instrumentation and pre-compile checks
+//	core/internal/store     tables' B-trees, the transaction overlay, bulk loading
+//	core/internal/recovery  replay's staging and apply, the snapshot row check
+//	core/internal/datadir   the data directory: layout, wasm store, snapshot/retention
+//	internal/record         the record and snapshot codec (shared with capi and the CLI)
+//	internal/abi            the guest ABI's status codes (shared with the Go SDK)
+//	persistence             the log of opaque frames and snapshot files
+//
+// None of them imports core, and persistence imports none of them.
 package core

@@ -362,6 +362,19 @@ func (l *Log) AppendBatch(ps []Payload) (uint64, error) {
 	return first, nil
 }
 
+// idleLocked waits until no write is in flight, for a caller about to
+// write itself (Sync, Rotate), and returns why the log cannot be written
+// (closed, read-only, poisoned), if it cannot.
+func (l *Log) idleLocked() error {
+	if err := l.writableLocked(); err != nil {
+		return err
+	}
+	for l.flushing {
+		l.cond.Wait()
+	}
+	return l.err
+}
+
 func (l *Log) writableLocked() error {
 	switch {
 	case l.closed:
@@ -587,14 +600,8 @@ func (l *Log) unsyncedLocked() bool { return len(l.pend) > 0 || l.dirty }
 func (l *Log) Sync() error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if err := l.writableLocked(); err != nil {
+	if err := l.idleLocked(); err != nil {
 		return err
-	}
-	for l.flushing {
-		l.cond.Wait()
-	}
-	if l.err != nil {
-		return l.err
 	}
 	if l.unsyncedLocked() {
 		l.flushLocked(true, false)

@@ -26,14 +26,8 @@ import (
 func (l *Log) Rotate() error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if err := l.writableLocked(); err != nil {
+	if err := l.idleLocked(); err != nil {
 		return err
-	}
-	for l.flushing {
-		l.cond.Wait()
-	}
-	if l.err != nil {
-		return l.err
 	}
 	l.retainErr = nil
 	l.flushLocked(true, true)

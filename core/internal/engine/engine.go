@@ -3,8 +3,9 @@
 // passes before and after it is compiled (implementation limits, the
 // interrupt instrumentation, the exports and imports the guest ABI
 // requires), guest memory with a page limit, and the call-deadline
-// watchdog. It knows nothing of tables, transactions or the log; its
-// errors carry a Kind that core turns into a core.Code.
+// watchdog. It imports wazero and core/internal/interrupt only, and knows
+// nothing of tables, transactions or the log; its errors carry a Kind
+// that core turns into a core.Code.
 package engine
 
 import (

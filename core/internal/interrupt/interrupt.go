@@ -63,6 +63,9 @@
 // Limits (module, body and table sizes, nesting, a code cost budget)
 // before anything is compiled; it also lowers table maxima to the table
 // budget, so table.grow cannot allocate past it.
+//
+// It reads and writes module bytes only: it imports the standard library
+// and nothing of wazero or the runtime.
 package interrupt
 
 import (

@@ -2,9 +2,10 @@
 // rows in a B-tree by primary key, the one transaction in flight as
 // overlays on those trees (with the mutations it will commit), and bulk
 // loading of trees from rows in key order (snapshots, replay, upgrades).
-// It knows nothing of WASM, schemas or the log: keys and rows arrive
-// checked and encoded (row.CheckKey), and the mutation list is handed to
-// the commit step as record.Mutations.
+// It imports google/btree and internal/record (for the Mutation type)
+// only, and knows nothing of WASM, schemas or the log: keys and rows
+// arrive checked and encoded (row.CheckKey), and the mutation list is
+// handed to the commit step as record.Mutations.
 package store
 
 import (
