@@ -124,7 +124,7 @@ func (r *Runtime) Call(ctx context.Context, module, reducerName string, args []b
 	if err := r.checkArgsSize(module, reducerName, args); err != nil {
 		return CallResult{}, err
 	}
-	return r.runCall(ctx, module, reducerName, args)
+	return r.runCall(ctx, module, reducerName, args, nil)
 }
 
 // checkArgsSize refuses arguments over the configured limit (CodeLimit).
@@ -138,40 +138,46 @@ func (r *Runtime) checkArgsSize(module, reducer string, args []byte) error {
 // CallJSON is Call with arguments in JSON: an array (by position) or an
 // object (by parameter name), converted by the reducer's declared types.
 func (r *Runtime) CallJSON(ctx context.Context, module, reducerName string, jsonArgs []byte) (CallResult, error) {
-	args, err := r.argsFromJSON(module, reducerName, jsonArgs)
+	args, red, err := r.argsFromJSON(module, reducerName, jsonArgs)
 	if err != nil {
 		return CallResult{}, err
 	}
-	return r.Call(ctx, module, reducerName, args)
+	if err := r.checkArgsSize(module, reducerName, args); err != nil {
+		return CallResult{}, err
+	}
+	return r.runCall(ctx, module, reducerName, args, red)
 }
 
 // CallJSONAsync is CallAsync with arguments in JSON, converted as CallJSON
 // does before the call is queued: arguments that do not fit are returned
 // as the error, and done is not called.
 func (r *Runtime) CallJSONAsync(ctx context.Context, module, reducerName string, jsonArgs []byte, done func(CallResult, error)) error {
-	args, err := r.argsFromJSON(module, reducerName, jsonArgs)
+	args, red, err := r.argsFromJSON(module, reducerName, jsonArgs)
 	if err != nil {
 		return err
 	}
-	return r.CallAsync(ctx, module, reducerName, args, done)
+	return r.callAsync(ctx, module, reducerName, args, red, done)
 }
 
-// argsFromJSON converts JSON arguments to the Row the reducer takes.
-func (r *Runtime) argsFromJSON(module, reducerName string, jsonArgs []byte) ([]byte, error) {
+// argsFromJSON converts JSON arguments to the Row the reducer takes, and
+// returns the reducer they were typed by. The call looks the reducer up
+// again when it runs (an upgrade may replace it meanwhile) and checks the
+// Row only if it is another reducer by then (callReq.typed).
+func (r *Runtime) argsFromJSON(module, reducerName string, jsonArgs []byte) ([]byte, *reducer, error) {
 	r.stateMu.RLock()
 	red, err := r.lookupReducer(module, reducerName)
 	r.stateMu.RUnlock()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	vals, err := row.ParseJSON(jsonArgs, red.names, red.types)
 	if err == nil {
 		var args []byte
 		if args, err = row.Encode(vals); err == nil {
-			return args, nil
+			return args, red, nil
 		}
 	}
-	return nil, argsErr(red, err)
+	return nil, nil, argsErr(red, err)
 }
 
 // argsErr is the error of arguments that do not fit red's parameters. Its
@@ -256,9 +262,11 @@ func (r *Runtime) lookupReducer(module, name string) (*reducer, error) {
 	return red, nil
 }
 
-func (r *Runtime) callLocked(ctx context.Context, red *reducer, args []byte) (CallResult, error) {
+// callLocked runs red with args and its cascade (execMu held); check says
+// whether args must be checked against red's parameters first.
+func (r *Runtime) callLocked(ctx context.Context, red *reducer, args []byte, check bool) (CallResult, error) {
 	var res CallResult
-	lsn, n, err := r.runTx(ctx, red, args, 0)
+	lsn, n, err := r.runTx(ctx, red, args, 0, check)
 	if err != nil {
 		return res, err
 	}
@@ -267,15 +275,15 @@ func (r *Runtime) callLocked(ctx context.Context, red *reducer, args []byte) (Ca
 	return res, nil
 }
 
-// runTx runs one transaction: red with args, then commit, host callbacks
-// and queueing of subscribers (at depth+1). It returns the LSN and the
-// number of mutations.
-func (r *Runtime) runTx(ctx context.Context, red *reducer, args []byte, depth int) (uint64, int, error) {
+// runTx runs one transaction: red with args (checked first when check is
+// set), then commit, host callbacks and queueing of subscribers (at
+// depth+1). It returns the LSN and the number of mutations.
+func (r *Runtime) runTx(ctx context.Context, red *reducer, args []byte, depth int, check bool) (uint64, int, error) {
 	x := r.tx
 	x.lsn, x.ts = r.commit.next()
 	// A root call's arguments come from the caller and are checked here,
 	// under its deadline; a subscriber's are built by the runtime.
-	if err := r.executeArgs(ctx, red, args, x, depth == 0); err != nil {
+	if err := r.executeArgs(ctx, red, args, x, check); err != nil {
 		x.reset()
 		return 0, 0, err
 	}
@@ -387,7 +395,7 @@ func (r *Runtime) runCascade(ctx context.Context, res *CallResult) {
 				cc.Err = &Error{Code: CodeInternal, Module: cc.Module, Reducer: cc.Reducer, Err: err}
 				break
 			}
-			cc.LSN, _, cc.Err = r.runTx(ctx, p.red, args, p.depth)
+			cc.LSN, _, cc.Err = r.runTx(ctx, p.red, args, p.depth, false) // encoded here for the subscriber signature
 		}
 		if cc.Err != nil && res.CascadeErr == nil {
 			res.CascadeErr = cc.Err

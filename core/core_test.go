@@ -300,3 +300,30 @@ func TestArgumentErrors(t *testing.T) {
 	_, _, err = rt.Get("kv", "nope", 1)
 	wantCode(t, err, CodeNotFound)
 }
+
+// TestJSONArgumentsCheckedOnceUnlessTheReducerChanged: CallJSON's Row is
+// encoded for the reducer it looked up, and the call skips the second
+// check only if the same reducer still runs it; arguments typed for any
+// other reducer (one an upgrade replaced meanwhile) are checked again.
+func TestJSONArgumentsCheckedOnceUnlessTheReducerChanged(t *testing.T) {
+	rt := open(t, testConfig(t), kvWasm(t))
+	bad := row.MustEncode("x", "y") // put takes (u64, string)
+	stale := &reducer{name: "put"}  // not the loaded reducer
+	if _, err := rt.runCall(context.Background(), "kv", "put", bad, stale); CodeOf(err) != CodeType {
+		t.Fatalf("arguments typed for a replaced reducer: %v, want a type error", err)
+	}
+	good, red, err := rt.argsFromJSON("kv", "put", []byte(`[7, "seven"]`))
+	if err != nil || red != rt.modules["kv"].reducerByName["put"] {
+		t.Fatalf("argsFromJSON: %v", err)
+	}
+	if _, err := rt.runCall(context.Background(), "kv", "put", good, red); err != nil {
+		t.Fatal(err)
+	}
+	buf, ok, err := rt.Get("kv", "items", uint64(7))
+	if err != nil || !ok {
+		t.Fatalf("row 7: %v %v", ok, err)
+	}
+	if v, err := row.Decode(buf); err != nil || v[1] != "seven" {
+		t.Fatalf("row 7: %v %v", v, err)
+	}
+}

@@ -29,6 +29,7 @@ type callReq struct {
 	ctx             context.Context
 	module, reducer string
 	args            []byte
+	typed           *reducer // args were encoded for this reducer (CallJSON): no check if it still runs
 	res             CallResult
 	err             error
 	lsn             uint64 // last record to wait for (0: none)
@@ -40,9 +41,9 @@ type callReq struct {
 
 var reqPool = sync.Pool{New: func() any { return new(callReq) }}
 
-func getReq(ctx context.Context, module, reducer string, args []byte) *callReq {
+func getReq(ctx context.Context, module, reducer string, args []byte, typed *reducer) *callReq {
 	q := reqPool.Get().(*callReq)
-	q.ctx, q.module, q.reducer, q.args = ctx, module, reducer, args
+	q.ctx, q.module, q.reducer, q.args, q.typed = ctx, module, reducer, args, typed
 	return q
 }
 
@@ -107,9 +108,10 @@ func (e *executor) signal() {
 	}
 }
 
-// runCall is Call after the argument size check.
-func (r *Runtime) runCall(ctx context.Context, module, reducer string, args []byte) (CallResult, error) {
-	q := getReq(ctx, module, reducer, args)
+// runCall is Call after the argument size check; typed, if set, is the
+// reducer args were encoded for.
+func (r *Runtime) runCall(ctx context.Context, module, reducer string, args []byte, typed *reducer) (CallResult, error) {
+	q := getReq(ctx, module, reducer, args, typed)
 	defer putReq(q)
 	r.execMu.Lock()
 	r.execute1(q)
@@ -143,6 +145,12 @@ func (r *Runtime) runCall(ctx context.Context, module, reducer string, args []by
 // sync every record (in memory, SyncInterval, SyncNever) CallAsync runs
 // the call at once, as Call, and calls done before it returns.
 func (r *Runtime) CallAsync(ctx context.Context, module, reducer string, args []byte, done func(CallResult, error)) error {
+	return r.callAsync(ctx, module, reducer, args, nil, done)
+}
+
+// callAsync is CallAsync; typed, if set, is the reducer args were encoded
+// for.
+func (r *Runtime) callAsync(ctx context.Context, module, reducer string, args []byte, typed *reducer, done func(CallResult, error)) error {
 	if err := r.checkArgsSize(module, reducer, args); err != nil {
 		return err
 	}
@@ -151,10 +159,10 @@ func (r *Runtime) CallAsync(ctx context.Context, module, reducer string, args []
 		if r.closed.Load() {
 			return errClosed
 		}
-		done(r.runCall(ctx, module, reducer, args))
+		done(r.runCall(ctx, module, reducer, args, typed))
 		return nil
 	}
-	q := getReq(ctx, module, reducer, args)
+	q := getReq(ctx, module, reducer, args, typed)
 	q.done = done
 	e.mu.Lock()
 	if e.stopped {
@@ -194,8 +202,9 @@ func (r *Runtime) execute1(q *callReq) {
 			r.out, q.res, q.err = nil, CallResult{}, e
 		}
 	}()
-	// The arguments are checked by execute, under the call deadline.
-	q.res, q.err = r.callLocked(q.ctx, red, q.args)
+	// The arguments are checked by execute, under the call deadline,
+	// unless they were encoded for this very reducer (CallJSON).
+	q.res, q.err = r.callLocked(q.ctx, red, q.args, red != q.typed)
 	r.out = nil
 	q.lsn = r.takeWait()
 	if len(q.out) > 0 {
