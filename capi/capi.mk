@@ -20,7 +20,7 @@ PREFIX   ?= /usr/local
 CC       ?= cc
 CXX      ?= c++
 
-CAPI_VERSION := 0.3.0
+CAPI_VERSION := 0.4.0
 CAPI_ABI     := 1
 CAPI_SONAME  := libinterstice.so.$(CAPI_ABI)
 CAPI_GOWASM  := GOOS=wasip1 GOARCH=wasm $(GO) build -buildmode=c-shared

@@ -10,7 +10,7 @@ import (
 // Library version. Keep in step with include/interstice.h.
 const (
 	versionMajor  = 0
-	versionMinor  = 3
+	versionMinor  = 4
 	versionPatch  = 0
 	versionNumber = versionMajor*10000 + versionMinor*100 + versionPatch
 	abiVersion    = 1

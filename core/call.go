@@ -91,7 +91,7 @@ func ErrorText(err error) string {
 type CascadeCall struct {
 	Module, Reducer string
 	Depth           int    // 1 for subscribers of the root call's events
-	LSN             uint64 // 0 when it did not commit
+	LSN             uint64 // 0 when it did not commit or changed nothing (no record)
 	Err             error  // nil when committed
 }
 
@@ -270,6 +270,9 @@ func (r *Runtime) callLocked(ctx context.Context, red *reducer, args []byte, che
 	if err != nil {
 		return res, err
 	}
+	if lsn == 0 { // changed nothing: the state it ran against
+		lsn, _ = r.commit.last()
+	}
 	res.LSN, res.Timestamp, res.Mutations = lsn, r.lastTS, n
 	r.runCascade(ctx, &res)
 	return res, nil
@@ -277,7 +280,8 @@ func (r *Runtime) callLocked(ctx context.Context, red *reducer, args []byte, che
 
 // runTx runs one transaction: red with args (checked first when check is
 // set), then commit, host callbacks and queueing of subscribers (at
-// depth+1). It returns the LSN and the number of mutations.
+// depth+1). It returns the LSN and the number of mutations; LSN 0 when
+// the transaction changed nothing and so wrote no record.
 func (r *Runtime) runTx(ctx context.Context, red *reducer, args []byte, depth int, check bool) (uint64, int, error) {
 	x := r.tx
 	x.lsn, x.ts = r.commit.next()
@@ -286,6 +290,18 @@ func (r *Runtime) runTx(ctx context.Context, red *reducer, args []byte, depth in
 	if err := r.executeArgs(ctx, red, args, x, check); err != nil {
 		x.reset()
 		return 0, 0, err
+	}
+	if len(x.Muts) == 0 {
+		// A transaction that changed nothing writes no record: no LSN, no
+		// fdatasync, no event (docs/ABI.md, "Calls that change nothing").
+		// Its caller still waits until the state it ran against is
+		// durable, which costs nothing once it is and joins the group
+		// commit in flight otherwise: a call never returns on a write a
+		// crash could take back.
+		x.reset()
+		last, _ := r.commit.last()
+		r.waitLSN = max(r.waitLSN, last)
+		return 0, 0, nil
 	}
 	rec := &r.rec
 	*rec = txn{LSN: x.lsn, Timestamp: x.ts, Kind: fb.TxKindReducer, Module: red.mod.info.Name, Reducer: red.name, Args: args, Mutations: x.Muts}

@@ -2,6 +2,7 @@ package core
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"encoding/hex"
 	"os"
@@ -470,4 +471,46 @@ func TestSyncIntervalPolicy(t *testing.T) {
 	rt = openDur(t, cfg)
 	defer rt.Close()
 	sameState(t, "sync interval", dump(t, rt), want)
+}
+
+// TestCallThatChangesNothingWritesNothing: a reducer that makes no
+// mutation commits no record and costs no fdatasync; it returns the LSN of
+// the state it ran against, and the LSN does not advance, so the next
+// write gets the next LSN; after a reopen the log holds only the writes.
+func TestCallThatChangesNothingWritesNothing(t *testing.T) {
+	dir := t.TempDir()
+	rt := openDur(t, durConfig(t, dir), durV1(t))
+	put := mustCall(t, rt, "dur", "put", uint64(1), "a")
+	before := rt.LogStats()
+	for i := 0; i < 50; i++ {
+		res, err := rt.Call(context.Background(), "dur", "noop", row.MustEncode())
+		if err != nil || res.LSN != put.LSN || res.Mutations != 0 || len(res.Cascade) != 0 {
+			t.Fatalf("noop: %+v %v, want lsn %d", res, err, put.LSN)
+		}
+	}
+	after := rt.LogStats()
+	if after.Records != before.Records || after.Syncs != before.Syncs || rt.LastLSN() != put.LSN {
+		t.Fatalf("50 no-op calls: records %d -> %d, fdatasyncs %d -> %d, last lsn %d", before.Records, after.Records, before.Syncs, after.Syncs, rt.LastLSN())
+	}
+	done := make(chan CallResult, 1)
+	if err := rt.CallAsync(context.Background(), "dur", "noop", row.MustEncode(), func(res CallResult, err error) {
+		if err != nil {
+			t.Error(err)
+		}
+		done <- res
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if res := <-done; res.LSN != put.LSN {
+		t.Fatalf("async noop lsn %d, want %d", res.LSN, put.LSN)
+	}
+	if next := mustCall(t, rt, "dur", "put", uint64(2), "b"); next.LSN != put.LSN+1 {
+		t.Fatalf("the write after no-op calls got lsn %d, want %d", next.LSN, put.LSN+1)
+	}
+	rt.Close()
+	rt = openDur(t, durConfig(t, dir))
+	defer rt.Close()
+	if st := rt.ReplayStats(); st.LastLSN != put.LSN+1 || uint64(st.Records) != put.LSN+1 {
+		t.Fatalf("reopened: last lsn %d, %d records, want %d", st.LastLSN, st.Records, put.LSN+1)
+	}
 }

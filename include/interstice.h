@@ -90,6 +90,10 @@
  * interstice_abi_version() == INTERSTICE_ABI_VERSION.
  *
  * History (every change kept ABI version 1: only additions):
+ *   0.4.0  A call that changes nothing writes no record, costs no
+ *          fdatasync and takes no LSN (it returns the last committed
+ *          LSN). core.Code is the status number (one error table);
+ *          interstice_error.detail keeps its values (see Status codes).
  *   0.3.0  interstice_call_async and interstice_call_json_async.
  *          GOMAXPROCS is at least 4 (see Process rules).
  *          Subscription callbacks and a reducer call's guest log lines
@@ -118,12 +122,12 @@ extern "C" {
  * ========================================================================= */
 
 #define INTERSTICE_VERSION_MAJOR 0
-#define INTERSTICE_VERSION_MINOR 3
+#define INTERSTICE_VERSION_MINOR 4
 #define INTERSTICE_VERSION_PATCH 0
 /** MAJOR*10000 + MINOR*100 + PATCH, e.g. 200 for 0.2.0. */
 #define INTERSTICE_VERSION_NUMBER \
     (INTERSTICE_VERSION_MAJOR * 10000 + INTERSTICE_VERSION_MINOR * 100 + INTERSTICE_VERSION_PATCH)
-#define INTERSTICE_VERSION_STRING "0.3.0"
+#define INTERSTICE_VERSION_STRING "0.4.0"
 /** The binary interface version. Bumped on any incompatible change. */
 #define INTERSTICE_ABI_VERSION 1
 
@@ -920,10 +924,20 @@ int interstice_module_describe(interstice_runtime *rt, const char *module, int f
  * Row whose offsets share children past 4 times its size to verify is
  * malformed (BAD_ARGUMENT).
  *
+ * A call whose reducer makes no mutation (and so triggers no subscriber)
+ * writes no record and costs no fdatasync: it takes no LSN, and returns
+ * the LSN of the last committed transaction, the state it ran against
+ * (0 before the first one), with mutations 0. It still returns only once
+ * that state is durable (joining an fdatasync in flight, if one is). The
+ * same holds for a subscriber that changes nothing: its cascade entry's
+ * lsn is 0. Since 0.4.0; before, every call took an LSN and wrote a record.
+ *
  * Parameters:
  *   rt, module, reducer IN.
  *   args, args_len      IN  — copied; not retained.
- *   out_lsn             OUT — optional; the committed transaction's LSN.
+ *   out_lsn             OUT — optional; the committed transaction's LSN
+ *                       (for a call that changed nothing, the last
+ *                       committed one: see above).
  *   out_result          OUT — optional; a JSON object describing the commit:
  *       {"lsn":N,"timestamp":N,"mutations":N,"cascade":[{"module":..,
  *        "reducer":..,"depth":N,"lsn":N,"error":null|".."}],

@@ -57,7 +57,7 @@ export interface CascadeRun {
 }
 
 export interface CallResult {
-  /** The committed transaction's LSN. */
+  /** The committed transaction's LSN; for a call that changed nothing (no record, no fdatasync), the last committed one. */
   lsn: number;
   /** Its logical clock. */
   timestamp: number;

@@ -147,7 +147,9 @@ class CallResult:
     """CallResult describes a committed reducer call.
 
     Attributes:
-        lsn:           the transaction's log sequence number.
+        lsn:           the transaction's log sequence number; for a call that
+                       changed nothing (no record written, no fdatasync),
+                       the last committed one.
         timestamp:     its logical clock.
         mutations:     the number of rows it changed.
         cascade:       the subscriber reducers its events ran (each its own transaction).

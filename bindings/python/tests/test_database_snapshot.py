@@ -43,7 +43,8 @@ def test_last_lsn_counts_loads_and_calls(open_db):
     db = open_db(None)
     assert db.last_lsn == 0
     db.load_module(__import__("conftest").wasm_path("noop"))
-    db.call("noop", "noop")
+    assert db.call("noop", "noop").lsn == db.last_lsn == 1  # changed nothing: no new LSN
+    db.call("noop", "insert", 1, "x", 2)
     assert db.last_lsn == 2
 
 
