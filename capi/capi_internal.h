@@ -33,6 +33,7 @@ static inline void ist_set_handle(void **out, uintptr_t h) { *out = (void *)h; }
 static inline void ist_call_event(interstice_event_fn fn, void *u, const interstice_event *e) { fn(u, e); }
 static inline void ist_call_progress(interstice_progress_fn fn, void *u, int64_t done, int64_t total) { fn(u, done, total); }
 static inline void ist_call_log(interstice_log_fn fn, void *u, int32_t level, const char *module, const char *msg, size_t len) { fn(u, level, module, msg, len); }
+static inline int64_t ist_call_clock(interstice_clock_fn fn, void *u) { return fn(u); }
 static inline void ist_call_done(interstice_call_done_fn fn, void *u, int status, uint64_t lsn, const char *res, size_t len, const interstice_error *e) {
 	fn(u, status, lsn, res, len, e);
 }

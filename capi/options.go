@@ -30,6 +30,8 @@ type runtimeOptions struct {
 	progressUser  unsafe.Pointer // C memory owned by the application
 	logFn         C.interstice_log_fn
 	logUser       unsafe.Pointer // C memory owned by the application
+	clockFn       C.interstice_clock_fn
+	clockUser     unsafe.Pointer // C memory owned by the application
 }
 
 //export interstice_runtime_options_init
@@ -47,8 +49,8 @@ func readRuntimeOptions(o *C.ist_crtopts) (runtimeOptions, error) {
 		return r, nil
 	}
 	// Version 1 is the layout up to compilation_cache_dir, version 2 up to
-	// progress_user; the fields of later versions are not read (they are
-	// not there).
+	// progress_user, version 3 up to log_user; the fields of later versions
+	// are not read (they are not there).
 	if o.version < 1 || o.version > C.INTERSTICE_RUNTIME_OPTIONS_VERSION {
 		return r, fmt.Errorf("interstice: runtime options version %d, want 1..%d (call interstice_runtime_options_init)", o.version, C.INTERSTICE_RUNTIME_OPTIONS_VERSION)
 	}
@@ -109,5 +111,9 @@ func readRuntimeOptions(o *C.ist_crtopts) (runtimeOptions, error) {
 		return r, nil
 	}
 	r.logFn, r.logUser = o.log, o.log_user
+	if o.version < 4 {
+		return r, nil
+	}
+	r.clockFn, r.clockUser = o.clock, o.clock_user
 	return r, nil
 }

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"time"
 	"unsafe"
 
 	"github.com/interstice/interstice/core"
@@ -148,6 +149,9 @@ func openRuntime(o runtimeOptions, obj *rtObj) (*core.Runtime, error) {
 	}
 	if o.logFn != nil {
 		cfg = cfg.WithLogSink(obj.logLine)
+	}
+	if fn, user := o.clockFn, o.clockUser; fn != nil {
+		cfg = cfg.WithClock(func() time.Time { return time.Unix(0, int64(C.ist_call_clock(fn, user))) })
 	}
 	if o.compileCache == "" && (o.dataDir == "" || o.recovery == C.INTERSTICE_RECOVER_READ_ONLY) {
 		// The header's default: an in-memory cache shared by the process.

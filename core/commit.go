@@ -18,9 +18,12 @@ type mutation = record.Mutation
 type moduleRecord = record.ModuleRecord
 
 // committer is the one commit step every transaction goes through. The
-// runtime calls next to learn the LSN and logical timestamp the running
-// transaction will get if it commits (they seed the guest's clock and
-// random source), then commit with the finished record. commit must not
+// runtime calls next to learn the LSN and the timestamp the running
+// transaction will get if it commits (the LSN seeds the guest's random
+// source, the timestamp is its clock), then commit with the finished
+// record. The timestamp is the host's wall clock (Config.WithClock) in
+// nanoseconds since the Unix epoch, made strictly greater than the last
+// committed one. commit must not
 // retain rec or its slices after it returns (the runtime reuses them); an
 // error means nothing was committed and the transaction is rolled back.
 // Calls are serialized by the runtime (execMu).
@@ -36,24 +39,32 @@ type committer interface {
 	last() (lsn, ts uint64)
 }
 
-// memCommitter commits in memory: LSN and timestamp both count up from 1.
+// memCommitter commits in memory: the LSN counts up from 1.
 type memCommitter struct {
+	now     func() uint64
 	lastLSN uint64
+	lastTS  uint64
 	// observe, when set (tests), sees every committed record.
 	observe func(*txn)
 }
 
-func (c *memCommitter) next() (uint64, uint64) { return c.lastLSN + 1, c.lastLSN + 1 }
+func (c *memCommitter) next() (uint64, uint64) { return c.lastLSN + 1, nextTime(c.now, c.lastTS) }
 
 func (c *memCommitter) commit(rec *txn) error {
-	c.lastLSN = rec.LSN
+	c.lastLSN, c.lastTS = rec.LSN, rec.Timestamp
 	if c.observe != nil {
 		c.observe(rec)
 	}
 	return nil
 }
 
-func (c *memCommitter) last() (uint64, uint64) { return c.lastLSN, c.lastLSN }
+func (c *memCommitter) last() (uint64, uint64) { return c.lastLSN, c.lastTS }
+
+// nextTime is the timestamp of the next transaction: the clock, or one
+// nanosecond after the last one if the clock is not past it (a clock
+// stepped back, two commits within its resolution, or a log whose
+// timestamps were logical).
+func nextTime(now func() uint64, last uint64) uint64 { return max(now(), last+1) }
 
 // logCommitter commits through the durable log: Enqueue under execMu (so
 // LSN order is execution order), Wait outside it. The LSN is the log's:
@@ -63,6 +74,7 @@ func (c *memCommitter) last() (uint64, uint64) { return c.lastLSN, c.lastLSN }
 type logCommitter struct {
 	r       *Runtime
 	log     *persistence.Log
+	now     func() uint64
 	lastLSN uint64 // last enqueued
 	lastTS  uint64
 	// observe, when set (tests), sees every committed record.
@@ -70,10 +82,9 @@ type logCommitter struct {
 }
 
 // next continues strictly above everything replayed: the LSN is the log's
-// next one and the logical clock is max(lsn, last timestamp + 1).
+// next one and the timestamp is after the last one committed or replayed.
 func (c *logCommitter) next() (uint64, uint64) {
-	lsn := c.log.NextLSN()
-	return lsn, max(lsn, c.lastTS+1)
+	return c.log.NextLSN(), nextTime(c.now, c.lastTS)
 }
 
 func (c *logCommitter) commit(rec *txn) error {

@@ -51,6 +51,7 @@ type Config struct {
 	cacheDir        string
 	cache           *CompilationCache
 	logSink         LogSink
+	clock           func() time.Time
 	valid           bool
 
 	// Persistence (durable.go).
@@ -196,6 +197,26 @@ func (c Config) WithCompilationCache(cache *CompilationCache) Config { c.cache =
 // WithLogSink returns a copy that sends guest log output to sink (nil
 // discards it).
 func (c Config) WithLogSink(sink LogSink) Config { c.logSink = sink; return c }
+
+// WithClock returns a copy whose transactions are stamped by clock instead
+// of time.Now. Each transaction's timestamp is the clock's reading when it
+// starts, in nanoseconds since the Unix epoch, made strictly greater than
+// the last committed one; it is recorded in the log, it is what the
+// guest's clocks read during the transaction, and replay restores it
+// without reading any clock. A test that compares logs byte for byte
+// gives every runtime the same clock (a counter, say). nil means
+// time.Now.
+func (c Config) WithClock(clock func() time.Time) Config { c.clock = clock; return c }
+
+// now is the clock in nanoseconds since the Unix epoch (0 for an instant
+// before it).
+func (c Config) now() func() uint64 {
+	clock := c.clock
+	if clock == nil {
+		clock = time.Now
+	}
+	return func() uint64 { return uint64(max(clock().UnixNano(), 0)) }
+}
 
 // CallDeadline returns the per-transaction deadline.
 func (c Config) CallDeadline() time.Duration { return c.callDeadline }

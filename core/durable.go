@@ -144,7 +144,7 @@ func (r *Runtime) openData() error {
 		return logErr("open log in "+dir, err)
 	}
 	r.log = lg
-	lc := &logCommitter{r: r, log: lg}
+	lc := &logCommitter{r: r, log: lg, now: r.cfg.now()}
 	r.commit = lc
 	st := &r.replayStats
 	st.TornTail = lg.TornTail() != nil

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/hex"
+	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -512,5 +513,53 @@ func TestCallThatChangesNothingWritesNothing(t *testing.T) {
 	defer rt.Close()
 	if st := rt.ReplayStats(); st.LastLSN != put.LSN+1 || uint64(st.Records) != put.LSN+1 {
 		t.Fatalf("reopened: last lsn %d, %d records, want %d", st.LastLSN, st.Records, put.LSN+1)
+	}
+}
+
+// TestTransactionsCarryRealTime: by default a transaction's timestamp is
+// the wall clock when it ran; a clock that steps back still gives strictly
+// increasing timestamps; the log keeps them, and after a reopen new
+// transactions continue above them whatever the clock says.
+func TestTransactionsCarryRealTime(t *testing.T) {
+	dir := t.TempDir()
+	before := uint64(time.Now().UnixNano())
+	rt := openDur(t, durConfig(t, dir), durV1(t))
+	res := mustCall(t, rt, "dur", "put", uint64(1), "a")
+	if after := uint64(time.Now().UnixNano()); res.Timestamp < before || res.Timestamp > after {
+		t.Fatalf("timestamp %d outside the call [%d, %d]", res.Timestamp, before, after)
+	}
+	rt.Close()
+	future := time.Unix(0, int64(res.Timestamp)).Add(time.Hour)
+	readings := []time.Time{future, future.Add(-time.Minute), future.Add(-time.Minute), time.Unix(0, 5)}
+	clock := func() time.Time { r := readings[0]; readings = append(readings[1:], r); return r }
+	rt = openDur(t, durConfig(t, dir).WithClock(clock))
+	var stamps []uint64
+	for i := uint64(2); i <= 5; i++ {
+		stamps = append(stamps, mustCall(t, rt, "dur", "put", i, "b").Timestamp)
+	}
+	want := []uint64{uint64(future.UnixNano()), uint64(future.UnixNano()) + 1, uint64(future.UnixNano()) + 2, uint64(future.UnixNano()) + 3}
+	if fmt.Sprint(stamps) != fmt.Sprint(want) {
+		t.Fatalf("timestamps %v, want %v", stamps, want)
+	}
+	rt.Close()
+	// The log holds them (and a reopened runtime replays them without a clock).
+	r, err := persistence.NewReader(filepath.Join(dir, "log"), 0, record.LogOptions(persistence.Options{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	var logged []uint64
+	for r.Next() {
+		if tx, err := record.Decode(r.Record().Payload); err == nil && tx.Kind == fb.TxKindReducer {
+			logged = append(logged, tx.Timestamp)
+		}
+	}
+	if fmt.Sprint(logged) != fmt.Sprint(append([]uint64{res.Timestamp}, want...)) {
+		t.Fatalf("logged timestamps %v", logged)
+	}
+	rt = openDur(t, durConfig(t, dir).WithClock(func() time.Time { return time.Unix(0, 1) }))
+	defer rt.Close()
+	if next := mustCall(t, rt, "dur", "put", uint64(9), "c").Timestamp; next != want[3]+1 {
+		t.Fatalf("after reopen with a clock at 1ns: timestamp %d, want %d", next, want[3]+1)
 	}
 }

@@ -3,12 +3,14 @@ package core
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	flatbuffers "github.com/google/flatbuffers/go"
 
@@ -76,7 +78,11 @@ func encodeTxn(x *txn) []byte {
 func TestDeterminism(t *testing.T) {
 	mods := [][]byte{otherWasm(t), kvWasm(t), watchWasm(t)}
 	run := func() [][]byte {
-		rt := open(t, testConfig(t))
+		// The same clock in both runs (a counter from a fixed instant):
+		// with it, the logs must be byte for byte the same.
+		tick := time.Date(2026, 12, 3, 0, 0, 0, 0, time.UTC)
+		clock := func() time.Time { tick = tick.Add(time.Millisecond); return tick }
+		rt := open(t, testConfig(t).WithClock(clock))
 		var log [][]byte
 		rt.commit.(*memCommitter).observe = func(x *txn) { log = append(log, encodeTxn(x)) }
 		for _, m := range mods {
@@ -104,9 +110,11 @@ func TestDeterminism(t *testing.T) {
 			t.Fatalf("record %d differs", i)
 		}
 	}
-	// The guest really saw a changing clock and random bytes.
-	rt := open(t, testConfig(t), mods...)
-	mustCall(t, rt, "kv", "rand_clock", uint64(1), append([]byte("RAND"), make([]byte, 20)...))
+	// The guest really saw random bytes and its transaction's time: the
+	// host clock's reading, which the call reports and the log records.
+	at := time.Date(2026, 12, 3, 18, 0, 0, 0, time.UTC)
+	rt := open(t, testConfig(t).WithClock(func() time.Time { return at }), mods...)
+	res1 := mustCall(t, rt, "kv", "rand_clock", uint64(1), append([]byte("RAND"), make([]byte, 20)...))
 	mustCall(t, rt, "kv", "rand_clock", uint64(2), append([]byte("RAND"), make([]byte, 20)...))
 	r1, _, _ := rt.Get("kv", "blobs", 1)
 	r2, _, _ := rt.Get("kv", "blobs", 2)
@@ -116,8 +124,10 @@ func TestDeterminism(t *testing.T) {
 	if bytes.Equal(b1[:16], b2[:16]) || bytes.Equal(b1[:16], make([]byte, 16)) {
 		t.Fatalf("random bytes %x %x", b1[:16], b2[:16])
 	}
-	if ts := b1[16:24]; ts[0] != 4 { // LSN 4: three module loads first
-		t.Fatalf("clock bytes %x", ts)
+	// The clock stands still, so the runtime made the time strictly
+	// increasing: three module loads took at, at+1ns and at+2ns.
+	if got, want := binary.LittleEndian.Uint64(b1[16:24]), uint64(at.UnixNano())+3; got != want || res1.Timestamp != want {
+		t.Fatalf("the guest read %d, the call's timestamp is %d, want %d", got, res1.Timestamp, want)
 	}
 }
 

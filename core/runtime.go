@@ -182,7 +182,7 @@ func Open(cfg Config) (*Runtime, error) {
 		eng:      eng,
 		modules:  map[string]*module{},
 		versions: map[string][]SchemaVersion{},
-		commit:   &memCommitter{},
+		commit:   &memCommitter{now: cfg.now()},
 		tx:       newTx(),
 	}
 	r.turnCond.L = &r.turnMu
@@ -489,7 +489,7 @@ type initCtx struct {
 }
 
 // instantiate creates a module instance with a deterministic WASI: the
-// clock reads the current transaction's logical timestamp (1 while
+// clock reads the current transaction's timestamp (1 while
 // initializing: the Go runtime refuses a zero clock), random bytes come from ChaCha8 seeded from the LSN (a
 // fixed seed while initializing), and there is no filesystem, environment,
 // arguments or network. Stdout and stderr go to the log sink.

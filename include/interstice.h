@@ -92,7 +92,9 @@
  * History (every change kept ABI version 1: only additions):
  *   0.4.0  A call that changes nothing writes no record, costs no
  *          fdatasync and takes no LSN (it returns the last committed
- *          LSN). core.Code is the status number (one error table);
+ *          LSN). Transactions carry the wall clock (ns since the Unix
+ *          epoch) instead of a logical clock; runtime options version 4
+ *          adds the clock callback (interstice_clock_fn). core.Code is the status number (one error table);
  *          interstice_error.detail keeps its values (see Status codes).
  *   0.3.0  interstice_call_async and interstice_call_json_async.
  *          GOMAXPROCS is at least 4 (see Process rules).
@@ -612,7 +614,7 @@ int interstice_record_to_json(const uint8_t *payload, size_t len, char **out, si
 
 typedef struct interstice_runtime interstice_runtime;
 
-#define INTERSTICE_RUNTIME_OPTIONS_VERSION 3
+#define INTERSTICE_RUNTIME_OPTIONS_VERSION 4
 
 /** call_deadline_ms value that disables deadlines (trusted modules only:
  *  modules are compiled without termination checks, and a guest stuck in a
@@ -654,13 +656,30 @@ typedef void (*interstice_progress_fn)(void *user, int64_t done, int64_t total);
 typedef void (*interstice_log_fn)(void *user, int32_t level, const char *module,
                                   const char *message, size_t message_len);
 
+/** Clock (runtime option `clock`, added in version 4).
+ *
+ *  Returns the time in nanoseconds since the Unix epoch. Each transaction
+ *  is stamped with the clock's reading when it starts, made strictly
+ *  greater than the previous transaction's; the stamp is recorded in the
+ *  log, reported as a call's timestamp, and is what the guest's clocks
+ *  read (docs/ABI.md, "Determinism"). Without one the library reads the
+ *  system's wall clock. A program that compares logs byte for byte gives
+ *  its runtimes the same clock.
+ *
+ *  Threads: called on the thread that runs the transaction (the caller's
+ *  for interstice_call and module loads, the library's executor thread
+ *  for interstice_call_async), once per transaction, with the runtime's
+ *  calls serialised; it must be fast, must not call into the library, and
+ *  must not longjmp or throw out of it. */
+typedef int64_t (*interstice_clock_fn)(void *user);
+
 /** Options of interstice_runtime_open. Initialise with
  *  interstice_runtime_options_init, then change fields.
  *
  *  Versions: a program built against version 1 of this struct (which ended
- *  at compilation_cache_dir) or version 2 (which ended at progress_user)
- *  keeps working: the library reads only the fields of the version the
- *  caller set. Fields marked "durable" apply only
+ *  at compilation_cache_dir), version 2 (which ended at progress_user) or
+ *  version 3 (which ended at log_user) keeps working: the library reads
+ *  only the fields of the version the caller set. Fields marked "durable" apply only
  *  with a data_dir; the snapshot policy without one is BAD_ARGUMENT. */
 typedef struct interstice_runtime_options {
     uint32_t version;              /* INTERSTICE_RUNTIME_OPTIONS_VERSION (set by _init) */
@@ -697,6 +716,11 @@ typedef struct interstice_runtime_options {
     interstice_log_fn log;         /* optional guest log callback (NULL = guest logs are
                                       discarded); see interstice_log_fn */
     void *log_user;                /* passed to log unchanged; must stay valid until the
+                                      runtime is closed */
+    /* ---- version 4 ---- */
+    interstice_clock_fn clock;     /* optional clock of transaction timestamps (NULL = the
+                                      system's wall clock); see interstice_clock_fn */
+    void *clock_user;              /* passed to clock unchanged; must stay valid until the
                                       runtime is closed */
 } interstice_runtime_options;
 
@@ -1172,7 +1196,7 @@ typedef struct interstice_event {
     const uint8_t *new_row;   /* encoded Row; NULL for a delete */
     size_t new_len;
     uint64_t lsn;             /* the committing transaction */
-    uint64_t timestamp;       /* its logical clock */
+    uint64_t timestamp;       /* when it ran: ns since the Unix epoch (see Clock) */
 } interstice_event;
 
 typedef void (*interstice_event_fn)(void *user_data, const interstice_event *event);

@@ -59,7 +59,8 @@ export interface CascadeRun {
 export interface CallResult {
   /** The committed transaction's LSN; for a call that changed nothing (no record, no fdatasync), the last committed one. */
   lsn: number;
-  /** Its logical clock. */
+  /** When it ran, in nanoseconds since the Unix epoch (wall clock, strictly increasing). A JS
+   *  number holds it to about 0.25 µs (it is above 2^53): use `lsn` to identify a transaction. */
   timestamp: number;
   /** Row mutations it committed. */
   mutations: number;
@@ -85,6 +86,7 @@ export interface TableEvent {
   row: Row | null;
   oldRow: Row | null;
   lsn: number;
+  /** When the transaction ran (ns since the Unix epoch; precise to about 0.25 µs as a number). */
   timestamp: number;
 }
 

@@ -516,3 +516,14 @@ func TestValidateProgressAdvancesWithinASegment(t *testing.T) {
 		}
 	}
 }
+
+// TestStampShowsTime: log dump shows a record's time as UTC, and the
+// logical clock of a log written before 0.4.0 as the number it is.
+func TestStampShowsTime(t *testing.T) {
+	if got := stamp(1796256000000000001); got != "2026-12-03T00:00:00.000000001Z" {
+		t.Fatalf("stamp: %s", got)
+	}
+	if got := stamp(5); got != "ts 5" {
+		t.Fatalf("stamp of a logical clock: %s", got)
+	}
+}

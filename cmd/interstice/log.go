@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"time"
 
 	"github.com/interstice/interstice/internal/record"
 	"github.com/interstice/interstice/persistence"
@@ -309,7 +310,7 @@ func logDump(e env, args []string) error {
 			list.add(line)
 		default:
 			t := record.View(rec.Payload)
-			fmt.Fprintf(w, "lsn %d ts %d %s %s.%s  %s  [%s@%d]\n", rec.LSN, t.Timestamp(),
+			fmt.Fprintf(w, "lsn %d %s %s %s.%s  %s  [%s@%d]\n", rec.LSN, stamp(t.Timestamp()),
 				record.KindName(t.Kind()), t.Module(), t.Reducer(), plural(int64(t.MutationsLength()), "mutation", "mutations"), rec.Segment, rec.Offset)
 		}
 	}
@@ -514,4 +515,14 @@ func writeJSON(w io.Writer, v any) error {
 	}
 	_, err = w.Write(append(b, '\n'))
 	return err
+}
+
+// stamp is a record's timestamp for people: the UTC time it names (ns
+// since the Unix epoch), or "ts N" for a logical clock of a log written
+// before 0.4.0 (any value before 2000).
+func stamp(ts uint64) string {
+	if ts < uint64(time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC).UnixNano()) {
+		return fmt.Sprintf("ts %d", ts)
+	}
+	return time.Unix(0, int64(ts)).UTC().Format(time.RFC3339Nano)
 }

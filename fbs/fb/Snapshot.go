@@ -6,7 +6,7 @@ import (
 	flatbuffers "github.com/google/flatbuffers/go"
 )
 
-// / Snapshot is the state after the transaction `lsn`, whose logical clock was
+// / Snapshot is the state after the transaction `lsn`, whose timestamp was
 // / `timestamp`. `modules` lists the module records in force, in load order.
 type Snapshot struct {
 	_tab flatbuffers.Table

@@ -48,7 +48,9 @@ func (rcv *Transaction) MutateLsn(n uint64) bool {
 	return rcv._tab.MutateUint64Slot(4, n)
 }
 
-// / Logical clock of the transaction (never wall time). Strictly increasing.
+// / When the transaction ran: the host's wall clock in nanoseconds since the
+// / Unix epoch, made strictly increasing (logs written before 0.4.0 hold a
+// / logical clock here). Replay restores it; the guest's clocks read it.
 func (rcv *Transaction) Timestamp() uint64 {
 	o := flatbuffers.UOffsetT(rcv._tab.Offset(6))
 	if o != 0 {
@@ -57,7 +59,9 @@ func (rcv *Transaction) Timestamp() uint64 {
 	return 0
 }
 
-// / Logical clock of the transaction (never wall time). Strictly increasing.
+// / When the transaction ran: the host's wall clock in nanoseconds since the
+// / Unix epoch, made strictly increasing (logs written before 0.4.0 hold a
+// / logical clock here). Replay restores it; the guest's clocks read it.
 func (rcv *Transaction) MutateTimestamp(n uint64) bool {
 	return rcv._tab.MutateUint64Slot(6, n)
 }

@@ -58,6 +58,14 @@ static void first_segment(const char *dir, char *out, size_t cap) {
     snprintf(out, cap, "%s/log/%020d.log", dir, 1);
 }
 
+/* a clock that stands still at 2026-12-03T00:00:00Z, counting its reads */
+static int clock_reads;
+static int64_t still_clock(void *user) {
+    (void)user;
+    clock_reads++;
+    return INT64_C(1796256000000000000);
+}
+
 int main(void) {
     interstice_runtime_options ro;
     interstice_runtime *rt = NULL, *rt2 = NULL;
@@ -287,9 +295,29 @@ int main(void) {
     rm_rf(dir);
     free(dir);
 
+    /* ---- the clock (options version 4): transactions are stamped by it,
+     * strictly increasing, and a call reports its stamp ---- */
+    {
+        char *res = NULL;
+        interstice_runtime_options_init(&ro);
+        CHECK(ro.clock == NULL && ro.clock_user == NULL);
+        ro.clock = still_clock;
+        ro.compilation_cache_dir = cache;
+        OK(interstice_runtime_open(&ro, &rt, &err));
+        OK(interstice_module_load_file(rt, wasm_path("noop"), NULL, &err)); /* stamp T */
+        OK(interstice_call_json(rt, "noop", "insert", "[1,\"a\",1]", 9, NULL, &res, NULL, &err));
+        CHECK(json_u64(res, "timestamp") == UINT64_C(1796256000000000001)); /* T + 1 ns */
+        interstice_free(res);
+        OK(interstice_call_json(rt, "noop", "insert", "[2,\"b\",2]", 9, NULL, &res, NULL, &err));
+        CHECK(json_u64(res, "timestamp") == UINT64_C(1796256000000000002));
+        interstice_free(res);
+        CHECK(clock_reads >= 3);
+        OK(interstice_runtime_close(rt, &err));
+    }
+
     /* ---- options ---- */
     interstice_runtime_options_init(&ro);
-    CHECK(ro.version == INTERSTICE_RUNTIME_OPTIONS_VERSION && ro.version == 3);
+    CHECK(ro.version == INTERSTICE_RUNTIME_OPTIONS_VERSION && ro.version == 4);
     ro.snapshot_every = 5; /* the snapshot policy needs a data directory */
     RCMSG(INTERSTICE_E_BAD_ARGUMENT, "data directory", interstice_runtime_open(&ro, &rt, &err));
     interstice_runtime_options_init(&ro);

@@ -49,7 +49,7 @@ int main(void) {
     /* version 3: every guest log line reaches the callback, on the calling
      * thread, inside the call */
     interstice_runtime_options_init(&ro);
-    CHECK(ro.version == 3 && ro.log == NULL && ro.log_user == NULL);
+    CHECK(ro.version == 4 && ro.log == NULL && ro.log_user == NULL);
     ro.compilation_cache_dir = cache;
     ro.log = on_log;
     ro.log_user = &s;
@@ -89,8 +89,8 @@ int main(void) {
     OK(interstice_call_json(rt, "counter", "reset", "[\"x\"]", 5, NULL, NULL, NULL, &err));
     OK(interstice_runtime_close(rt, &err));
     interstice_runtime_options_init(&ro);
-    ro.version = 4;
-    RCMSG(INTERSTICE_E_BAD_ARGUMENT, "options version 4", interstice_runtime_open(&ro, &rt, &err));
+    ro.version = 5;
+    RCMSG(INTERSTICE_E_BAD_ARGUMENT, "options version 5", interstice_runtime_open(&ro, &rt, &err));
 
     /* durable: each call is one acknowledged record; fdatasyncs count */
     dir = make_tmpdir("hostlog");

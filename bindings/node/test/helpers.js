@@ -30,4 +30,13 @@ function copyDir(src, dst) {
   return dst;
 }
 
-module.exports = { pkg, root, wasmDir, cacheDir, wasm, tmpdir, copyDir, interstice: require(pkg) };
+// nowish checks that a transaction's timestamp (ns since the Unix epoch,
+// carried in a JS number) is the wall clock of the last minute, and
+// returns the object with it replaced by 'now', for deepEqual.
+function nowish(o) {
+  const ms = o.timestamp / 1e6;
+  if (!(ms > Date.now() - 60000 && ms <= Date.now() + 1000)) throw new Error(`timestamp ${o.timestamp} is not the wall clock`);
+  return { ...o, timestamp: 'now' };
+}
+
+module.exports = { nowish, pkg, root, wasmDir, cacheDir, wasm, tmpdir, copyDir, interstice: require(pkg) };

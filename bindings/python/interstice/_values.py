@@ -439,7 +439,7 @@ class Record:
     """Record is one transaction of the log, decoded with the generated interstice.fb classes.
 
     Attributes:
-        lsn, timestamp: its log sequence number and logical clock.
+        lsn, timestamp: its log sequence number and time (ns since the Unix epoch).
         kind:      "Reducer", "ModuleLoad", "Migration" or "External".
         module, reducer: what ran ("" when not applicable).
         args:      the reducer's arguments (None when absent).

@@ -150,7 +150,7 @@ class CallResult:
         lsn:           the transaction's log sequence number; for a call that
                        changed nothing (no record written, no fdatasync),
                        the last committed one.
-        timestamp:     its logical clock.
+        timestamp:     when it ran, in nanoseconds since the Unix epoch.
         mutations:     the number of rows it changed.
         cascade:       the subscriber reducers its events ran (each its own transaction).
         cascade_error: the first failure among them, or None. A failed
@@ -171,7 +171,7 @@ class CallResult:
 
     @property
     def timestamp(self) -> int:
-        """The logical clock of the transaction."""
+        """When the transaction ran, in nanoseconds since the Unix epoch."""
         return int(self._parsed()["timestamp"])
 
     @property
@@ -205,7 +205,7 @@ class Event:
         old:       the row before (update, delete), as a dict, else None.
         new:       the row after (insert, update), as a dict, else None.
         lsn:       the committing transaction.
-        timestamp: its logical clock.
+        timestamp: when it ran, in nanoseconds since the Unix epoch.
     """
 
     op: str

@@ -7,7 +7,7 @@ import { TableSnapshot } from '../../interstice/fb/table-snapshot';
 
 
 /**
- * Snapshot is the state after the transaction `lsn`, whose logical clock was
+ * Snapshot is the state after the transaction `lsn`, whose timestamp was
  * `timestamp`. `modules` lists the module records in force, in load order.
  */
 export class Snapshot {

@@ -37,7 +37,9 @@ lsn():bigint {
 }
 
 /**
- * Logical clock of the transaction (never wall time). Strictly increasing.
+ * When the transaction ran: the host's wall clock in nanoseconds since the
+ * Unix epoch, made strictly increasing (logs written before 0.4.0 hold a
+ * logical clock here). Replay restores it; the guest's clocks read it.
  */
 timestamp():bigint {
   const offset = this.bb!.__offset(this.bb_pos, 6);

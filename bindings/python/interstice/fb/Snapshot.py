@@ -6,7 +6,7 @@ import flatbuffers
 from flatbuffers.compat import import_numpy
 np = import_numpy()
 
-# Snapshot is the state after the transaction `lsn`, whose logical clock was
+# Snapshot is the state after the transaction `lsn`, whose timestamp was
 # `timestamp`. `modules` lists the module records in force, in load order.
 class Snapshot(object):
     __slots__ = ['_tab']

@@ -33,7 +33,9 @@ class Transaction(object):
             return self._tab.Get(flatbuffers.number_types.Uint64Flags, o + self._tab.Pos)
         return 0
 
-    # Logical clock of the transaction (never wall time). Strictly increasing.
+    # When the transaction ran: the host's wall clock in nanoseconds since the
+    # Unix epoch, made strictly increasing (logs written before 0.4.0 hold a
+    # logical clock here). Replay restores it; the guest's clocks read it.
     # Transaction
     def Timestamp(self):
         o = flatbuffers.number_types.UOffsetTFlags.py_type(self._tab.Offset(6))

@@ -6,7 +6,7 @@ const flatbuffers = require("flatbuffers");
 const module_record_1 = require("../../interstice/fb/module-record");
 const table_snapshot_1 = require("../../interstice/fb/table-snapshot");
 /**
- * Snapshot is the state after the transaction `lsn`, whose logical clock was
+ * Snapshot is the state after the transaction `lsn`, whose timestamp was
  * `timestamp`. `modules` lists the module records in force, in load order.
  */
 class Snapshot {

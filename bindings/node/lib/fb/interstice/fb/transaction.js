@@ -34,7 +34,9 @@ class Transaction {
         return offset ? this.bb.readUint64(this.bb_pos + offset) : BigInt('0');
     }
     /**
-     * Logical clock of the transaction (never wall time). Strictly increasing.
+     * When the transaction ran: the host's wall clock in nanoseconds since the
+     * Unix epoch, made strictly increasing (logs written before 0.4.0 hold a
+     * logical clock here). Replay restores it; the guest's clocks read it.
      */
     timestamp() {
         const offset = this.bb.__offset(this.bb_pos, 6);
