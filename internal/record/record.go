@@ -122,25 +122,7 @@ func Encode(b *flatbuffers.Builder, tx *Txn) []byte {
 	mutVec := b.EndVector(len(muts))
 	var modRec flatbuffers.UOffsetT
 	if mr := tx.ModuleRecord; mr != nil {
-		name := b.CreateString(mr.Name)
-		ver := b.CreateString(mr.Version)
-		var schema, sha flatbuffers.UOffsetT
-		if mr.Schema != nil {
-			schema = b.CreateByteVector(mr.Schema)
-		}
-		if mr.WasmSHA256 != nil {
-			sha = b.CreateByteVector(mr.WasmSHA256)
-		}
-		fb.ModuleRecordStart(b)
-		fb.ModuleRecordAddName(b, name)
-		fb.ModuleRecordAddVersion(b, ver)
-		if mr.Schema != nil {
-			fb.ModuleRecordAddSchema(b, schema)
-		}
-		if mr.WasmSHA256 != nil {
-			fb.ModuleRecordAddWasmSha256(b, sha)
-		}
-		modRec = fb.ModuleRecordEnd(b)
+		modRec = encodeModuleRecord(b, mr)
 	}
 	module := b.CreateString(tx.Module)
 	reducer := b.CreateString(tx.Reducer)
@@ -165,6 +147,31 @@ func Encode(b *flatbuffers.Builder, tx *Txn) []byte {
 	}
 	b.Finish(fb.TransactionEnd(b))
 	return b.FinishedBytes()
+}
+
+// encodeModuleRecord builds mr as an fb.ModuleRecord table in b (a nil
+// schema or hash is absent, an empty one present and empty): the one
+// encoder of module records, in transactions and in snapshots.
+func encodeModuleRecord(b *flatbuffers.Builder, mr *ModuleRecord) flatbuffers.UOffsetT {
+	name := b.CreateString(mr.Name)
+	ver := b.CreateString(mr.Version)
+	var schema, sha flatbuffers.UOffsetT
+	if mr.Schema != nil {
+		schema = b.CreateByteVector(mr.Schema)
+	}
+	if mr.WasmSHA256 != nil {
+		sha = b.CreateByteVector(mr.WasmSHA256)
+	}
+	fb.ModuleRecordStart(b)
+	fb.ModuleRecordAddName(b, name)
+	fb.ModuleRecordAddVersion(b, ver)
+	if mr.Schema != nil {
+		fb.ModuleRecordAddSchema(b, schema)
+	}
+	if mr.WasmSHA256 != nil {
+		fb.ModuleRecordAddWasmSha256(b, sha)
+	}
+	return fb.ModuleRecordEnd(b)
 }
 
 // lsnField locates the lsn field of a Transaction flatbuffer without

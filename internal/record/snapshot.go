@@ -32,15 +32,7 @@ func NewSnapshotEncoder() *SnapshotEncoder {
 
 // Module adds a module record.
 func (e *SnapshotEncoder) Module(mr *ModuleRecord) {
-	b := e.b
-	name, ver := b.CreateString(mr.Name), b.CreateString(mr.Version)
-	sch, sha := b.CreateByteVector(mr.Schema), b.CreateByteVector(mr.WasmSHA256)
-	fb.ModuleRecordStart(b)
-	fb.ModuleRecordAddName(b, name)
-	fb.ModuleRecordAddVersion(b, ver)
-	fb.ModuleRecordAddSchema(b, sch)
-	fb.ModuleRecordAddWasmSha256(b, sha)
-	e.mods = append(e.mods, fb.ModuleRecordEnd(b))
+	e.mods = append(e.mods, encodeModuleRecord(e.b, mr))
 }
 
 // Row adds an encoded row to the table being built.
