@@ -6,11 +6,13 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
 	"sort"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -561,5 +563,28 @@ func TestTransactionsCarryRealTime(t *testing.T) {
 	defer rt.Close()
 	if next := mustCall(t, rt, "dur", "put", uint64(9), "c").Timestamp; next != want[3]+1 {
 		t.Fatalf("after reopen with a clock at 1ns: timestamp %d, want %d", next, want[3]+1)
+	}
+}
+
+// TestEmptyDataDirectoryIsSmall: an empty data directory (a runtime
+// opened and closed, nothing loaded) takes at most 2 MiB on disk.
+func TestEmptyDataDirectoryIsSmall(t *testing.T) {
+	dir := t.TempDir()
+	rt := openDur(t, NewConfig().WithDataDir(dir))
+	rt.Close()
+	var total int64
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		total += info.Sys().(*syscall.Stat_t).Blocks * 512
+		return nil
+	})
+	if err != nil || total > 2<<20 {
+		t.Fatalf("an empty data directory takes %d bytes (%v)", total, err)
 	}
 }

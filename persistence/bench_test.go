@@ -100,7 +100,7 @@ func BenchmarkAppendSyncNone(b *testing.B) {
 func segmentImage(n int) []byte {
 	p := smallTxn()
 	data := make([]byte, segHeaderSize, segHeaderSize+n*frameSize(len(p.AppendPayload(nil, 0))))
-	encodeSegHeader(data, 1)
+	encodeSegHeader(data, 1, 0)
 	for i := 1; i <= n; i++ {
 		var err error
 		if data, err = appendFrame(data, uint64(i), p, testCheck); err != nil {
@@ -214,4 +214,39 @@ func BenchmarkValidateVsCRC32C(b *testing.B) {
 	b.ReportMetric(float64(bestCRC)/float64(bestVal), "x-crc32c")
 	b.ReportMetric(float64(len(data))/bestVal.Seconds()/1e6, "validate-MB/s")
 	b.ReportMetric(float64(len(data))/bestCRC.Seconds()/1e6, "crc32c-MB/s")
+}
+
+// BenchmarkDurableAppendAcrossSteps appends 1 KiB records under
+// SyncAlways through 8 MiB of a 64 MiB segment, preallocated whole (as
+// before 0.4.0) and in steps (the file grows a MiB at a time ahead of the
+// frames): the cost of stepwise preallocation to the fdatasync path
+// (persistence/RATIONALE.md, "Why preallocate in steps?").
+func BenchmarkDurableAppendAcrossSteps(b *testing.B) {
+	payload := Bytes(make([]byte, 1<<10))
+	for _, tc := range []struct {
+		name string
+		step int64
+	}{{"whole", DefaultSegmentSize}, {"steps", zeroFillChunk}} {
+		b.Run(tc.name, func(b *testing.B) {
+			defer func(s int64) { preallocStep = s }(preallocStep)
+			preallocStep = tc.step
+			for i := 0; i < b.N; i++ {
+				b.StopTimer()
+				dir := b.TempDir()
+				l, err := Open(dir, Options{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
+				for j := 0; j < 8<<10; j++ {
+					if _, err := l.Append(payload); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.StopTimer()
+				l.Close()
+			}
+			b.ReportMetric(float64(b.N*(8<<10))/b.Elapsed().Seconds(), "appends/s")
+		})
+	}
 }

@@ -106,7 +106,7 @@
 //	8      2    format version, 1
 //	10     1    checksum algorithm, 1 = CRC-32C
 //	11     1    reserved, 0
-//	12     4    reserved, 0
+//	12     4    segment size in KiB when preallocated in steps, else 0 (segsize.go)
 //	16     8    first LSN (>= 1), equal to the one in the file name
 //	24     4    reserved, 0
 //	28     4    CRC of bytes 0..27

@@ -46,7 +46,7 @@ func FuzzDecodeSegment(f *testing.F) {
 		return b
 	})
 	var hdr [segHeaderSize]byte
-	encodeSegHeader(hdr[:], 1)
+	encodeSegHeader(hdr[:], 1, 0)
 	f.Add(hdr[:])
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, data []byte) {

@@ -213,8 +213,13 @@ func (l *Log) recoverLast(segs []segInfo) error {
 		}
 	}
 	if !l.ro {
+		// A segment preallocated whole keeps its length as its size
+		// (segsize.go): restore it. One preallocated in steps grows as it
+		// is written (zeroFillLocked).
 		size, err := f.Size()
-		if err == nil && size < l.opts.SegmentSize {
+		h, herr := decodeSegHeader(data, last.name)
+		whole := herr != nil || h.sizeKiB == 0
+		if err == nil && whole && size < l.opts.SegmentSize {
 			if err = f.Allocate(l.opts.SegmentSize); err == nil {
 				err = f.Sync()
 			}
@@ -420,8 +425,9 @@ var zeroChunk = make([]byte, zeroFillChunk)
 
 // zeroFillLocked returns the offset up to which a write ending at end
 // should also write zeros: the next zeroFillChunk boundary when end passes
-// what was written before, within the segment's preallocated size;
-// otherwise end (nothing to add).
+// what was written before, within the segment's size; otherwise end
+// (nothing to add). In a segment preallocated in steps (preallocStep)
+// these zeros are also what grows the file, a chunk ahead of the frames.
 //
 // Why: the segment is preallocated with fallocate, whose blocks stay
 // "unwritten" until data lands in them, and the fdatasync after a write

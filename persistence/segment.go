@@ -37,6 +37,22 @@ type segHeader struct {
 	version  uint16
 	algo     uint8
 	firstLSN uint64
+	sizeKiB  uint32 // the segment size in KiB when it was preallocated in steps; 0: its length is its size
+}
+
+// preallocStep is how much of a new segment is preallocated when it is
+// created: the whole segment when it is at most this size, else this much,
+// the file growing a zeroFillChunk at a time ahead of the frames
+// (zeroFillLocked). A new log then takes about 1 MiB on disk, not 64.
+var preallocStep int64 = zeroFillChunk
+
+// preallocSize is how much of a segment of size bytes createSegment
+// preallocates, and the header's size field for it (0 when it is whole).
+func preallocSize(size int64) (alloc int64, sizeKiB uint32) {
+	if size <= preallocStep {
+		return size, 0
+	}
+	return preallocStep, uint32(size >> 10)
 }
 
 // segmentName returns the file name of the segment whose first LSN is lsn,
@@ -63,14 +79,15 @@ func parseSegmentName(name string) (uint64, bool) {
 	return v, true
 }
 
-// encodeSegHeader writes the 32-byte header for a segment starting at first.
-func encodeSegHeader(b []byte, first uint64) {
+// encodeSegHeader writes the 32-byte header for a segment starting at
+// first; sizeKiB is the size field (0 for a segment preallocated whole).
+func encodeSegHeader(b []byte, first uint64, sizeKiB uint32) {
 	_ = b[segHeaderSize-1]
 	copy(b[0:8], segMagic)
 	binary.LittleEndian.PutUint16(b[8:10], formatVersion)
 	b[10] = checksumCRC32C
 	b[11] = 0
-	binary.LittleEndian.PutUint32(b[12:16], 0)
+	binary.LittleEndian.PutUint32(b[12:16], sizeKiB)
 	binary.LittleEndian.PutUint64(b[16:24], first)
 	binary.LittleEndian.PutUint32(b[24:28], 0)
 	binary.LittleEndian.PutUint32(b[28:32], crc32.Checksum(b[0:28], crcTable))
@@ -95,7 +112,8 @@ func decodeSegHeader(b []byte, seg string) (segHeader, error) {
 	if got, want := crc32.Checksum(b[0:28], crcTable), binary.LittleEndian.Uint32(b[28:32]); got != want {
 		return segHeader{}, placeErr(ErrCorrupt, seg, 0, lsn, "segment header checksum mismatch: stored %08x computed %08x", want, got)
 	}
-	h := segHeader{version: binary.LittleEndian.Uint16(b[8:10]), algo: b[10], firstLSN: binary.LittleEndian.Uint64(b[16:24])}
+	h := segHeader{version: binary.LittleEndian.Uint16(b[8:10]), algo: b[10], firstLSN: binary.LittleEndian.Uint64(b[16:24]),
+		sizeKiB: binary.LittleEndian.Uint32(b[12:16])}
 	if h.version != formatVersion {
 		return h, placeErr(ErrVersion, seg, 0, lsn, "format version %d, this build reads only version %d", h.version, formatVersion)
 	}
@@ -138,7 +156,7 @@ func listSegments(fsys FS, dir string) (segs []segInfo, tmps []string, err error
 
 // createSegment makes a new segment starting at first, crash-safely:
 //
-//  1. create "<name>.tmp", write the header, preallocate to size;
+//  1. create "<name>.tmp", write the header, preallocate (preallocSize);
 //  2. fsync the temporary file;
 //  3. rename it to "<name>";
 //  4. fsync the directory.
@@ -158,12 +176,13 @@ func createSegment(fsys FS, dir string, first uint64, size int64) (File, error) 
 		fsys.Remove(tmp)
 		return nil, fmt.Errorf("persistence: create segment %s: %s: %w", name, step, err)
 	}
+	alloc, sizeKiB := preallocSize(size)
 	var hdr [segHeaderSize]byte
-	encodeSegHeader(hdr[:], first)
+	encodeSegHeader(hdr[:], first, sizeKiB)
 	if _, err := f.WriteAt(hdr[:], 0); err != nil {
 		return fail("write header", err)
 	}
-	if err := f.Allocate(size); err != nil {
+	if err := f.Allocate(alloc); err != nil {
 		return fail("preallocate", err)
 	}
 	if err := f.Sync(); err != nil {

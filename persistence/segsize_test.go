@@ -123,3 +123,78 @@ func TestRepairKeepsTheLogsSegmentSize(t *testing.T) {
 		})
 	}
 }
+
+// allocated is the disk space a file takes (its blocks), not its length.
+func allocated(t *testing.T, path string) int64 {
+	t.Helper()
+	st, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st.Sys().(*syscall.Stat_t).Blocks * 512
+}
+
+// TestLargeSegmentsArePreallocatedInSteps: a new log of 64 MiB segments
+// takes about 1 MiB on disk, grows a chunk ahead of its frames, records
+// its segment size in the header (so a reopen without a SegmentSize keeps
+// 64 MiB), and replays everything after growing past several steps.
+func TestLargeSegmentsArePreallocatedInSteps(t *testing.T) {
+	dir := t.TempDir()
+	l := mustOpen(t, dir, Options{Sync: SyncNone})
+	seg := segFiles(t, dir)[0]
+	if n := allocated(t, seg); n > 2<<20 {
+		t.Fatalf("a new log's segment takes %d bytes on disk", n)
+	}
+	body := make([]byte, 64<<10)
+	for i := 0; i < 50; i++ { // 3.2 MiB of frames: past three steps
+		if _, err := l.Append(testRec{Body: body}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := fileSize(t, seg); got < 50*(64<<10) || got > 50*(64<<10)+2*zeroFillChunk {
+		t.Fatalf("segment length %d after 3.2 MiB of frames", got)
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	l = mustOpen(t, dir, Options{Sync: SyncNone})
+	defer l.Close()
+	if l.opts.SegmentSize != DefaultSegmentSize {
+		t.Fatalf("reopened with segment size %d, want %d (from the header)", l.opts.SegmentSize, DefaultSegmentSize)
+	}
+	n := 0
+	if err := l.Replay(0, func(r Record) error { n++; return nil }); err != nil || n != 50 {
+		t.Fatalf("replay: %d records, %v", n, err)
+	}
+	if len(segFiles(t, dir)) != 1 {
+		t.Fatal("rotated below the segment size")
+	}
+}
+
+// TestWholePreallocatedSegmentsKeepTheirLength: a segment written whole
+// (as every log before stepwise preallocation was, and as segments of at
+// most a step still are) records no size in its header; its length is its
+// size, and a reopen restores the length.
+func TestWholePreallocatedSegmentsKeepTheirLength(t *testing.T) {
+	defer func(step int64) { preallocStep = step }(preallocStep)
+	preallocStep = 8 << 20 // the old behaviour: preallocate 8 MiB segments whole
+	dir := t.TempDir()
+	l := mustOpen(t, dir, Options{SegmentSize: 8 << 20, Sync: SyncNone})
+	appendN(t, l, 3)
+	l.Close()
+	preallocStep = zeroFillChunk
+	seg := segFiles(t, dir)[0]
+	if err := os.Truncate(seg, 1<<20); err != nil { // a short last segment, as a crash may leave it
+		t.Fatal(err)
+	}
+	l = mustOpen(t, dir, Options{SegmentSize: 8 << 20, Sync: SyncNone})
+	l.Close()
+	if got := fileSize(t, seg); got != 8<<20 {
+		t.Fatalf("a whole-preallocated segment was restored to %d bytes, want %d", got, 8<<20)
+	}
+	l = mustOpen(t, dir, Options{Sync: SyncNone})
+	defer l.Close()
+	if l.opts.SegmentSize != 8<<20 {
+		t.Fatalf("segment size %d inferred, want 8 MiB (the length)", l.opts.SegmentSize)
+	}
+}
