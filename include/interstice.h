@@ -94,7 +94,9 @@
  *          fdatasync and takes no LSN (it returns the last committed
  *          LSN). Transactions carry the wall clock (ns since the Unix
  *          epoch) instead of a logical clock; runtime options version 4
- *          adds the clock callback (interstice_clock_fn). core.Code is the status number (one error table);
+ *          adds the clock callback (interstice_clock_fn). Log segments
+ *          over 1 MiB are preallocated 1 MiB at a time (a new data
+ *          directory takes about 1 MiB on disk; docs/FORMAT.md). core.Code is the status number (one error table);
  *          interstice_error.detail keeps its values (see Status codes).
  *   0.3.0  interstice_call_async and interstice_call_json_async.
  *          GOMAXPROCS is at least 4 (see Process rules).
