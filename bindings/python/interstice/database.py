@@ -6,6 +6,7 @@ import json
 import logging
 import os
 import threading
+import time
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple, Union
 
@@ -274,6 +275,7 @@ class Database(_handles.Handle):
         compilation_cache_dir: Union[str, "os.PathLike[str]", None] = None,
         progress: Optional[Callable[[int, int], None]] = None,
         log: Union[Callable[[int, str, str], None], None, bool] = None,
+        clock: Optional[Callable[[], int]] = None,
     ) -> None:
         """Opens a runtime; see :func:`interstice.open` for every option."""
         super().__init__()
@@ -334,6 +336,10 @@ class Database(_handles.Handle):
             else:
                 raise TypeError(f"log must be callable, None or False, not {type(log).__name__}")
             opts.log = self._callback("interstice_log_fn", self._log_trampoline(fn))
+        if clock is not None:
+            if not callable(clock):
+                raise TypeError(f"clock must be callable, not {type(clock).__name__}")
+            opts.clock = self._callback("interstice_clock_fn", self._clock_trampoline(clock))
 
         out = ffi.new("interstice_runtime **")
         err = ffi.new("interstice_error **")
@@ -365,6 +371,18 @@ class Database(_handles.Handle):
             except BaseException as e:  # noqa: B902 - must not unwind through C
                 self._stash(e)
         return progress
+
+    def _clock_trampoline(self, fn: Callable[[], int]) -> Callable[[Any], int]:
+        def clock(user: Any) -> int:
+            try:
+                ns = fn()
+                if type(ns) is not int:
+                    raise TypeError(f"clock must return an int (nanoseconds since the Unix epoch), not {type(ns).__name__}")
+                return min(max(ns, 0), (1 << 63) - 1)
+            except BaseException as e:  # noqa: B902 - must not unwind through C
+                self._stash(e)
+                return time.time_ns()  # the transaction still gets a time
+        return clock
 
     def _log_trampoline(self, fn: Callable[[int, str, str], None]) -> Callable[..., None]:
         def log(user: Any, level: int, module: Any, message: Any, n: int) -> None:
@@ -979,6 +997,7 @@ def open(
     compilation_cache_dir: Union[str, "os.PathLike[str]", None] = None,
     progress: Optional[Callable[[int, int], None]] = None,
     log: Union[Callable[[int, str, str], None], None, bool] = None,
+    clock: Optional[Callable[[], int]] = None,
 ) -> Database:
     """Opens a Database: in memory (path None) or durable in the data directory path.
 
@@ -1013,6 +1032,13 @@ def open(
                            interstice.LOG_DEBUG .. LOG_ERROR. Default None: the lines
                            go to the logging logger "interstice.guest" (the module in
                            the record's guest_module attribute). False: discarded.
+    clock:                 clock() -> nanoseconds since the Unix epoch, the time each
+                           transaction is stamped with (made strictly increasing; the
+                           guest's clocks read it; the log records it). Default None:
+                           the system clock. Called on the calling thread once per
+                           transaction; give the same clock to compare logs byte for
+                           byte. If it raises, the transaction gets the system time
+                           and the call re-raises the exception after it completed.
 
     Raises LockedError if another process has the directory open,
     CorruptLogError for mid-log damage, TypeError/ValueError for bad options.
@@ -1021,5 +1047,5 @@ def open(
         path, sync=sync, sync_interval_ms=sync_interval_ms, recovery=recovery, segment_size=segment_size,
         snapshot_every=snapshot_every, snapshot_every_bytes=snapshot_every_bytes, keep_snapshots=keep_snapshots,
         retain_segments=retain_segments, call_deadline_ms=call_deadline_ms, memory_limit_pages=memory_limit_pages,
-        compilation_cache_dir=compilation_cache_dir, progress=progress, log=log,
+        compilation_cache_dir=compilation_cache_dir, progress=progress, log=log, clock=clock,
     )
