@@ -493,7 +493,10 @@ func (p *replayer) mutation(lsn uint64, idx int, mu *fb.Mutation) error {
 	}
 	// The stager goroutine checks the row against the schema and stages
 	// it (recovery.Applier).
-	return faultErr(p.apply.Send(s, op, lsn, uint32(idx), buf))
+	if err := p.apply.Send(s, op, lsn, uint32(idx), buf); err != nil {
+		return faultErr(err)
+	}
+	return nil
 }
 
 func (p *replayer) stageOf(t *table) *recovery.Stage {
@@ -589,7 +592,7 @@ func (r *Runtime) loadSnapshot(lsn uint64, body []byte) (err error) {
 		// edge (appender). Out of order (never from Snapshot), or for a
 		// table listed twice, they are inserted one by one. Rows are
 		// checked and copied in parallel, a chunk at a time
-		// (checkSnapshotRows), and added in order.
+		// (recovery.CheckSnapshotRows), and added in order.
 		var app *store.Appender
 		if tb.Tree.Len() == 0 {
 			app = store.NewAppender(tb.Tree)
