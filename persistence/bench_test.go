@@ -103,7 +103,7 @@ func segmentImage(n int) []byte {
 	encodeSegHeader(data, 1, 0)
 	for i := 1; i <= n; i++ {
 		var err error
-		if data, err = appendFrame(data, uint64(i), p, testCheck); err != nil {
+		if data, err = appendFrame(data, uint64(i), p, testCheck, false); err != nil {
 			panic(err)
 		}
 	}
@@ -119,7 +119,7 @@ func BenchmarkIterate(b *testing.B) {
 	b.ResetTimer()
 	var sum uint64
 	for i := 0; i < b.N; i++ {
-		it := newFrameIter("bench.log", data, 1, false, testCheck)
+		it := newFrameIter("bench.log", data, segHeader{version: formatVersion, firstLSN: 1}, false, testCheck)
 		for {
 			_, _, p, ok := it.next()
 			if !ok {

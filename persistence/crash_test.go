@@ -72,14 +72,34 @@ func crashChild(dir string, writers int) {
 		go func() {
 			defer wg.Done()
 			for i := 0; ; i++ {
-				tag := fmt.Sprintf("p%d-w%d-%d", os.Getpid(), w, i)
-				lsn, err := l.Append(tagTxn(tag))
+				// Odd rounds append a batch of 1 to 5 records, each
+				// tagged ".KofN" (batchTag), which must survive whole or
+				// not at all.
+				n := 1
+				if i%2 == 1 {
+					n = 1 + i/2%5
+				}
+				tags := make([]string, n)
+				batch := make([]Payload, n)
+				for k := range batch {
+					tags[k] = fmt.Sprintf("p%d-w%d-%d.%dof%d", os.Getpid(), w, i, k+1, n)
+					batch[k] = tagTxn(tags[k])
+				}
+				var lsn uint64
+				var err error
+				if n == 1 {
+					lsn, err = l.Append(batch[0])
+				} else {
+					lsn, err = l.AppendBatch(batch)
+				}
 				if err != nil {
 					fmt.Fprintln(os.Stderr, "child append:", err)
 					os.Exit(4)
 				}
 				mu.Lock()
-				fmt.Fprintf(out, "%d %s\n", lsn, tag)
+				for k, tag := range tags {
+					fmt.Fprintf(out, "%d %s\n", lsn+uint64(k), tag)
+				}
 				mu.Unlock()
 			}
 		}()
@@ -87,6 +107,36 @@ func crashChild(dir string, writers int) {
 	wg.Wait()
 }
 
+// batchTag is the place of a record in the batch it was appended in:
+// the k-th of n, of the batch whose tags start with base.
+type batchTag struct {
+	base string
+	k, n int
+}
+
+func parseBatchTag(tag string) batchTag {
+	var b batchTag
+	i := strings.LastIndexByte(tag, '.')
+	if i < 0 {
+		return b
+	}
+	b.base = tag[:i]
+	fmt.Sscanf(tag[i+1:], "%dof%d", &b.k, &b.n)
+	return b
+}
+
+// next is the place due after b: its batch's next record, or the zero
+// batchTag when the first record of any new batch is due.
+func (b batchTag) next() batchTag {
+	if b.k < b.n {
+		return batchTag{b.base, b.k + 1, b.n}
+	}
+	return batchTag{}
+}
+
+// TestCrashKillAtRandomMoments SIGKILLs a child that appends records and
+// batches with SyncAlways, and checks after every kill that every
+// acknowledged record survived and that every batch in the log is whole.
 func TestCrashKillAtRandomMoments(t *testing.T) {
 	if testing.Short() {
 		t.Skip("spawns child processes")
@@ -156,6 +206,7 @@ func TestCrashKillAtRandomMoments(t *testing.T) {
 					t.Fatalf("round %d: reopen: %v", round, err)
 				}
 				var next uint64 = 1
+				var open batchTag // the batch being read: every batch read is whole
 				err = l.Replay(0, func(r Record) error {
 					if r.LSN != next {
 						return fmt.Errorf("lsn %d where %d expected", r.LSN, next)
@@ -168,8 +219,16 @@ func TestCrashKillAtRandomMoments(t *testing.T) {
 					if tag, ok := acked[r.LSN]; ok && tag != got {
 						return fmt.Errorf("lsn %d holds %s, %s was acknowledged", r.LSN, got, tag)
 					}
+					b := parseBatchTag(got)
+					if want := open.next(); b != want && (want.n != 0 || b.k != 1) {
+						return fmt.Errorf("lsn %d holds %s where %+v was due: a batch was not read whole", r.LSN, got, want)
+					}
+					open = b
 					return nil
 				})
+				if err == nil && open.k != open.n {
+					err = fmt.Errorf("the log ends inside batch %+v", open)
+				}
 				if err != nil {
 					t.Fatalf("round %d: %v", round, err)
 				}

@@ -281,7 +281,7 @@ func TestCorruptionInSealedSegment(t *testing.T) {
 }
 
 func TestUnknownFormatVersionIsRefused(t *testing.T) {
-	for _, version := range []uint16{0, 2, 0xffff} {
+	for _, version := range []uint16{0, formatVersion + 1, 0xffff} {
 		t.Run(fmt.Sprint(version), func(t *testing.T) {
 			dir, seg := newLog(t, 2)
 			b, _ := os.ReadFile(seg)
@@ -361,13 +361,14 @@ func rewriteFrame(t *testing.T, path string, off int64, edit func(n int, payload
 		t.Fatal(err)
 	}
 	h := decodeFrameHeader(b[off:])
-	frame := b[off : off+frameHeaderSize+int64(h.length)]
-	n, lsn := edit(int(h.length), frame[frameHeaderSize:])
-	if n > int(h.length) {
-		t.Fatalf("rewriteFrame: cannot grow a payload from %d to %d bytes", h.length, n)
+	size := int(h.length &^ frameContinues)
+	frame := b[off : off+frameHeaderSize+int64(size)]
+	n, lsn := edit(size, frame[frameHeaderSize:])
+	if n > size {
+		t.Fatalf("rewriteFrame: cannot grow a payload from %d to %d bytes", size, n)
 	}
 	clear(frame[frameHeaderSize+n:])
-	encodeFrameHeader(frame, n, lsn)
+	encodeFrameHeader(frame, n, lsn, h.length&frameContinues != 0)
 	if err := os.WriteFile(path, b, 0o644); err != nil {
 		t.Fatal(err)
 	}

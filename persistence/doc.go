@@ -87,7 +87,7 @@
 // At startup: lsn, body, skipped, err := ReadNewestSnapshot(dir,
 // log.LastLSN()); load body; Replay(lsn+1, ...).
 //
-// # On-disk format (version 1)
+// # On-disk format (version 2; version 1 is still read)
 //
 // All integers are little-endian. CRC means CRC-32C (Castagnoli polynomial,
 // hash/crc32 with crc32.Castagnoli), initial value 0, no final XOR beyond
@@ -103,7 +103,7 @@
 //
 //	offset size field
 //	0      8    magic "INTSTLOG" (49 4e 54 53 54 4c 4f 47)
-//	8      2    format version, 1
+//	8      2    format version: 2 (written by this build), or 1
 //	10     1    checksum algorithm, 1 = CRC-32C
 //	11     1    reserved, 0
 //	12     4    segment size in KiB when preallocated in steps, else 0 (segsize.go)
@@ -112,7 +112,8 @@
 //	28     4    CRC of bytes 0..27
 //
 // A reader checks the magic, then the header CRC (ErrCorrupt), and only
-// then refuses any version or algorithm other than 1 with ErrVersion, as
+// then refuses any version other than 1 and 2 or any algorithm other than
+// 1 with ErrVersion, as
 // for snapshots: a flipped bit in the version or algorithm byte is damage
 // (corruption, repairable by Repair), never a newer format. Every format
 // version keeps this 32-byte header with the CRC-32C of bytes 0..27 at
@@ -124,7 +125,9 @@
 //
 //	offset size   field
 //	0      4      CRC of bytes 4 .. 16+length-1 (length, lsn and payload)
-//	4      4      length of the payload in bytes, 1 .. MaxRecordSize
+//	4      4      bits 0..30: length of the payload in bytes, 1 .. MaxRecordSize;
+//	              bit 31 (version 2): continues, the next frame belongs to
+//	              the same batch
 //	8      8      LSN of the record
 //	16     length payload, opaque here (the runtime's: an fb.Transaction
 //	              flatbuffer whose lsn field is present and equal to the
@@ -148,6 +151,19 @@
 // The end of the records is a frame position where the length is 0 and
 // every byte from there to the end of the file is 0 (or the end of the
 // file itself). Sealed segments are truncated to their last frame.
+//
+// # Batches
+//
+// A batch (EnqueueBatch, AppendBatch) is consecutive frames whose every
+// frame but the last has the continues bit set. It is queued under one
+// lock hold and written with one write, so it lies in one segment.
+// Readers verify a batch to its last frame before delivering its first: a
+// batch without its last frame is a torn tail starting at its first frame
+// in the last segment (Open cuts it whole), and corruption in a sealed
+// one. In a version 1 segment bit 31 is part of the length (too large:
+// damage). A writable Open of a log whose active segment is version 1
+// starts a version 2 segment first (upgradeActive), so that an older
+// build refuses what this one wrote instead of cutting a batch as damage.
 //
 // # Torn tail versus corruption
 //

@@ -29,10 +29,16 @@ func frameSize(n int) int {
 }
 
 // encodeFrameHeader fills frame[0:16] for the payload already stored at
-// frame[16:16+n]: length, lsn, then the CRC-32C of frame[4:16+n] (length,
-// lsn and payload). It is the only place that writes a frame header.
-func encodeFrameHeader(frame []byte, n int, lsn uint64) {
-	binary.LittleEndian.PutUint32(frame[4:8], uint32(n))
+// frame[16:16+n]: length (with frameContinues when cont is set: the next
+// frame belongs to the same batch), lsn, then the CRC-32C of
+// frame[4:16+n] (length, lsn and payload). It is the only place that
+// writes a frame header.
+func encodeFrameHeader(frame []byte, n int, lsn uint64, cont bool) {
+	length := uint32(n)
+	if cont {
+		length |= frameContinues
+	}
+	binary.LittleEndian.PutUint32(frame[4:8], length)
 	binary.LittleEndian.PutUint64(frame[8:16], lsn)
 	binary.LittleEndian.PutUint32(frame[0:4], crc32.Checksum(frame[4:frameHeaderSize+n], crcTable))
 }
@@ -65,12 +71,14 @@ func (b Bytes) AppendPayload(dst []byte, _ uint64) []byte { return append(dst, b
 // in parallel).
 type Check func(lsn uint64, payload []byte) error
 
-// appendFrame appends one padded frame carrying p as record lsn to dst.
-// The payload is written in place, after the frame header's 16 bytes. A
+// appendFrame appends one padded frame carrying p as record lsn to dst,
+// marked as continued by the next frame when cont is set (a batch's
+// frames but its last). The payload is written in place, after the frame
+// header's 16 bytes. A
 // payload larger than MaxRecordSize, an empty one, or one that check
 // refuses leaves dst as it was and returns ErrRecordTooLarge or
 // ErrBadRecord.
-func appendFrame(dst []byte, lsn uint64, p Payload, check Check) ([]byte, error) {
+func appendFrame(dst []byte, lsn uint64, p Payload, check Check, cont bool) ([]byte, error) {
 	start := len(dst)
 	if cap(dst)-start < frameHeaderSize {
 		grown := make([]byte, start, 2*cap(dst)+frameHeaderSize+256)
@@ -102,6 +110,6 @@ func appendFrame(dst []byte, lsn uint64, p Payload, check Check) ([]byte, error)
 	dst = dst[:start+size]
 	frame := dst[start:]
 	clear(frame[frameHeaderSize+n:])
-	encodeFrameHeader(frame, n, lsn)
+	encodeFrameHeader(frame, n, lsn, cont)
 	return dst, nil
 }

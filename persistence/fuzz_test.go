@@ -42,7 +42,7 @@ func FuzzDecodeSegment(f *testing.F) {
 		n := int(binary.LittleEndian.Uint32(b[offs[1]+4:]))
 		frame := b[offs[1] : int(offs[1])+frameHeaderSize+n]
 		binary.LittleEndian.PutUint64(frame[frameHeaderSize:], 9)
-		encodeFrameHeader(frame, n, binary.LittleEndian.Uint64(frame[8:]))
+		encodeFrameHeader(frame, n, binary.LittleEndian.Uint64(frame[8:]), false)
 		return b
 	})
 	var hdr [segHeaderSize]byte
@@ -59,7 +59,7 @@ func FuzzDecodeSegment(f *testing.F) {
 			return
 		}
 		h, _ := decodeSegHeader(data, "fuzz.log")
-		it := newFrameIter("fuzz.log", data, h.firstLSN, true, testCheck)
+		it := newFrameIter("fuzz.log", data, h, true, testCheck)
 		accepted := 0
 		for {
 			lsn, _, p, ok := it.next()

@@ -164,7 +164,7 @@ func frameOffsets(t testing.TB, path string) (offs []int64, end int64) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	it := newFrameIter(filepath.Base(path), data, h.firstLSN, true, testCheck)
+	it := newFrameIter(filepath.Base(path), data, h, true, testCheck)
 	end = segHeaderSize
 	for {
 		_, off, p, ok := it.next()

@@ -174,7 +174,12 @@ func (l *Log) recoverLast(segs []segInfo) error {
 	if l.opts.Progress != nil {
 		l.opts.Progress(int64(len(data)), int64(len(data)))
 	}
-	it := newFrameIter(last.name, data, last.first, true, l.opts.Check)
+	h, err := decodeSegHeader(data, last.name)
+	if err != nil {
+		f.Close()
+		return err
+	}
+	it := newFrameIter(last.name, data, h, true, l.opts.Check)
 	end := segHeaderSize
 	scan := func() {
 		for {
@@ -217,8 +222,7 @@ func (l *Log) recoverLast(segs []segInfo) error {
 		// (segsize.go): restore it. One preallocated in steps grows as it
 		// is written (zeroFillLocked).
 		size, err := f.Size()
-		h, herr := decodeSegHeader(data, last.name)
-		whole := herr != nil || h.sizeKiB == 0
+		whole := h.sizeKiB == 0
 		if err == nil && whole && size < l.opts.SegmentSize {
 			if err = f.Allocate(l.opts.SegmentSize); err == nil {
 				err = f.Sync()
@@ -234,6 +238,41 @@ func (l *Log) recoverLast(segs []segInfo) error {
 	l.writeOff = int64(end)
 	l.filled = l.writeOff
 	l.nextLSN = it.want
+	if !l.ro && h.version < formatVersion {
+		return l.upgradeActive()
+	}
+	return nil
+}
+
+// upgradeActive gives a log written by an older build an active segment
+// of this build's format version, so that every frame it appends may use
+// that version's features (batches) and an older build refuses the
+// segment (ErrVersion) instead of misreading it. An empty active segment
+// is replaced by a new one (createSegment renames over it atomically); one
+// holding records is sealed and a new segment follows it (rotation steps
+// 1-4). The older segments stay as they are and are read as before.
+func (l *Log) upgradeActive() error {
+	cur := l.segs[len(l.segs)-1]
+	var nf File
+	var err error
+	if l.writeOff <= segHeaderSize {
+		l.f.Close()
+		l.f = nil
+		nf, err = createSegment(l.fsys, l.dir, cur.first, l.opts.SegmentSize)
+	} else {
+		nf, err = l.rotateIO(l.f, cur.name, l.writeOff, l.nextLSN)
+		if err == nil {
+			l.f.Close()
+			l.segs = append(l.segs, segInfo{name: segmentName(l.nextLSN), first: l.nextLSN})
+		}
+	}
+	if err != nil {
+		if l.f != nil {
+			l.f.Close()
+		}
+		return fmt.Errorf("persistence: start a version %d segment after %s: %w", formatVersion, cur.name, err)
+	}
+	l.f, l.writeOff, l.filled = nf, segHeaderSize, segHeaderSize
 	return nil
 }
 
@@ -259,7 +298,7 @@ func (l *Log) enqueueLocked(p Payload) (uint64, error) {
 		return 0, err
 	}
 	lsn := l.nextLSN
-	pend, err := appendFrame(l.pend, lsn, p, l.opts.Check)
+	pend, err := appendFrame(l.pend, lsn, p, l.opts.Check, false)
 	l.pend = pend
 	if err != nil {
 		return 0, fmt.Errorf("persistence: record lsn %d: %w", lsn, err)
@@ -338,21 +377,47 @@ func (l *Log) wait(lsn uint64, gather bool) error {
 }
 
 // AppendBatch appends ps as consecutive records with one write and one
-// fdatasync and returns the first LSN. Either every record of the batch is
-// acknowledged or the call fails; a payload that is too large or refused
-// by Options.Check fails the batch before anything is queued.
+// fdatasync and returns the first LSN: EnqueueBatch followed by Wait of
+// its last LSN. Either every record of the batch is acknowledged or the
+// call fails, and a crash never leaves part of it (EnqueueBatch).
 func (l *Log) AppendBatch(ps []Payload) (uint64, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	first, err := l.enqueueBatchLocked(ps)
+	if err != nil || len(ps) == 0 {
+		return first, err
+	}
+	if err := l.waitLocked(first+uint64(len(ps))-1, true); err != nil {
+		return 0, err
+	}
+	return first, nil
+}
+
+// EnqueueBatch is Enqueue for a batch: it assigns ps consecutive LSNs and
+// queues their frames as one unit, which readers deliver whole or not at
+// all. Every frame but the last carries the batch flag (doc.go), one write
+// carries the whole batch into one segment, and a batch whose last frame
+// did not reach the disk is a torn tail cut whole by Open, never read in
+// part. It returns the first LSN; Wait of the last one (first+len(ps)-1)
+// waits for all of them. A payload that is too large, empty or refused by
+// Options.Check fails the batch before anything is queued. An empty batch
+// queues nothing and returns 0.
+func (l *Log) EnqueueBatch(ps []Payload) (uint64, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.enqueueBatchLocked(ps)
+}
+
+func (l *Log) enqueueBatchLocked(ps []Payload) (uint64, error) {
 	if len(ps) == 0 {
 		return 0, nil
 	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
 	if err := l.writableLocked(); err != nil {
 		return 0, err
 	}
 	first, start := l.nextLSN, len(l.pend)
 	for i, p := range ps {
-		pend, err := appendFrame(l.pend, first+uint64(i), p, l.opts.Check)
+		pend, err := appendFrame(l.pend, first+uint64(i), p, l.opts.Check, i < len(ps)-1)
 		l.pend = pend
 		if err != nil {
 			l.pend = l.pend[:start]
@@ -361,9 +426,6 @@ func (l *Log) AppendBatch(ps []Payload) (uint64, error) {
 	}
 	l.nextLSN += uint64(len(ps))
 	l.wakeGatherLocked()
-	if err := l.waitLocked(l.nextLSN-1, true); err != nil {
-		return 0, err
-	}
 	return first, nil
 }
 

@@ -209,7 +209,7 @@ func (r *Reader) load() error {
 	if r.want != 0 && h.firstLSN != r.want {
 		return placeErr(ErrCorrupt, s.name, 0, r.want, "segment starts at lsn %d but the previous segment ended at lsn %d", h.firstLSN, r.want-1)
 	}
-	r.it = newFrameIter(s.name, data, h.firstLSN, last && r.lastEnd < 0, r.opts.Check)
+	r.it = newFrameIter(s.name, data, h, last && r.lastEnd < 0, r.opts.Check)
 	r.loaded = true
 	return nil
 }

@@ -51,6 +51,10 @@ type scanChunk struct {
 	stop     int    // where verification stopped before hi; -1: it passed hi
 	zero     bool   // the bytes from stop (no frame found: from lo) to hi are all zero
 	zeroStop bool   // it stopped at a zero header or a short all-zero rest
+	// bound is just past the last verified frame that ends a batch (one
+	// without frameContinues), -1 if none did, and boundCount the frames
+	// verified up to it: a prefix is trusted only up to a batch boundary.
+	bound, boundCount int
 }
 
 // scanJob is the parallel work on one segment. The assembler reads it after
@@ -65,6 +69,7 @@ type scanJob struct {
 	ioErr   error // the segment could not be read
 
 	first      uint64 // the header's first LSN, if the header is valid
+	mask       uint32 // the length bits of its frames (segHeader.lengthMask)
 	chunks     []scanChunk
 	incomplete atomic.Bool  // a chunk did not run: verify the segment sequentially
 	pending    atomic.Int64 // chunks not yet finished
@@ -302,7 +307,7 @@ func (sc *scanner) mapSegment(j *scanJob) {
 		sc.stopAt(j.idx) // the assembler reports it
 		return
 	}
-	j.first = h.firstLSN
+	j.first, j.mask = h.firstLSN, h.lengthMask()
 	for lo := segHeaderSize; lo < len(data); lo += sc.chunkBytes {
 		j.chunks = append(j.chunks, scanChunk{lo: lo, hi: min(lo+sc.chunkBytes, len(data))})
 	}
@@ -313,7 +318,7 @@ func (sc *scanner) mapSegment(j *scanJob) {
 func (sc *scanner) verify(j *scanJob, ci int) {
 	if int64(j.idx) > sc.stopSeg.Load() {
 		j.incomplete.Store(true)
-	} else if gerr := guardMapped(j.seg.name, func() { verifyChunk(j.data, &j.chunks[ci], j.first, ci == 0, sc.check) }); gerr != nil {
+	} else if gerr := guardMapped(j.seg.name, func() { verifyChunk(j.data, &j.chunks[ci], j.first, ci == 0, sc.check, j.mask) }); gerr != nil {
 		j.incomplete.Store(true)
 		sc.stopAt(j.idx)
 	} else if sc.tick != nil {
@@ -373,9 +378,21 @@ func (j *scanJob) prefix() (segPrefix, bool) { return j.pre, j.preOK }
 
 // linkChunks follows the frame chain from offset 32 through the chunks and
 // returns how far it is verified. A chunk is trusted only if it started at
-// the offset and LSN where the chain arrived.
+// the offset and LSN where the chain arrived. The prefix ends at a batch
+// boundary: frames of a batch whose end the chunks did not verify are
+// verified again by the sequential walk, which decides whether the batch
+// is whole (frameIter.completeBatch).
 func linkChunks(chunks []scanChunk, size int, first uint64) segPrefix {
 	p, want, count := segHeaderSize, first, 0
+	bound, boundCount := segHeaderSize, 0 // a segment never starts inside a batch
+	atBound := func(s segPrefix) segPrefix {
+		if s.off == bound {
+			return s
+		}
+		// The frames end inside a batch: at a clean end it has no last
+		// frame, so the scan ends in this segment either way.
+		return segPrefix{off: bound, count: boundCount, damage: s.damage || s.clean}
+	}
 	laterZero := func(k int) bool {
 		for _, c := range chunks[k+1:] {
 			if c.start >= 0 || !c.zero {
@@ -392,27 +409,31 @@ func linkChunks(chunks []scanChunk, size int, first uint64) segPrefix {
 		if c.start < 0 && c.zero {
 			// No frame and only zeros from p: the end of the records if
 			// everything after is zero too.
-			return segPrefix{off: p, count: count, clean: laterZero(k)}
+			return atBound(segPrefix{off: p, count: count, clean: laterZero(k)})
 		}
 		if c.start != p || c.startLSN != want {
-			return segPrefix{off: p, count: count} // verify from p sequentially
+			return atBound(segPrefix{off: p, count: count}) // verify from p sequentially
+		}
+		if c.bound >= 0 {
+			bound, boundCount = c.bound, count+c.boundCount
 		}
 		count += c.count
 		want += uint64(c.count)
 		p = c.end
 		if c.stop >= 0 {
 			clean := c.zeroStop && c.zero && laterZero(k)
-			return segPrefix{off: c.stop, count: count, clean: clean, damage: !clean}
+			return atBound(segPrefix{off: c.stop, count: count, clean: clean, damage: !clean})
 		}
 	}
-	return segPrefix{off: p, count: count, clean: p >= size}
+	return atBound(segPrefix{off: p, count: count, clean: p >= size})
 }
 
 // verifyChunk finds the first frame of c (chunk 0: the one at offset 32,
 // carrying first) and verifies frames from it with the checks of
-// frameIter.next, in the same order, until one starts at or after c.hi.
-func verifyChunk(data []byte, c *scanChunk, first uint64, isFirst bool, check Check) {
-	c.start, c.stop, c.count = -1, -1, 0
+// frameIter.next, in the same order, until one starts at or after c.hi
+// (mask: the length bits of the segment's frames).
+func verifyChunk(data []byte, c *scanChunk, first uint64, isFirst bool, check Check, mask uint32) {
+	c.start, c.stop, c.count, c.bound, c.boundCount = -1, -1, 0, -1, 0
 	var o int
 	var want uint64
 	if isFirst {
@@ -423,7 +444,7 @@ func verifyChunk(data []byte, c *scanChunk, first uint64, isFirst bool, check Ch
 			return
 		}
 		var ok bool
-		if o, want, ok = resync(data, c.lo, c.hi, first); !ok {
+		if o, want, ok = resync(data, c.lo, c.hi, first, mask); !ok {
 			return
 		}
 	}
@@ -438,8 +459,9 @@ func verifyChunk(data []byte, c *scanChunk, first uint64, isFirst bool, check Ch
 			c.stop, c.zeroStop, c.zero = o, true, allZero(data[o:c.hi])
 			break
 		}
-		fend := o + frameHeaderSize + int(h.length)
-		if h.length > MaxRecordSize || fend > len(data) || crc32.Checksum(data[o+4:fend], crcTable) != h.crc || h.lsn != want {
+		n := h.length & mask
+		fend := o + frameHeaderSize + int(n)
+		if n == 0 || n > MaxRecordSize || fend > len(data) || crc32.Checksum(data[o+4:fend], crcTable) != h.crc || h.lsn != want {
 			c.stop = o
 			break
 		}
@@ -447,9 +469,12 @@ func verifyChunk(data []byte, c *scanChunk, first uint64, isFirst bool, check Ch
 			c.stop = o
 			break
 		}
-		o += frameSize(int(h.length))
+		o += frameSize(int(n))
 		want++
 		c.count++
+		if h.length&^mask == 0 {
+			c.bound, c.boundCount = o, c.count
+		}
 	}
 	c.end = o
 }
@@ -457,16 +482,17 @@ func verifyChunk(data []byte, c *scanChunk, first uint64, isFirst bool, check Ch
 // resync returns the first 8-byte aligned offset in [lo, hi) holding a
 // frame with a plausible length and LSN (one a frame at that offset of a
 // segment starting at first could carry) and a valid CRC.
-func resync(data []byte, lo, hi int, first uint64) (int, uint64, bool) {
+func resync(data []byte, lo, hi int, first uint64, mask uint32) (int, uint64, bool) {
 	for o := (lo + frameAlign - 1) &^ (frameAlign - 1); o < hi && o+frameHeaderSize <= len(data); o += frameAlign {
 		h := decodeFrameHeader(data[o:])
-		if h.length == 0 || h.length > MaxRecordSize || o+frameHeaderSize+int(h.length) > len(data) {
+		n := h.length & mask
+		if n == 0 || n > MaxRecordSize || o+frameHeaderSize+int(n) > len(data) {
 			continue
 		}
 		if h.lsn < first || h.lsn-first > uint64(o-segHeaderSize)/uint64(frameSize(1)) {
 			continue
 		}
-		if crc32.Checksum(data[o+4:o+frameHeaderSize+int(h.length)], crcTable) == h.crc {
+		if crc32.Checksum(data[o+4:o+frameHeaderSize+int(n)], crcTable) == h.crc {
 			return o, h.lsn, true
 		}
 	}

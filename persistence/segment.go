@@ -14,9 +14,13 @@ import (
 const (
 	// segMagic opens every segment file; a file without it is not ours.
 	segMagic = "INTSTLOG"
-	// formatVersion is the only version this build reads and writes. A
-	// different value is refused with ErrVersion rather than misread.
-	formatVersion = 1
+	// formatVersion is the version this build writes. Version 2 added
+	// batches (frameContinues); version 1 segments, which have none, are
+	// still read. Any other value is refused with ErrVersion rather than
+	// misread.
+	formatVersion = 2
+	// oldestFormatVersion is the oldest version this build reads.
+	oldestFormatVersion = 1
 	// checksumCRC32C identifies CRC-32C (Castagnoli) for frames and header.
 	checksumCRC32C = 1
 	// segHeaderSize is 32 so that the first frame starts 8-byte aligned.
@@ -38,6 +42,16 @@ type segHeader struct {
 	algo     uint8
 	firstLSN uint64
 	sizeKiB  uint32 // the segment size in KiB when it was preallocated in steps; 0: its length is its size
+}
+
+// lengthMask is the part of a frame's length field that is the payload
+// length in a segment of h's version: all of it in version 1, all but
+// the frameContinues bit from version 2 (decoder.go).
+func (h segHeader) lengthMask() uint32 {
+	if h.version >= 2 {
+		return frameContinues - 1
+	}
+	return ^uint32(0)
 }
 
 // preallocStep is how much of a new segment is preallocated when it is
@@ -114,8 +128,8 @@ func decodeSegHeader(b []byte, seg string) (segHeader, error) {
 	}
 	h := segHeader{version: binary.LittleEndian.Uint16(b[8:10]), algo: b[10], firstLSN: binary.LittleEndian.Uint64(b[16:24]),
 		sizeKiB: binary.LittleEndian.Uint32(b[12:16])}
-	if h.version != formatVersion {
-		return h, placeErr(ErrVersion, seg, 0, lsn, "format version %d, this build reads only version %d", h.version, formatVersion)
+	if h.version < oldestFormatVersion || h.version > formatVersion {
+		return h, placeErr(ErrVersion, seg, 0, lsn, "format version %d, this build reads versions %d to %d", h.version, oldestFormatVersion, formatVersion)
 	}
 	if h.algo != checksumCRC32C {
 		return h, placeErr(ErrVersion, seg, 0, lsn, "checksum algorithm %d, this build knows only %d (CRC-32C)", h.algo, checksumCRC32C)

@@ -252,7 +252,7 @@ func scanSegment(rep *Report, si *SegmentInfo, s segInfo, lastSeg bool, buf []by
 			return true, nil
 		}
 		si.DataBytes = segHeaderSize
-		it := newFrameIter(s.name, buf, h.firstLSN, lastSeg, check)
+		it := newFrameIter(s.name, buf, h, lastSeg, check)
 		if pre != nil {
 			if stop := acceptPrefix(rep, si, s, &it, *pre, fn, prog); stop {
 				return true, nil
@@ -321,8 +321,9 @@ func acceptPrefix(rep *Report, si *SegmentInfo, s segInfo, it *frameIter, p segP
 				return false
 			}
 			h := decodeFrameHeader(buf[off:])
-			end := off + frameHeaderSize + int(h.length)
-			if h.length == 0 || h.length > MaxRecordSize || end > len(buf) || h.lsn != it.want {
+			n := h.length & it.mask
+			end := off + frameHeaderSize + int(n)
+			if n == 0 || n > MaxRecordSize || end > len(buf) || h.lsn != it.want {
 				return false
 			}
 			lsn, payload := h.lsn, buf[off+frameHeaderSize:end]

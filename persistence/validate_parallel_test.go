@@ -32,11 +32,24 @@ func TestParallelValidateMatchesSequential(t *testing.T) {
 		if i%5 == 0 {
 			// A frame of a nearby LSN, valid CRC and payload, inside the
 			// payload, at every alignment.
-			inner, err := appendFrame(make([]byte, i/5%8), i+2, testTxn(i+2), testCheck)
+			inner, err := appendFrame(make([]byte, i/5%8), i+2, testTxn(i+2), testCheck, false)
 			if err != nil {
 				t.Fatal(err)
 			}
 			tx.Body = append(tx.Body, inner...)
+		}
+		// Every 7th record starts a batch of up to 4 (batches end inside
+		// chunks and across chunk boundaries).
+		if i%7 == 0 && i < 396 {
+			batch := []Payload{tx}
+			for k := uint64(1); k <= i%4; k++ {
+				batch = append(batch, testTxn(i+k))
+			}
+			if _, err := l.AppendBatch(batch); err != nil {
+				t.Fatal(err)
+			}
+			i += uint64(len(batch) - 1)
+			continue
 		}
 		if _, err := l.Append(tx); err != nil {
 			t.Fatal(err)
@@ -185,11 +198,11 @@ func damageRandomly(rng *rand.Rand, files map[string][]byte) string {
 			return "no frame in " + n
 		}
 		off := offs[rng.IntN(len(offs))]
-		l := int(binary.LittleEndian.Uint32(b[off+4:]))
+		l, cont := frameLength(b[off:])
 		frame := b[off : off+frameHeaderSize+l]
 		lsn := binary.LittleEndian.Uint64(frame[8:]) + uint64(rng.IntN(5)) - 2
 		binary.LittleEndian.PutUint64(frame[frameHeaderSize:], lsn) // the payload's copy
-		encodeFrameHeader(frame, l, lsn)
+		encodeFrameHeader(frame, l, lsn, cont)
 		return fmt.Sprintf("lsn %s@%d=%d", n, off, lsn)
 	case k == 9: // a CRC-valid frame whose payload fails the check
 		offs := frameStarts(b)
@@ -197,11 +210,11 @@ func damageRandomly(rng *rand.Rand, files map[string][]byte) string {
 			return "no frame in " + n
 		}
 		off := offs[rng.IntN(len(offs))]
-		l := int(binary.LittleEndian.Uint32(b[off+4:]))
+		l, cont := frameLength(b[off:])
 		frame := b[off : off+frameHeaderSize+l]
 		bit := rng.IntN(64) // in the payload's copy of the lsn
 		frame[frameHeaderSize+bit/8] ^= 1 << (bit % 8)
-		encodeFrameHeader(frame, l, binary.LittleEndian.Uint64(frame[8:]))
+		encodeFrameHeader(frame, l, binary.LittleEndian.Uint64(frame[8:]), cont)
 		return fmt.Sprintf("payload lsn %s@%d^bit%d", n, off, bit)
 	case k == 6: // a zeroed range
 		from := rng.IntN(len(b))
@@ -223,7 +236,8 @@ func damageRandomly(rng *rand.Rand, files map[string][]byte) string {
 		end := segHeaderSize
 		if len(offs) > 0 {
 			o := offs[len(offs)-1]
-			end = o + frameSize(int(binary.LittleEndian.Uint32(b[o+4:])))
+			l, _ := frameLength(b[o:])
+			end = o + frameSize(l)
 		}
 		if end >= len(b) {
 			return "no tail in " + n
@@ -237,13 +251,20 @@ func damageRandomly(rng *rand.Rand, files map[string][]byte) string {
 	}
 }
 
+// frameLength returns the payload length of the version 2 frame at the
+// start of b and whether it carries the batch flag.
+func frameLength(b []byte) (int, bool) {
+	raw := binary.LittleEndian.Uint32(b[4:])
+	return int(raw &^ frameContinues), raw&frameContinues != 0
+}
+
 // frameStarts returns the offsets of the frames a sequential walk finds.
 func frameStarts(b []byte) []int {
 	h, err := decodeSegHeader(b, "x")
 	if err != nil {
 		return nil
 	}
-	it := newFrameIter("x", b, h.firstLSN, true, testCheck)
+	it := newFrameIter("x", b, h, true, testCheck)
 	var offs []int
 	for {
 		_, off, _, ok := it.next()
@@ -380,7 +401,7 @@ func refScanSegment(rep *Report, si *SegmentInfo, s segInfo, lastSeg bool, buf [
 			return true, nil
 		}
 		si.DataBytes = segHeaderSize
-		it := newFrameIter(s.name, buf, h.firstLSN, lastSeg, check)
+		it := newFrameIter(s.name, buf, h, lastSeg, check)
 		for {
 			lsn, off, payload, ok := it.next()
 			if !ok {

@@ -186,6 +186,7 @@ export class Log {
   readonly open: boolean;
   append(payload: Bytes): number;
   appendJson(record: object | string): number;
+  /** Appends the payloads as one batch (consecutive LSNs, one write and one fdatasync): all or none, across crashes too. Returns the first LSN. */
   appendBatch(payloads: Bytes[]): number;
   sync(): void;
   rotate(): void;

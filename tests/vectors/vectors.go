@@ -8,7 +8,7 @@
 //	expected_validate.json what validating the log must report
 //	README                what the vector is about and how a reader must treat it
 //
-// The vectors are:
+// The vectors written by this build (segment format version 2) are:
 //
 //	basic           healthy log over several segments: module loads, every value
 //	                type (null, bool, u32, u64, i32, i64, f32, f64 incl. NaN and
@@ -20,9 +20,18 @@
 //	corrupt_middle  basic with one payload byte of a record in a sealed segment
 //	                flipped: readers deliver the records before it and then
 //	                fail with a corrupt-log error; they never skip it
+//	torn_batch      basic plus a batch of three records whose last frame was
+//	                half zeroed: readers deliver the records of basic and none
+//	                of the batch; validate reports torn_tail at the batch's
+//	                first frame
 //
 // Regenerate with `go run ./tests/vectors/gen` (the Go test checks that the
 // generator reproduces the committed bytes exactly).
+//
+// The vectors named in Frozen (basic_v1, torn_tail_v1, corrupt_middle_v1)
+// are basic, torn_tail and corrupt_middle as the format version 1 writer
+// wrote them (commit 300bf54). They are never regenerated: every reader
+// must go on reading them exactly as their expected files say.
 package vectors
 
 import (
@@ -42,8 +51,15 @@ import (
 	"github.com/interstice/interstice/row"
 )
 
-// Names lists the vectors in generation order.
-var Names = []string{"basic", "torn_tail", "corrupt_middle"}
+// Names lists the vectors this build generates, in generation order.
+var Names = []string{"basic", "torn_tail", "corrupt_middle", "torn_batch"}
+
+// Frozen lists the committed vectors of older format versions, which are
+// read but never regenerated.
+var Frozen = []string{"basic_v1", "torn_tail_v1", "corrupt_middle_v1"}
+
+// All is every vector a reader is tested on: Names, then Frozen.
+var All = append(append([]string(nil), Names...), Frozen...)
 
 // SegmentSize is the (minimum) segment size the vectors use, so that a
 // dozen records span several segments.
@@ -186,6 +202,8 @@ func Generate(root string) error {
 			err = tearTail(logDir)
 		case "corrupt_middle":
 			err = corruptMiddle(logDir)
+		case "torn_batch":
+			err = tearBatch(logDir)
 		}
 		if err != nil {
 			return fmt.Errorf("%s: %w", name, err)
@@ -219,6 +237,42 @@ func tearTail(dir string) error {
 	if err := l.Close(); err != nil {
 		return err
 	}
+	return zeroHalfFrame(dir, lsn)
+}
+
+// tearBatch appends a batch of three records, then zeroes the second half
+// of its last frame: the write of a batch cut short by a crash.
+func tearBatch(dir string) error {
+	l, err := persistence.Open(dir, record.LogOptions(persistence.Options{SegmentSize: 4 * SegmentSize}))
+	if err != nil {
+		return err
+	}
+	var batch []persistence.Payload
+	for i, name := range []string{"dave", "erin", "frank"} {
+		batch = append(batch, &record.Txn{Timestamp: 200 + uint64(i), Kind: fb.TxKindReducer, Module: "counter", Reducer: "add",
+			Args:      row.MustEncode(name, int64(i)),
+			Mutations: []record.Mutation{{Op: fb.OpInsert, Module: "counter", Table: "counters", Row: row.MustEncode(name, int64(i))}}})
+	}
+	// In a segment of its own (of 4 KiB), which the batch does not fill: a
+	// torn write can only be at the end of the log.
+	if err := l.Rotate(); err != nil {
+		l.Close()
+		return err
+	}
+	first, err := l.AppendBatch(batch)
+	if err != nil {
+		l.Close()
+		return err
+	}
+	if err := l.Close(); err != nil {
+		return err
+	}
+	return zeroHalfFrame(dir, first+2)
+}
+
+// zeroHalfFrame zeroes the second half of record lsn's frame, as a write
+// cut short by a crash leaves it.
+func zeroHalfFrame(dir string, lsn uint64) error {
 	rec, err := find(dir, lsn)
 	if err != nil {
 		return err

@@ -2,6 +2,7 @@ package vectors_test
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"os"
@@ -16,7 +17,7 @@ import (
 // TestVectorsDecode reads each committed vector with persistence and
 // internal/record's JSON and compares with expected.jsonl and expected_validate.json.
 func TestVectorsDecode(t *testing.T) {
-	for _, name := range vectors.Names {
+	for _, name := range vectors.All {
 		t.Run(name, func(t *testing.T) {
 			logDir := filepath.Join(name, "log")
 			lines, readErr, err := vectors.Read(logDir)
@@ -31,7 +32,7 @@ func TestVectorsDecode(t *testing.T) {
 			if got != string(want) {
 				t.Errorf("decoded records differ from expected.jsonl:\ngot:\n%s\nwant:\n%s", got, want)
 			}
-			wantCorrupt := name == "corrupt_middle"
+			wantCorrupt := strings.HasPrefix(name, "corrupt_middle")
 			if gotCorrupt := errors.Is(readErr, persistence.ErrCorrupt); gotCorrupt != wantCorrupt || (!wantCorrupt && readErr != nil) {
 				t.Errorf("read error %v, want corrupt=%v", readErr, wantCorrupt)
 			}
@@ -82,5 +83,30 @@ func TestVectorsReproducible(t *testing.T) {
 	}
 	if n == 0 {
 		t.Fatal("nothing generated")
+	}
+}
+
+// TestVectorFormatVersions: the generated vectors are in the format this
+// build writes (segment version 2), the frozen ones in version 1, so the
+// readers' tests cover both.
+func TestVectorFormatVersions(t *testing.T) {
+	for _, name := range vectors.All {
+		want := uint16(2)
+		if strings.HasSuffix(name, "_v1") {
+			want = 1
+		}
+		segs, _ := filepath.Glob(filepath.Join(name, "log", "*.log"))
+		if len(segs) == 0 {
+			t.Fatalf("%s: no segments", name)
+		}
+		for _, seg := range segs {
+			b, err := os.ReadFile(seg)
+			if err != nil || len(b) < 10 {
+				t.Fatalf("%s: %v", seg, err)
+			}
+			if v := binary.LittleEndian.Uint16(b[8:10]); v != want {
+				t.Errorf("%s: segment format version %d, want %d", seg, v, want)
+			}
+		}
 	}
 }

@@ -301,8 +301,10 @@ class Log(_handles.Handle):
     def append_batch(self, payloads: Sequence[Union[bytes, bytearray, memoryview]]) -> int:
         """Appends records as consecutive LSNs with one write and one fdatasync; returns the first LSN.
 
-        Either all are acknowledged or the call raises. An empty batch is a
-        no-op that returns 0.
+        Either all are acknowledged or the call raises, and after a crash
+        the log holds all of them or none: no reader ever yields part of a
+        batch (docs/FORMAT.md, "Batches"). An empty batch is a no-op that
+        returns 0.
         """
         h = self._lg()
         items = [p if type(p) is bytes else bytes(p) for p in payloads]
