@@ -20,7 +20,8 @@ PREFIX   ?= /usr/local
 CC       ?= cc
 CXX      ?= c++
 
-CAPI_VERSION := 0.4.0
+# The version is the header's (INTERSTICE_VERSION_STRING), as capi/version.go's.
+CAPI_VERSION := $(shell sed -n 's/^#define INTERSTICE_VERSION_STRING "\(.*\)"/\1/p' include/interstice.h)
 CAPI_ABI     := 1
 CAPI_SONAME  := libinterstice.so.$(CAPI_ABI)
 CAPI_GOWASM  := GOOS=wasip1 GOARCH=wasm $(GO) build -buildmode=c-shared

@@ -7,13 +7,13 @@ import (
 	"fmt"
 )
 
-// Library version. Keep in step with include/interstice.h.
+// Library version: the header's macros, so the two cannot disagree.
 const (
-	versionMajor  = 0
-	versionMinor  = 4
-	versionPatch  = 0
+	versionMajor  = C.INTERSTICE_VERSION_MAJOR
+	versionMinor  = C.INTERSTICE_VERSION_MINOR
+	versionPatch  = C.INTERSTICE_VERSION_PATCH
 	versionNumber = versionMajor*10000 + versionMinor*100 + versionPatch
-	abiVersion    = 1
+	abiVersion    = C.INTERSTICE_ABI_VERSION
 )
 
 var versionString = C.CString(fmt.Sprintf("%d.%d.%d", versionMajor, versionMinor, versionPatch))

@@ -107,7 +107,9 @@ type pending struct {
 // the events it committed (each its own transaction, in FIFO order),
 // waits until their records are durable (under the sync policy) and fires
 // host callbacks (Subscribe hooks, guest log lines), all before it
-// returns.
+// returns. The call and its subscriber transactions commit as one unit:
+// their records are one batch in the log, durable together or not at all
+// (docs/ABI.md, "A cascade commits as one unit").
 //
 // On failure nothing is applied or committed, except after CodePoisoned:
 // the log could not make the record durable, so the outcome of the call
@@ -264,10 +266,15 @@ func (r *Runtime) lookupReducer(module, name string) (*reducer, error) {
 
 // callLocked runs red with args and its cascade (execMu held); check says
 // whether args must be checked against red's parameters first.
+//
+// The call and its cascade commit as one unit (committer.begin/end): one
+// batch in the log, durable together or not at all.
 func (r *Runtime) callLocked(ctx context.Context, red *reducer, args []byte, check bool) (CallResult, error) {
 	var res CallResult
+	r.commit.begin()
 	lsn, n, err := r.runTx(ctx, red, args, 0, check)
 	if err != nil {
+		r.commit.end() // holds nothing: the root committed nothing
 		return res, err
 	}
 	if lsn == 0 { // changed nothing: the state it ran against
@@ -275,6 +282,12 @@ func (r *Runtime) callLocked(ctx context.Context, red *reducer, args []byte, che
 	}
 	res.LSN, res.Timestamp, res.Mutations = lsn, r.lastTS, n
 	r.runCascade(ctx, &res)
+	if err := r.commit.end(); err != nil {
+		// Applied in memory but not in the log: the runtime is poisoned
+		// and the caller has nothing to wait for.
+		r.waitLSN = 0
+		return CallResult{}, &Error{Code: logCode(err), Module: red.mod.info.Name, Reducer: red.name, Msg: "commit", Err: err}
+	}
 	return res, nil
 }
 

@@ -2,6 +2,7 @@ package core
 
 import (
 	"errors"
+	"fmt"
 
 	"github.com/interstice/interstice/internal/record"
 	"github.com/interstice/interstice/persistence"
@@ -28,6 +29,14 @@ type moduleRecord = record.ModuleRecord
 // error means nothing was committed and the transaction is rolled back.
 // Calls are serialized by the runtime (execMu).
 //
+// A reducer call and the subscriber transactions it triggers commit as
+// one unit (docs/ABI.md, "A cascade commits as one unit"): the runtime
+// calls begin before the call's root transaction and end after its
+// cascade, and the records committed in between are queued in the log as
+// one batch, which recovery keeps whole or cuts whole (persistence,
+// EnqueueBatch). Outside begin/end (module loads and upgrades) commit
+// queues its record at once.
+//
 // commit only orders the record (its LSN is final when commit returns);
 // the record is durable once the runtime's waitDurable(lsn) returned nil,
 // which a Call does after releasing execMu so that concurrent callers
@@ -35,6 +44,10 @@ type moduleRecord = record.ModuleRecord
 type committer interface {
 	next() (lsn, ts uint64)
 	commit(rec *txn) error
+	begin()
+	// end queues the records committed since begin. An error means they
+	// are not in the log although the runtime applied them: it poisons.
+	end() error
 	// last returns the LSN and timestamp of the last committed record.
 	last() (lsn, ts uint64)
 }
@@ -60,36 +73,77 @@ func (c *memCommitter) commit(rec *txn) error {
 
 func (c *memCommitter) last() (uint64, uint64) { return c.lastLSN, c.lastTS }
 
+func (c *memCommitter) begin()     {}
+func (c *memCommitter) end() error { return nil }
+
 // nextTime is the timestamp of the next transaction: the clock, or one
 // nanosecond after the last one if the clock is not past it (a clock
 // stepped back, two commits within its resolution, or a log whose
 // timestamps were logical).
 func nextTime(now func() uint64, last uint64) uint64 { return max(now(), last+1) }
 
-// logCommitter commits through the durable log: Enqueue under execMu (so
-// LSN order is execution order), Wait outside it. The LSN is the log's:
-// the runtime is its only writer (it holds the directory lock, and every
-// commit runs under execMu), so the log's next LSN, read before the
-// transaction runs, is the one Enqueue assigns.
+// logCommitter commits through the durable log: Enqueue (or, for a
+// cascade, EnqueueBatch) under execMu, so LSN order is execution order;
+// Wait outside it. The LSN is the log's: the runtime is its only writer
+// (it holds the directory lock, and every commit runs under execMu), so
+// the log's next LSN plus the records a cascade holds, read before the
+// transaction runs, is the one the log assigns.
 type logCommitter struct {
 	r       *Runtime
 	log     *persistence.Log
 	now     func() uint64
-	lastLSN uint64 // last enqueued
+	lastLSN uint64 // last committed (queued, or held by the open cascade)
 	lastTS  uint64
 	// observe, when set (tests), sees every committed record.
 	observe func(*txn)
+
+	// The open cascade (between begin and end): its records, encoded, in
+	// held (each a slice of buf), and their Payload views for EnqueueBatch.
+	open bool
+	buf  []byte
+	held []persistence.Bytes
+	ps   []persistence.Payload
 }
 
 // next continues strictly above everything replayed: the LSN is the log's
-// next one and the timestamp is after the last one committed or replayed.
+// next one (after the records the open cascade holds) and the timestamp
+// is after the last one committed or replayed.
 func (c *logCommitter) next() (uint64, uint64) {
-	return c.log.NextLSN(), nextTime(c.now, c.lastTS)
+	return c.log.NextLSN() + uint64(len(c.held)), nextTime(c.now, c.lastTS)
+}
+
+func (c *logCommitter) begin() {
+	c.open, c.buf, c.held = true, c.buf[:0], c.held[:0]
 }
 
 func (c *logCommitter) commit(rec *txn) error {
+	if c.open {
+		// Held until end: encoded now (the runtime reuses rec), and
+		// refused now if the log would refuse it, so that a subscriber's
+		// record that is too large rolls back that subscriber alone.
+		start := len(c.buf)
+		c.buf = rec.AppendPayload(c.buf, rec.LSN)
+		if n := len(c.buf) - start; n > persistence.MaxRecordSize {
+			c.buf = c.buf[:start]
+			return fmt.Errorf("record lsn %d: %w: %d bytes, the maximum is %d", rec.LSN, persistence.ErrRecordTooLarge, n, persistence.MaxRecordSize)
+		}
+		c.held = append(c.held, persistence.Bytes(c.buf[start:]))
+	} else if err := c.enqueue(rec); err != nil {
+		return err
+	}
+	c.lastLSN, c.lastTS = rec.LSN, rec.Timestamp
+	c.r.waitLSN = rec.LSN
+	c.r.noteCommitted(rec)
+	if c.observe != nil {
+		c.observe(rec)
+	}
+	return nil
+}
+
+// enqueue queues one record at once (outside a cascade).
+func (c *logCommitter) enqueue(rec *txn) error {
 	want := rec.LSN
-	lsn, err := c.log.Enqueue(rec) // rec.AppendPayload sets rec.LSN
+	lsn, err := c.log.Enqueue(rec) // rec.AppendPayload writes the log's LSN
 	if err != nil {
 		// A record refused before it was queued (too large) leaves the
 		// log as it was: the transaction is rolled back and the runtime
@@ -100,20 +154,44 @@ func (c *logCommitter) commit(rec *txn) error {
 		}
 		return err
 	}
-	if lsn != want {
-		// Only this runtime appends to the log (it holds the directory
-		// lock), so this is a bug; the record is queued, so poison.
-		err := errf(CodeInternal, "log assigned lsn %d, the runtime expected %d", lsn, want)
+	return c.checkLSN(lsn, want)
+}
+
+// checkLSN poisons if the log assigned another LSN than the runtime
+// predicted: only this runtime appends to the log (it holds the directory
+// lock), so that is a bug, and the records are queued.
+func (c *logCommitter) checkLSN(got, want uint64) error {
+	if got == want {
+		return nil
+	}
+	err := errf(CodeInternal, "log assigned lsn %d, the runtime expected %d", got, want)
+	c.r.poison(err)
+	return err
+}
+
+func (c *logCommitter) end() error {
+	c.open = false
+	if len(c.held) == 0 {
+		return nil
+	}
+	c.ps = c.ps[:0]
+	for i := range c.held {
+		c.ps = append(c.ps, &c.held[i])
+	}
+	want := c.lastLSN - uint64(len(c.held)) + 1
+	first, err := c.log.EnqueueBatch(c.ps)
+	clear(c.ps)
+	c.held = c.held[:0]
+	if cap(c.buf) > 1<<20 {
+		c.buf = nil // do not keep a huge cascade's buffer
+	}
+	if err != nil {
+		// The cascade's transactions are applied in memory, not in the
+		// log: poison, whatever the cause.
 		c.r.poison(err)
 		return err
 	}
-	c.lastLSN, c.lastTS = lsn, rec.Timestamp
-	c.r.waitLSN = lsn
-	c.r.noteCommitted(rec)
-	if c.observe != nil {
-		c.observe(rec)
-	}
-	return nil
+	return c.checkLSN(first, want)
 }
 
 func (c *logCommitter) last() (uint64, uint64) { return c.lastLSN, c.lastTS }

@@ -25,6 +25,10 @@ func TestMain(m *testing.M) {
 		crashChild(spec)
 		return
 	}
+	if spec := os.Getenv(bankCrashEnv); spec != "" {
+		bankCrashChild(spec)
+		return
+	}
 	os.Exit(m.Run())
 }
 
@@ -89,6 +93,46 @@ func crashChild(spec string) {
 	}
 }
 
+// killChild runs this test binary as a crash child (env=spec), waits for
+// it to say "ready", SIGKILLs it after d, and adds to acked the ids of the
+// "ack <id>" lines it printed; any other line fails the test.
+func killChild(t *testing.T, round int, env, spec string, d time.Duration, acked map[uint64]bool) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), env+"="+spec)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	lines := make(chan string, 1024)
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	if l := <-lines; l != "ready" {
+		cmd.Process.Kill()
+		cmd.Wait()
+		t.Fatalf("round %d: child said %q", round, l)
+	}
+	time.AfterFunc(d, func() { cmd.Process.Signal(syscall.SIGKILL) })
+	for l := range lines {
+		b, ok := strings.CutPrefix(l, "ack ")
+		if !ok {
+			t.Fatalf("round %d: child: %s", round, l)
+		}
+		v, _ := strconv.ParseUint(b, 10, 64)
+		acked[v] = true
+	}
+	cmd.Wait()
+}
+
 // TestCrashRecovery kills a child process running batch calls (each
 // inserts 4 rows atomically; synchronous and asynchronous) at random moments, 20
 // times, and checks after each kill that every acknowledged call's rows
@@ -107,43 +151,7 @@ func TestCrashRecovery(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	acked := map[uint64]bool{}
 	for round := 1; round <= 20; round++ {
-		cmd := exec.Command(os.Args[0], "-test.run=^$")
-		cmd.Env = append(os.Environ(), fmt.Sprintf("%s=%s|%d|%s|%s", crashEnv, data, round, wasmPath, cache))
-		out, err := cmd.StdoutPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		cmd.Stderr = os.Stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		lines := make(chan string, 1024)
-		go func() {
-			sc := bufio.NewScanner(out)
-			for sc.Scan() {
-				lines <- sc.Text()
-			}
-			close(lines)
-		}()
-		if l := <-lines; l != "ready" {
-			cmd.Process.Kill()
-			cmd.Wait()
-			t.Fatalf("round %d: child said %q", round, l)
-		}
-		time.AfterFunc(time.Duration(20+rng.IntN(150))*time.Millisecond, func() {
-			cmd.Process.Signal(syscall.SIGKILL)
-		})
-		n := 0
-		for l := range lines {
-			if b, ok := strings.CutPrefix(l, "ack "); ok {
-				v, _ := strconv.ParseUint(b, 10, 64)
-				acked[v] = true
-				n++
-			} else {
-				t.Fatalf("round %d: child: %s", round, l)
-			}
-		}
-		cmd.Wait()
+		killChild(t, round, crashEnv, fmt.Sprintf("%s|%d|%s|%s", data, round, wasmPath, cache), time.Duration(20+rng.IntN(150))*time.Millisecond, acked)
 		rt, err := Open(durConfig(t, data))
 		if err != nil {
 			t.Fatalf("round %d: reopen: %v", round, err)
@@ -171,6 +179,5 @@ func TestCrashRecovery(t *testing.T) {
 			t.Logf("%d rounds, %d acknowledged batches, %d present", round, len(acked), len(batches))
 		}
 		rt.Close()
-		_ = n
 	}
 }

@@ -205,6 +205,9 @@ func (r *Runtime) execute1(q *callReq) {
 	// The arguments are checked by execute, under the call deadline,
 	// unless they were encoded for this very reducer (CallJSON).
 	q.res, q.err = r.callLocked(q.ctx, red, q.args, red != q.typed)
+	// A failed call committed nothing that survives (its cascade's batch
+	// was not queued): no hook runs; its guest log lines are delivered.
+	q.lost = q.err != nil
 	r.out = nil
 	q.lsn = r.takeWait()
 	if len(q.out) > 0 {

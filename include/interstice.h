@@ -90,6 +90,17 @@
  * interstice_abi_version() == INTERSTICE_ABI_VERSION.
  *
  * History (every change kept ABI version 1: only additions):
+ *   0.5.0  A reducer call and every subscriber transaction it triggers
+ *          commit as one unit: one batch of records in the log (one
+ *          write, one fdatasync), kept whole or cut whole after a crash
+ *          (docs/ABI.md, "A cascade commits as one unit"); before, each
+ *          was made durable on its own, and a crash could keep a trigger
+ *          without its subscribers' effects. interstice_log_append_batch
+ *          is all-or-nothing across crashes too. Log segments are written
+ *          in format version 2, which marks batches (docs/FORMAT.md,
+ *          "Batches"); version 1 logs are still read, and a writable open
+ *          starts a version 2 segment after them. Builds before 0.5.0
+ *          refuse a version 2 segment with INTERSTICE_E_VERSION.
  *   0.4.0  A call that changes nothing writes no record, costs no
  *          fdatasync and takes no LSN (it returns the last committed
  *          LSN). Transactions carry the wall clock (ns since the Unix
@@ -126,12 +137,12 @@ extern "C" {
  * ========================================================================= */
 
 #define INTERSTICE_VERSION_MAJOR 0
-#define INTERSTICE_VERSION_MINOR 4
+#define INTERSTICE_VERSION_MINOR 5
 #define INTERSTICE_VERSION_PATCH 0
 /** MAJOR*10000 + MINOR*100 + PATCH, e.g. 200 for 0.2.0. */
 #define INTERSTICE_VERSION_NUMBER \
     (INTERSTICE_VERSION_MAJOR * 10000 + INTERSTICE_VERSION_MINOR * 100 + INTERSTICE_VERSION_PATCH)
-#define INTERSTICE_VERSION_STRING "0.4.0"
+#define INTERSTICE_VERSION_STRING "0.5.0"
 /** The binary interface version. Bumped on any incompatible change. */
 #define INTERSTICE_ABI_VERSION 1
 
@@ -420,7 +431,10 @@ int interstice_log_append_json(interstice_log *log, const char *json, size_t len
  * interstice_log_append_batch
  *
  * Appends count records as consecutive LSNs with one write and one
- * fdatasync. Either all are acknowledged or the call fails.
+ * fdatasync, as one batch: either all are acknowledged or the call fails,
+ * and after a crash the log holds all of them or none (a batch whose last
+ * record did not reach the disk is a torn tail cut whole; no reader ever
+ * delivers part of a batch; docs/FORMAT.md, "Batches").
  *
  * Parameters:
  *   log           IN  — open log.

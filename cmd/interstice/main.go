@@ -61,7 +61,7 @@ import (
 
 // version is the library version this CLI belongs to. It is kept in step
 // with INTERSTICE_VERSION_STRING in include/interstice.h (a test checks).
-const version = "0.4.0"
+const version = "0.5.0"
 
 const (
 	exitOK      = 0

@@ -44,7 +44,7 @@ module.exports = {
   Table,
   Log,
   Record,
-  /** The library's version ('0.4.0'), its ABI version, and the header's the addon was built with. */
+  /** The library's version ('0.5.0'), its ABI version, and the header's the addon was built with. */
   version: Object.freeze({ library: v.version, abi: v.abiVersion, header: v.headerVersion, headerAbi: v.headerAbiVersion }),
   /** Log levels of the log option's callback (INTERSTICE_LOG_*). */
   LOG_LEVELS: Object.freeze({ DEBUG: 0, INFO: 1, WARN: 2, ERROR: 3 }),
