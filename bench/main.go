@@ -45,7 +45,8 @@ func (r Result) Ratio() float64 {
 }
 
 func lowerIsBetter(unit string) bool {
-	return strings.HasPrefix(unit, "ns") || strings.HasPrefix(unit, "µs") || strings.HasPrefix(unit, "B/") || unit == "s" || unit == "ms"
+	return strings.HasPrefix(unit, "ns") || strings.HasPrefix(unit, "µs") || strings.HasPrefix(unit, "B/") || unit == "s" || unit == "ms" ||
+		strings.HasSuffix(unit, "/call") // costs per call: fdatasyncs, records
 }
 
 type bench struct {

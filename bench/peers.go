@@ -61,18 +61,25 @@ func openSQLite(dsn string) *sql.DB {
 	return db
 }
 
-// sqliteDurable runs n one-row transactions split over `writers` goroutines
-// against SQLite in WAL mode with synchronous=FULL.
-func sqliteDurable(dir string, n, writers int) Figure {
-	path := filepath.Join(dir, fmt.Sprintf("sqlite-%d.db", writers))
-	defer func() {
+// sqliteFile opens a new SQLite database file in dir in WAL mode with
+// synchronous=FULL, for `writers` connections; done closes and removes it.
+func sqliteFile(dir, name string, writers int) (db *sql.DB, done func()) {
+	path := filepath.Join(dir, name)
+	db = openSQLite("file:" + path + "?_journal_mode=WAL&_sync=FULL&_busy_timeout=60000&_txlock=immediate")
+	db.SetMaxOpenConns(writers)
+	return db, func() {
+		db.Close()
 		for _, s := range []string{"", "-wal", "-shm"} {
 			os.Remove(path + s)
 		}
-	}()
-	db := openSQLite("file:" + path + "?_journal_mode=WAL&_sync=FULL&_busy_timeout=60000&_txlock=immediate")
-	defer db.Close()
-	db.SetMaxOpenConns(writers)
+	}
+}
+
+// sqliteDurable runs n one-row transactions split over `writers` goroutines
+// against SQLite in WAL mode with synchronous=FULL.
+func sqliteDurable(dir string, n, writers int) Figure {
+	db, done := sqliteFile(dir, fmt.Sprintf("sqlite-%d.db", writers), writers)
+	defer done()
 	stmt, err := db.Prepare("INSERT INTO t (id, name, score) VALUES (?, ?, ?)")
 	must(err)
 	var wg sync.WaitGroup

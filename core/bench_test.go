@@ -292,3 +292,23 @@ func BenchmarkDurableCallAsync(b *testing.B) {
 		b.ReportMetric(float64(st.Records)/float64(st.Writes), "recs/write")
 	}
 }
+
+// BenchmarkBankTransfer is one transfer of examples/bank in memory: a
+// cascade of three transactions (the transfer, two statement lines).
+func BenchmarkBankTransfer(b *testing.B) {
+	rt := open(b, testConfig(b), bankWasm(b))
+	for _, a := range []string{"a", "b"} {
+		mustCall(b, rt, "bank", "open", a, int64(1)<<40)
+	}
+	ctx := context.Background()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		from, to := "a", "b"
+		if i%2 == 1 {
+			from, to = to, from
+		}
+		if _, err := rt.Call(ctx, "bank", "transfer", row.MustEncode(uint64(i+1), from, to, int64(1))); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
