@@ -9,7 +9,8 @@ import (
 // FuzzDecodeSegment feeds arbitrary bytes to the segment and frame decoder
 // as if they were the last segment of a log of the test format: it must
 // never panic, and every record it accepts must pass the payload check
-// (the frame iterator runs testCheck on every CRC-valid frame) and decode.
+// (the frame iterator runs testCheck on every CRC-valid frame) and decode,
+// and the records it accepts must end at a batch boundary.
 func FuzzDecodeSegment(f *testing.F) {
 	dir := f.TempDir()
 	l, err := Open(dir, Options{SegmentSize: MinSegmentSize, Sync: SyncNone, Check: testCheck})
@@ -19,6 +20,9 @@ func FuzzDecodeSegment(f *testing.F) {
 	for i := uint64(1); i <= 5; i++ {
 		l.Append(testTxn(i))
 	}
+	// And batches, so that the fuzzer starts from flagged frames too.
+	l.AppendBatch([]Payload{testTxn(0), testTxn(0), testTxn(0)})
+	l.AppendBatch([]Payload{testTxn(0), testTxn(0)})
 	l.Close()
 	segs := segFiles(f, dir)
 	for _, p := range segs {
@@ -60,13 +64,14 @@ func FuzzDecodeSegment(f *testing.F) {
 		}
 		h, _ := decodeSegHeader(data, "fuzz.log")
 		it := newFrameIter("fuzz.log", data, h, true, testCheck)
-		accepted := 0
+		accepted, open := 0, false
 		for {
-			lsn, _, p, ok := it.next()
+			lsn, off, p, ok := it.next()
 			if !ok {
 				break
 			}
 			accepted++
+			open = h.version >= 2 && binary.LittleEndian.Uint32(data[off+4:])&frameContinues != 0
 			// Every frame the iterator accepts passed the payload check:
 			// it holds its own LSN and decodes.
 			if err := testCheck(lsn, p); err != nil {
@@ -79,6 +84,9 @@ func FuzzDecodeSegment(f *testing.F) {
 		}
 		if accepted != n {
 			t.Fatalf("decodeSegment counted %d records, the iterator accepted %d", n, accepted)
+		}
+		if open {
+			t.Fatalf("the accepted records end inside a batch (lsn %d continues)", it.want-1)
 		}
 	})
 }
