@@ -15,9 +15,9 @@ import (
 //     other waiters), then deliver its host callbacks;
 //   - CallAsync queues it for the executor goroutine, which runs every
 //     queued call back to back under one execMu hold; the flusher
-//     goroutine waits for their records to be durable, and the completion
-//     goroutine (locked to one OS thread) delivers each call's host
-//     callbacks and then runs its done function. No caller's thread waits.
+//     goroutine (locked to one OS thread: the completion goroutine) waits
+//     for their records to be durable, then delivers each call's host
+//     callbacks and runs its done function. No caller's thread waits.
 //
 // Host callbacks (Subscribe hooks and guest log lines) are collected while
 // a call runs and delivered after its records are durable, in execution
@@ -64,24 +64,21 @@ type delivery struct {
 }
 
 // executor queues asynchronous calls for the executor goroutine, which
-// passes each executed batch to the flusher goroutine, which passes it to
-// the completion goroutine.
+// passes each executed batch to the flusher goroutine, which completes it.
 type executor struct {
 	mu      sync.Mutex
 	queue   []*callReq
 	stopped bool
 	wake    chan struct{} // cap 1: the queue became non-empty, or stop
 	batches chan []*callReq
-	done    chan []*callReq
-	exited  chan struct{} // closed when the completion goroutine returned
+	exited  chan struct{} // closed when the flusher (the completion goroutine) returned
 }
 
 func (r *Runtime) startExecutor() {
-	e := &executor{wake: make(chan struct{}, 1), batches: make(chan []*callReq, 16), done: make(chan []*callReq, 16), exited: make(chan struct{})}
+	e := &executor{wake: make(chan struct{}, 1), batches: make(chan []*callReq, 16), exited: make(chan struct{})}
 	r.exec = e
 	go r.executeLoop(e)
 	go r.flushLoop(e)
-	go r.completeLoop(e)
 }
 
 // stopExecutor lets the executor run what is queued, waits until every
@@ -132,7 +129,8 @@ func (r *Runtime) runCall(ctx context.Context, module, reducer string, args []by
 // for its life, so a call's callbacks and its done run on one thread
 // with no other callback of the runtime between them. done and the
 // callbacks of asynchronous calls run one at a time, in execution order;
-// they must not block for long (later completions wait) and must not call
+// they must not block for long (later completions, and the log write of
+// the calls executed meanwhile, wait) and must not call
 // Call, CallAsync, LoadModule or Close (that deadlocks). A panic in done
 // or in a callback of an asynchronous call is not recovered: as in any
 // goroutine, it ends the program.
@@ -240,8 +238,14 @@ func (r *Runtime) executeLoop(e *executor) {
 	}
 }
 
+// flushLoop waits for each executed batch's records to be durable, then
+// delivers each call's host callbacks and runs its done, on one OS thread
+// (CallAsync): the completion goroutine. It is the flusher too, so that
+// the thread that returns from the fdatasync runs the completions at once,
+// without waking another (core/RATIONALE.md).
 func (r *Runtime) flushLoop(e *executor) {
-	defer close(e.done)
+	runtime.LockOSThread()
+	defer close(e.exited)
 	for batch := range e.batches {
 		var last uint64
 		for _, q := range batch {
@@ -260,16 +264,6 @@ func (r *Runtime) flushLoop(e *executor) {
 		if !failed && last > 0 {
 			r.snapshotIfDue()
 		}
-		e.done <- batch
-	}
-}
-
-// completeLoop delivers each completed call's host callbacks and runs its
-// done, on one OS thread (CallAsync).
-func (r *Runtime) completeLoop(e *executor) {
-	runtime.LockOSThread()
-	defer close(e.exited)
-	for batch := range e.done {
 		for _, q := range batch {
 			r.complete(q)
 		}

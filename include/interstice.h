@@ -1035,7 +1035,9 @@ int interstice_call_json(interstice_runtime *rt, const char *module, const char 
  * thread for the runtime's life: a call's callbacks run right before its
  * done, on that thread, with no other callback of the runtime between
  * them. Completions run one at a time, in commit order. done must return
- * quickly (later completions wait for it) and must not longjmp or throw
+ * quickly (later completions, and the log write of the calls queued
+ * meanwhile, wait for it: the completion thread is also the one that waits
+ * for the fdatasync) and must not longjmp or throw
  * out of the library; a reducer call, module load or close from inside it
  * (or from inside those callbacks) returns INTERSTICE_E_BUSY. Reads are
  * allowed.
