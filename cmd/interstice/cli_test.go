@@ -289,6 +289,7 @@ func TestEveryJSONOutputParses(t *testing.T) {
 		{"tables", "--json", dir},
 		{"describe", "--json", dir},
 		{"scan", "--json", dir, "counter", "counters"},
+		{"hash", "--json", dir},
 		{"call", "--json", dir, "lobby", "register", `["grace"]`},
 	} {
 		code, out, errOut := runCLI(args...)
@@ -331,6 +332,33 @@ func TestEveryJSONOutputParses(t *testing.T) {
 	}
 	if c := docs["call --json"].(map[string]any); c["lsn"] != 9.0 || len(c["cascade"].([]any)) == 0 {
 		t.Errorf("call --json: %v", c)
+	}
+}
+
+// TestHashCommand: hash prints the LSN and the state's SHA-256; a
+// snapshot leaves it as it is, and a call that changes a row changes it.
+func TestHashCommand(t *testing.T) {
+	dir := dataDir(t)
+	hash := func() string {
+		t.Helper()
+		code, out, errOut := runCLI("hash", dir)
+		if code != exitOK || !regexp.MustCompile(`^lsn \d+ sha256 [0-9a-f]{64}\n$`).MatchString(out) {
+			t.Fatalf("hash: exit %d %q %s", code, out, errOut)
+		}
+		return out
+	}
+	before := hash()
+	if code, _, errOut := runCLI("snapshot", dir); code != exitOK {
+		t.Fatalf("snapshot: %d %s", code, errOut)
+	}
+	if got := hash(); got != before {
+		t.Fatalf("a snapshot changed the hash: %q, was %q", got, before)
+	}
+	if code, _, errOut := runCLI("call", "--quiet", dir, "counter", "add", `["visits", 1]`); code != exitOK {
+		t.Fatalf("call: %d %s", code, errOut)
+	}
+	if got := hash(); got == before || strings.Fields(got)[3] == strings.Fields(before)[3] {
+		t.Fatalf("a call left the hash unchanged: %q", got)
 	}
 }
 

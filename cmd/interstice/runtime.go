@@ -28,6 +28,7 @@ func init() {
 	register(command{"get", "DIR MODULE TABLE KEY", "replay (read-only) and print one row as JSON", cmdGet})
 	register(command{"scan", "DIR MODULE TABLE [--limit N] [--from KEY] [--json|--jsonl]", "replay (read-only) and print a table's rows", cmdScan})
 	register(command{"snapshot", "DIR", "replay and write a snapshot at the last LSN", cmdSnapshot})
+	register(command{"hash", "DIR [--json]", "replay (read-only) and print the state's SHA-256 at the last LSN (compare replicas and backups)", cmdHash})
 }
 
 // levelNames are the words guest log lines are printed with.
@@ -373,14 +374,21 @@ func cmdDescribe(e env, args []string) error {
 	return nil
 }
 
-func cmdTables(e env, args []string) error {
-	fs := flag.NewFlagSet("tables", flag.ContinueOnError)
-	asJSON := fs.Bool("json", false, "print as JSON")
+// openJSONReader parses "DIR [--json]" for command name and opens DIR
+// read-only (replay: no write, no lock).
+func openJSONReader(e env, name string, args []string) (rt *core.Runtime, asJSON bool, err error) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	js := fs.Bool("json", false, "print as JSON")
 	pos, err := parse(fs, args, []string{"DIR"})
 	if err != nil {
-		return err
+		return nil, false, err
 	}
-	rt, err := openDir(e, pos[0], openMode{readOnly: true})
+	rt, err = openDir(e, pos[0], openMode{readOnly: true})
+	return rt, *js, err
+}
+
+func cmdTables(e env, args []string) error {
+	rt, asJSON, err := openJSONReader(e, "tables", args)
 	if err != nil {
 		return err
 	}
@@ -402,7 +410,7 @@ func cmdTables(e env, args []string) error {
 		}
 	}
 	st := rt.ReplayStats()
-	if *asJSON {
+	if asJSON {
 		return writeJSON(e.stdout, map[string]any{"last_lsn": st.LastLSN, "snapshot_lsn": st.SnapshotLSN, "torn_tail": st.TornTail, "tables": out})
 	}
 	fmt.Fprintf(e.stdout, "state at lsn %d (snapshot lsn %d + %s, %s replayed in %s)\n",
@@ -560,6 +568,25 @@ func tabular(buf []byte) (string, error) {
 		b = row.AppendJSON(b, v)
 	}
 	return string(b), nil
+}
+
+// cmdHash prints core.Runtime.StateHash: the LSN and the SHA-256 of the
+// modules and rows after it.
+func cmdHash(e env, args []string) error {
+	rt, asJSON, err := openJSONReader(e, "hash", args)
+	if err != nil {
+		return err
+	}
+	defer rt.Close()
+	lsn, sum, err := rt.StateHash()
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		return writeJSON(e.stdout, map[string]any{"lsn": lsn, "sha256": fmt.Sprintf("%x", sum)})
+	}
+	fmt.Fprintf(e.stdout, "lsn %d sha256 %x\n", lsn, sum)
+	return nil
 }
 
 func cmdSnapshot(e env, args []string) error {
