@@ -56,6 +56,7 @@ type Config struct {
 
 	// Persistence (durable.go).
 	dataDir        string
+	replicator     Replicator
 	syncPolicy     persistence.SyncPolicy
 	syncInterval   time.Duration
 	recovery       persistence.RecoveryMode
@@ -259,6 +260,10 @@ func (c Config) validate() error {
 		return errf(CodeBadArgument, "config: negative retained segments %d", c.retainSegments)
 	case c.dataDir == "" && (c.snapTxns > 0 || c.snapBytes > 0):
 		return errf(CodeBadArgument, "config: automatic snapshots need a data directory")
+	case c.replicator != nil && c.dataDir == "":
+		return errf(CodeBadArgument, "config: a replicated runtime needs a data directory")
+	case c.replicator != nil && (c.snapTxns > 0 || c.snapBytes > 0):
+		return errf(CodeBadArgument, "config: a replicated runtime takes no automatic snapshots (the replication's snapshots are its own)")
 	}
 	return nil
 }

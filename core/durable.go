@@ -103,11 +103,20 @@ func (r *Runtime) LastLSN() uint64 {
 	return lsn
 }
 
+// syncPolicy is the log's: the configured one, or none for a replica,
+// whose durable log is the replication's.
+func (r *Runtime) syncPolicy() persistence.SyncPolicy {
+	if r.cfg.replicator != nil {
+		return persistence.SyncNone
+	}
+	return r.cfg.syncPolicy
+}
+
 func (r *Runtime) logOptions() persistence.Options {
 	o := persistence.Options{
 		Check:          record.Check,
 		SegmentSize:    r.cfg.segmentSize,
-		Sync:           r.cfg.syncPolicy,
+		Sync:           r.syncPolicy(),
 		SyncInterval:   r.cfg.syncInterval,
 		Recovery:       r.cfg.recovery,
 		RetainSegments: r.cfg.retainSegments,
@@ -146,6 +155,14 @@ func (r *Runtime) openData() error {
 	r.log = lg
 	lc := &logCommitter{r: r, log: lg, now: r.cfg.now()}
 	r.commit = lc
+	if r.cfg.replicator != nil {
+		// The log is written from ApplyCommitted; replay sets lc's LSN
+		// and time, which the replicating committer takes over below.
+		defer func() {
+			r.appliedHash = r.hashAt(lc.lastLSN)
+			r.commit = &replCommitter{r: r, rep: r.cfg.replicator, now: lc.now, lastLSN: lc.lastLSN, lastTS: lc.lastTS, lastHash: r.appliedHash}
+		}()
+	}
 	st := &r.replayStats
 	st.TornTail = lg.TornTail() != nil
 	logLast := lg.LastLSN()
@@ -201,7 +218,7 @@ func (r *Runtime) openData() error {
 	st.LastLSN = lc.lastLSN
 	dd.Recovered(lg, snapLSN)
 	st.Duration = time.Since(start)
-	if !r.readOnly && r.cfg.syncPolicy == persistence.SyncAlways {
+	if !r.readOnly && r.cfg.syncPolicy == persistence.SyncAlways && r.cfg.replicator == nil {
 		r.startExecutor()
 	}
 	return nil
@@ -211,8 +228,9 @@ func (r *Runtime) closeData() error {
 	if r.log == nil {
 		return nil
 	}
+	// r.log stays: a Call waiting for its records outside execMu may still
+	// read it (a closed log answers ErrClosed, or nil for what it wrote).
 	err := r.log.Close()
-	r.log = nil
 	if err != nil && !errors.Is(err, persistence.ErrClosed) {
 		if r.poisoned.Load() != nil {
 			return nil // already reported to the failed callers
@@ -278,6 +296,9 @@ func (r *Runtime) waitLogNow(lsn uint64) error { return r.waitLogAs(lsn, true) }
 func (r *Runtime) waitLogAs(lsn uint64, now bool) error {
 	if lsn == 0 || r.log == nil {
 		return nil
+	}
+	if c, ok := r.commit.(*replCommitter); ok {
+		return c.waitFor(lsn)
 	}
 	wait := r.log.Wait
 	if now {
@@ -655,6 +676,9 @@ func (r *Runtime) Snapshot() (SnapshotInfo, error) {
 			return SnapshotInfo{}, err
 		}
 		return SnapshotInfo{}, &Error{Code: CodeUnsupported, Msg: "snapshots need a data directory (Config.WithDataDir)"}
+	}
+	if r.cfg.replicator != nil {
+		return SnapshotInfo{}, &Error{Code: CodeUnsupported, Msg: "a replicated runtime takes no snapshot of its own (its state may hold proposals the replication has not committed)"}
 	}
 	r.snapMu.Lock()
 	defer r.snapMu.Unlock()

@@ -38,7 +38,14 @@ type Runtime struct {
 
 	// execMu serializes transactions: reducer calls, cascades and loads.
 	execMu sync.Mutex
-	closed atomic.Bool
+	// applyMu serializes ApplyCommitted (a replica's commit order);
+	// appliedHash is the UnitHash of the log's last record (applyMu).
+	applyMu     sync.Mutex
+	appliedHash uint64
+	// unitWasm is the wasm of the module load being committed, for a
+	// Replicator's unit (execMu).
+	unitWasm []byte
+	closed   atomic.Bool
 
 	// stateMu guards the registry and the committed trees against host
 	// readers; the executor takes it for writing only to apply a commit or
@@ -335,7 +342,9 @@ func (r *Runtime) LoadModule(wasm []byte) (*ModuleInfo, error) {
 			r.execMu.Unlock()
 			return fail(&Error{Code: CodeIncompatible, Module: info.Name, Msg: fmt.Sprintf("version %s is already loaded with different code", info.Version)})
 		}
+		r.unitWasm = wasm // a Replicator's unit carries it (replicate.go)
 		err := r.upgradeLocked(old, m)
+		r.unitWasm = nil
 		w := r.takeWait()
 		r.execMu.Unlock()
 		if err != nil {
@@ -353,7 +362,10 @@ func (r *Runtime) LoadModule(wasm []byte) (*ModuleInfo, error) {
 	lsn, ts := r.commit.next()
 	rec := txn{LSN: lsn, Timestamp: ts, Kind: fb.TxKindModuleLoad, Module: info.Name,
 		ModuleRecord: &moduleRecord{Name: info.Name, Version: info.Version, Schema: schema, WasmSHA256: sum[:]}}
-	if err := r.commit.commit(&rec); err != nil {
+	r.unitWasm = wasm // a Replicator's unit carries it (replicate.go)
+	err = r.commit.commit(&rec)
+	r.unitWasm = nil
+	if err != nil {
 		r.execMu.Unlock()
 		return fail(&Error{Code: logCode(err), Module: info.Name, Msg: "commit of module load", Err: err})
 	}
