@@ -4,7 +4,8 @@
 #   fbs/generate.sh          write the generated code into the tree
 #   fbs/generate.sh --check  fail if the committed code differs from fresh output
 #
-# Outputs (one schema, three languages, all from Debian's flatc):
+# Outputs (one schema, three languages, all from Debian's flatc; the
+# cluster's raft entries, fbs/cluster.fbs, for Go only):
 #   Go          fbs/fb/                          (package fb)
 #   Python      bindings/python/interstice/fb/   (package interstice.fb)
 #   TypeScript  bindings/node/src/fb/
@@ -14,7 +15,9 @@ cd "$root"
 command -v flatc >/dev/null || { echo "generate: flatc not found (apt-get install flatbuffers-compiler)" >&2; exit 2; }
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 schemas=(fbs/value.fbs fbs/schema.fbs fbs/transaction.fbs fbs/snapshot.fbs)
-flatc --go --go-namespace fb -o "$tmp/go" "${schemas[@]}"
+# cluster.fbs (the raft log's entries) is read by the Go cluster package
+# alone: Go only.
+flatc --go --go-namespace fb -o "$tmp/go" "${schemas[@]}" fbs/cluster.fbs
 flatc --python -o "$tmp/py" "${schemas[@]}"
 flatc --ts -o "$tmp/ts" "${schemas[@]}"
 gofmt -w "$tmp/go/fb"

@@ -1,0 +1,96 @@
+package cluster
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+
+	"github.com/hashicorp/raft"
+
+	"github.com/interstice/interstice/core"
+)
+
+// fsm applies committed raft entries to the node's runtime.
+type fsm struct {
+	node *Node
+	cfg  core.Config
+
+	mu sync.RWMutex // guards rt
+	rt *core.Runtime
+}
+
+func (f *fsm) open() error {
+	rt, err := core.Open(f.cfg)
+	if err != nil {
+		return fmt.Errorf("cluster: open runtime: %w", err)
+	}
+	f.mu.Lock()
+	f.rt = rt
+	f.mu.Unlock()
+	return nil
+}
+
+func (f *fsm) runtime() *core.Runtime {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	return f.rt
+}
+
+func (f *fsm) applied() uint64 { return f.runtime().LastLSN() }
+
+func (f *fsm) close() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.rt == nil {
+		return nil
+	}
+	err := f.rt.Close()
+	f.rt = nil
+	return err
+}
+
+// Apply applies one committed unit. A runtime that cannot take it because
+// its state holds proposals that were not committed (it lost the lead
+// with units in flight) is reopened from its data directory, which holds
+// only what was applied, and takes it then. The returned value is the
+// proposer's outcome (Node.Propose).
+func (f *fsm) Apply(l *raft.Log) any {
+	u, err := decodeUnit(l.Data, l.Index)
+	if err != nil {
+		return err
+	}
+	rt := f.runtime()
+	err = rt.ApplyCommitted(u)
+	if err == core.ErrStale {
+		return err // skipped by every node alike; its proposer's call fails
+	}
+	if core.CodeOf(err) == core.CodePoisoned {
+		// Reopen: replay what the data directory holds, then apply.
+		f.mu.Lock()
+		f.rt.Close()
+		rt, err = core.Open(f.cfg)
+		f.rt = rt
+		f.mu.Unlock()
+		if err != nil {
+			panic(fmt.Sprintf("cluster: node %s cannot reopen its runtime after it diverged: %v", f.node.cfg.ID, err))
+		}
+		if err = rt.ApplyCommitted(u); err == core.ErrStale {
+			return err
+		}
+	}
+	if err != nil {
+		// A committed unit that does not apply means this node's state is
+		// not the cluster's: stop loudly rather than serve it.
+		panic(fmt.Sprintf("cluster: node %s cannot apply raft entry %d (lsn %d): %v", f.node.cfg.ID, l.Index, u.FirstLSN, err))
+	}
+	return nil
+}
+
+// errNoSnapshots: raft snapshots are not implemented yet (doc.go); the
+// node never asks for one (SnapshotThreshold), so raft never needs one.
+var errNoSnapshots = errors.New("cluster: raft snapshots are not implemented yet")
+
+func (f *fsm) Snapshot() (raft.FSMSnapshot, error) { return nil, errNoSnapshots }
+
+func (f *fsm) Restore(io.ReadCloser) error { return errNoSnapshots }
