@@ -3,6 +3,7 @@
 #   make            build the CLI, the example modules and libinterstice (.so, .a, .pc)
 #   make demo       run the whole story end to end
 #   make test       every test (generated-code check, vet, unit, crash, fuzz smoke)
+#   make test-cluster  the long cluster test (leader SIGKILLed 10 times, 5,000 calls)
 #   make bench      side-by-side benchmarks (results: bench/RESULTS.md)
 #   make generate   regenerate FlatBuffers code from fbs/ with Debian's flatc
 #   make tools      install missing build tools (apt, as root) or print the command
@@ -19,7 +20,7 @@ FUZZ_SEGMENT_EXECS ?= 150000x
 FUZZ_ROW_EXECS ?= 400000x
 FUZZ_SDK_EXECS ?= 50000x
 
-.PHONY: all tools cli wasm demo test test-go test-fuzz test-bindings check-generated vet generate bench clean
+.PHONY: all tools cli wasm demo test test-go test-cluster test-fuzz test-bindings check-generated vet generate bench clean
 
 all: cli wasm lib
 
@@ -67,6 +68,12 @@ test: check-generated vet test-go test-fuzz test-c test-install test-bindings
 
 test-go: tools
 	$(GO) test -p 2 -timeout 15m -count=1 ./...
+
+# The long version of the cluster's process test (make test runs a short
+# one): three `interstice serve` processes, the leader SIGKILLed 10 times,
+# 5,000 acknowledged calls (docs/CLUSTER.md).
+test-cluster: tools
+	INTERSTICE_CLUSTER_LONG=1 $(GO) test -count=1 -timeout 15m -run 'TestServeCluster' -v ./cmd/interstice/
 
 # Short fuzz smoke runs of the two decoders the issues name, and of the
 # row check's one-pass fast path against the general one (the committed

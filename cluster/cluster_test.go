@@ -4,27 +4,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/interstice/interstice/core"
+	"github.com/interstice/interstice/internal/testnet"
 	"github.com/interstice/interstice/internal/testwasm"
 	"github.com/interstice/interstice/row"
 )
 
-// freeAddr returns a loopback address whose port was free a moment ago.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
 
 type testCluster struct {
 	t     *testing.T
@@ -63,7 +53,7 @@ func (c *testCluster) stop(i int) {
 func newCluster(t *testing.T, n int) *testCluster {
 	c := &testCluster{t: t, nodes: make([]*Node, n)}
 	for i := 0; i < n; i++ {
-		c.peers = append(c.peers, Peer{ID: fmt.Sprintf("n%d", i+1), Addr: freeAddr(t)})
+		c.peers = append(c.peers, Peer{ID: fmt.Sprintf("n%d", i+1), Addr: testnet.FreeAddr(t)})
 		c.dirs = append(c.dirs, filepath.Join(t.TempDir(), c.peers[i].ID))
 	}
 	for i := range c.nodes {

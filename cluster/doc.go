@@ -10,10 +10,10 @@
 // units without an fdatasync of its own, and at restart the node replays
 // it and then takes the raft log's later entries.
 //
-// This is the first part of issue 14: the replication itself, membership
-// at bootstrap and by Join/Remove, leader transfer, state hashes. Raft
-// snapshots (and so log compaction and catch-up by snapshot), the
-// `interstice serve` process with its HTTP API, forwarding of writes and
-// the process-level failure tests are still to come; until then the raft
-// log is never compacted.
+// Node.Handler is the HTTP/JSON API that `interstice serve` runs
+// (docs/CLUSTER.md). This is the first part of issue 14: the replication,
+// membership at bootstrap and by Join/Remove, leader transfer, local and
+// linearizable reads, state hashes. Raft snapshots (and so log compaction
+// and catch-up by snapshot) and forwarding of writes are still to come;
+// until then the raft log is never compacted.
 package cluster

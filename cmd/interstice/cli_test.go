@@ -25,6 +25,10 @@ var (
 )
 
 func TestMain(m *testing.M) {
+	if args := os.Getenv(serveChildEnv); args != "" {
+		// A node of TestServeClusterSurvivesLeaderKills.
+		os.Exit(run(os.Stdout, os.Stderr, strings.Split(args, "\x1f")))
+	}
 	code := m.Run()
 	if templateDir != "" {
 		os.RemoveAll(templateDir)
