@@ -18,6 +18,8 @@ import (
 
 type testCluster struct {
 	t     *testing.T
+	// raft's snapshot settings for every node (0: raft's defaults)
+	snapshotThreshold, trailingLogs uint64
 	peers []Peer
 	dirs  []string
 	nodes []*Node // nil: stopped
@@ -26,7 +28,8 @@ type testCluster struct {
 func (c *testCluster) config(i int) Config {
 	rc := core.NewConfig().WithCompilationCacheDir(testwasm.CacheDir(c.t))
 	cfg := Config{ID: c.peers[i].ID, Dir: c.dirs[i], RaftAddr: c.peers[i].Addr, Runtime: &rc,
-		HeartbeatTimeout: time.Second, ElectionTimeout: time.Second}
+		HeartbeatTimeout: time.Second, ElectionTimeout: time.Second,
+		SnapshotThreshold: c.snapshotThreshold, TrailingLogs: c.trailingLogs}
 	if i == 0 {
 		cfg.Bootstrap = c.peers
 	}
@@ -50,8 +53,10 @@ func (c *testCluster) stop(i int) {
 	c.nodes[i] = nil
 }
 
-func newCluster(t *testing.T, n int) *testCluster {
-	c := &testCluster{t: t, nodes: make([]*Node, n)}
+func newCluster(t *testing.T, n int) *testCluster { return startCluster(&testCluster{t: t, nodes: make([]*Node, n)}) }
+
+func startCluster(c *testCluster) *testCluster {
+	t, n := c.t, len(c.nodes)
 	for i := 0; i < n; i++ {
 		c.peers = append(c.peers, Peer{ID: fmt.Sprintf("n%d", i+1), Addr: testnet.FreeAddr(t)})
 		c.dirs = append(c.dirs, filepath.Join(t.TempDir(), c.peers[i].ID))
@@ -128,11 +133,16 @@ func (c *testCluster) converge(lsn uint64) [32]byte {
 // bankCluster starts three nodes, loads examples/bank on the leader and
 // opens the accounts with balance each.
 func bankCluster(t *testing.T, balance int64, accounts ...string) (*testCluster, *Node) {
+	return bankClusterOf(&testCluster{t: t, nodes: make([]*Node, 3)}, balance, accounts...)
+}
+
+func bankClusterOf(c *testCluster, balance int64, accounts ...string) (*testCluster, *Node) {
+	t := c.t
 	if testing.Short() {
 		t.Skip("builds a Go guest and runs three raft nodes")
 	}
 	bank := testwasm.Go(t, "examples/bank")
-	c := newCluster(t, 3)
+	startCluster(c)
 	l := c.leader()
 	if _, err := l.LoadModule(bank); err != nil {
 		t.Fatal(err)
@@ -324,4 +334,87 @@ func TestLeaderStopsUnderLoad(t *testing.T) {
 		}
 	}
 	t.Logf("%d acknowledged transfers, all on every node; lsn %d", len(acked), lsn)
+}
+
+// TestCatchUpBySnapshot: with raft snapshots every 40 entries and 10
+// entries kept behind them, a follower stopped for 100 calls, and a node
+// that joins afterwards, are too far behind the leader's raft log to
+// catch up from it: each installs a snapshot (the leader's log as units,
+// module wasm included) and then takes the log's suffix, and agrees by
+// state hash; the joined node then runs the module as the leader.
+func TestCatchUpBySnapshot(t *testing.T) {
+	c, l := bankClusterOf(&testCluster{t: t, nodes: make([]*Node, 3), snapshotThreshold: 40, trailingLogs: 10}, 1<<30, "alice", "bob")
+	var last core.CallResult
+	for i := uint64(1); i <= 20; i++ {
+		last = transfer(t, l, i, "alice", "bob")
+	}
+	c.converge(last.Cascade[1].LSN)
+	f := 0
+	if c.nodes[f] == l {
+		f = 1
+	}
+	c.stop(f)
+	for i := uint64(21); i <= 120; i++ {
+		last = transfer(t, l, i, "alice", "bob")
+	}
+	// Snapshot now (raft would on its own within a few seconds), which
+	// compacts the leader's log to its last 10 entries.
+	if err := l.raft.Snapshot().Error(); err != nil {
+		t.Fatal(err)
+	}
+	c.start(f)
+	lsn := last.Cascade[1].LSN
+	c.converge(lsn)
+	if st := c.nodes[f].Status(); st.InstalledSnapshots == 0 {
+		t.Fatalf("the follower caught up without installing a snapshot: %+v", st)
+	}
+
+	// A fourth node joins.
+	c.peers = append(c.peers, Peer{ID: "n4", Addr: testnet.FreeAddr(t)})
+	c.dirs = append(c.dirs, filepath.Join(t.TempDir(), "n4"))
+	c.nodes = append(c.nodes, nil)
+	c.start(3)
+	for i := uint64(121); i <= 160; i++ {
+		last = transfer(t, l, i, "alice", "bob")
+	}
+	lsn = last.Cascade[1].LSN
+	if err := l.raft.Snapshot().Error(); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Join("n4", c.peers[3].Addr); err != nil {
+		t.Fatal(err)
+	}
+	c.converge(lsn)
+	if st := c.nodes[3].Status(); st.InstalledSnapshots == 0 || st.AppliedLSN != lsn {
+		t.Fatalf("the new node: %+v", st)
+	}
+	// It holds the whole history, wasm included: it can lead.
+	if err := l.TransferLeadership("n4"); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); !c.nodes[3].IsLeader(); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("n4 does not lead 10 s after the transfer: %+v", c.nodes[3].Status())
+		}
+	}
+	last = transfer(t, c.nodes[3], 161, "bob", "alice")
+	c.converge(last.Cascade[1].LSN)
+
+	// The old leader restarts over its own snapshots: raft hands it its
+	// newest at startup, which its log already holds, so it keeps its
+	// state (no rebuild) and takes the entries after it.
+	i := -1
+	for k, n := range c.nodes {
+		if n == l {
+			i = k
+		}
+	}
+	before := l.Status().InstalledSnapshots
+	c.stop(i)
+	c.start(i)
+	last = transfer(t, c.nodes[3], 162, "bob", "alice")
+	c.converge(last.Cascade[1].LSN)
+	if st := c.nodes[i].Status(); st.InstalledSnapshots != before {
+		t.Fatalf("the restarted node rebuilt its state from a snapshot its log held: %+v", st)
+	}
 }

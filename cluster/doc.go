@@ -13,7 +13,7 @@
 // Node.Handler is the HTTP/JSON API that `interstice serve` runs
 // (docs/CLUSTER.md). This is the first part of issue 14: the replication,
 // membership at bootstrap and by Join/Remove, leader transfer, local and
-// linearizable reads, state hashes. Raft snapshots (and so log compaction
-// and catch-up by snapshot) and forwarding of writes are still to come;
-// until then the raft log is never compacted.
+// linearizable reads, state hashes, raft snapshots (a node's committed
+// history as units) with catch-up by snapshot install. Forwarding of
+// writes and compaction of each node's own log are still to come.
 package cluster

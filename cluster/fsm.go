@@ -1,10 +1,9 @@
 package cluster
 
 import (
-	"errors"
 	"fmt"
-	"io"
 	"sync"
+	"sync/atomic"
 
 	"github.com/hashicorp/raft"
 
@@ -18,6 +17,8 @@ type fsm struct {
 
 	mu sync.RWMutex // guards rt
 	rt *core.Runtime
+
+	installed atomic.Uint64 // snapshots installed by rebuilding the runtime
 }
 
 func (f *fsm) open() error {
@@ -87,10 +88,3 @@ func (f *fsm) Apply(l *raft.Log) any {
 	return nil
 }
 
-// errNoSnapshots: raft snapshots are not implemented yet (doc.go); the
-// node never asks for one (SnapshotThreshold), so raft never needs one.
-var errNoSnapshots = errors.New("cluster: raft snapshots are not implemented yet")
-
-func (f *fsm) Snapshot() (raft.FSMSnapshot, error) { return nil, errNoSnapshots }
-
-func (f *fsm) Restore(io.ReadCloser) error { return errNoSnapshots }

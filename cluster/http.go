@@ -249,7 +249,7 @@ func (n *Node) httpDescribe(w http.ResponseWriter, r *http.Request) {
 func (n *Node) httpStatus(w http.ResponseWriter, r *http.Request) {
 	st := n.Status()
 	n.replyJSON(w, map[string]any{"id": st.ID, "state": st.State, "leader": st.Leader, "leader_id": st.LeaderID,
-		"term": st.Term, "applied_lsn": st.AppliedLSN, "leading": n.IsLeader()})
+		"term": st.Term, "applied_lsn": st.AppliedLSN, "leading": n.IsLeader(), "installed_snapshots": st.InstalledSnapshots})
 }
 
 func (n *Node) httpHash(w http.ResponseWriter, r *http.Request) {

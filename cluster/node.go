@@ -43,6 +43,12 @@ type Config struct {
 	Bootstrap []Peer
 	// HeartbeatTimeout and ElectionTimeout are raft's (1 s each when zero).
 	HeartbeatTimeout, ElectionTimeout time.Duration
+	// SnapshotThreshold and TrailingLogs are raft's: a node takes a raft
+	// snapshot once that many entries were applied since the last one
+	// (8192 when zero), and keeps that many entries of its raft log
+	// behind it (10240 when zero), so that a follower not that far behind
+	// catches up from the log rather than by installing the snapshot.
+	SnapshotThreshold, TrailingLogs uint64
 	// LogOutput receives raft's log lines (discarded when nil).
 	LogOutput io.Writer
 }
@@ -143,9 +149,13 @@ func Open(cfg Config) (*Node, error) {
 	if cfg.ElectionTimeout > 0 {
 		rcfg.ElectionTimeout = cfg.ElectionTimeout
 	}
-	// No raft snapshots yet (doc.go): never take one.
-	rcfg.SnapshotThreshold = 1 << 62
-	rcfg.SnapshotInterval = 1 << 62
+	if cfg.SnapshotThreshold > 0 {
+		rcfg.SnapshotThreshold = cfg.SnapshotThreshold
+		rcfg.SnapshotInterval = time.Second // check often; the threshold decides
+	}
+	if cfg.TrailingLogs > 0 {
+		rcfg.TrailingLogs = cfg.TrailingLogs
+	}
 	hasState, err := raft.HasExistingState(store, store, snaps)
 	if err != nil {
 		return fail(fmt.Errorf("cluster: raft state: %w", err))
@@ -267,12 +277,25 @@ func (n *Node) Remove(id string) error {
 	return n.raft.RemoveServer(raft.ServerID(id), 0, n.applyWait).Error()
 }
 
-// TransferLeadership hands the lead to another voter (on the leader).
-func (n *Node) TransferLeadership() error {
+// TransferLeadership hands the lead to another voter (on the leader): to
+// the server id, or to the most up-to-date one when id is "".
+func (n *Node) TransferLeadership(id string) error {
 	if n.raft.State() != raft.Leader {
 		return n.notLeader()
 	}
-	return n.raft.LeadershipTransfer().Error()
+	if id == "" {
+		return n.raft.LeadershipTransfer().Error()
+	}
+	cf := n.raft.GetConfiguration()
+	if err := cf.Error(); err != nil {
+		return err
+	}
+	for _, s := range cf.Configuration().Servers {
+		if string(s.ID) == id {
+			return n.raft.LeadershipTransferToServer(s.ID, s.Address).Error()
+		}
+	}
+	return fmt.Errorf("cluster: no server %q in the configuration", id)
 }
 
 // Status is what a node knows of the cluster and of its own progress.
@@ -281,11 +304,14 @@ type Status struct {
 	Leader, LeaderID string
 	Term             uint64
 	AppliedLSN       uint64 // the last LSN this node applied
+	// InstalledSnapshots counts the raft snapshots this node installed by
+	// rebuilding its state (it was too far behind the leader's log).
+	InstalledSnapshots uint64
 }
 
 // Status returns the node's status.
 func (n *Node) Status() Status {
-	st := Status{ID: n.cfg.ID, State: n.raft.State().String(), AppliedLSN: n.fsm.applied()}
+	st := Status{ID: n.cfg.ID, State: n.raft.State().String(), AppliedLSN: n.fsm.applied(), InstalledSnapshots: n.fsm.installed.Load()}
 	st.Leader, st.LeaderID = n.Leader()
 	fmt.Sscan(n.raft.Stats()["term"], &st.Term)
 	return st

@@ -44,10 +44,19 @@ func encodeUnit(u core.Unit) []byte {
 	return b.FinishedBytes()
 }
 
-// decodeUnit decodes a raft entry's data. The records are checked by
-// core.Runtime.ApplyCommitted (the log's record check); a malformed
-// flatbuffer is an error here, never a panic.
-func decodeUnit(data []byte, index uint64) (u core.Unit, err error) {
+// decodeUnit decodes a raft entry's data: a unit with records. The
+// records are checked by core.Runtime.ApplyCommitted (the log's record
+// check); a malformed flatbuffer is an error here, never a panic.
+func decodeUnit(data []byte, index uint64) (core.Unit, error) {
+	u, err := parseUnit(data, index)
+	if err == nil && (u.FirstLSN == 0 || len(u.Records) == 0) {
+		err = fmt.Errorf("cluster: raft entry %d: a unit at lsn %d with %d records", index, u.FirstLSN, len(u.Records))
+	}
+	return u, err
+}
+
+// parseUnit decodes a ClusterUnit flatbuffer (index names it in errors).
+func parseUnit(data []byte, index uint64) (u core.Unit, err error) {
 	defer func() {
 		if x := recover(); x != nil {
 			err = fmt.Errorf("cluster: raft entry %d: malformed unit: %v", index, x)
@@ -67,9 +76,6 @@ func decodeUnit(data []byte, index uint64) (u core.Unit, err error) {
 	}
 	if cu.WasmLength() > 0 {
 		u.Wasm = cu.WasmBytes()
-	}
-	if u.FirstLSN == 0 || len(u.Records) == 0 {
-		return u, fmt.Errorf("cluster: raft entry %d: a unit at lsn %d with %d records", index, u.FirstLSN, len(u.Records))
 	}
 	return u, nil
 }

@@ -326,3 +326,22 @@ func (r *Runtime) applyReplicated(c *replCommitter, u Unit) error {
 	c.lastHash = UnitHash(u.Records[len(u.Records)-1])
 	return nil
 }
+
+// ModuleWasm returns the wasm stored in the data directory under its
+// SHA-256 (a ModuleRecord's wasm_sha256): what a replica sends a peer that
+// installs a snapshot of its log.
+func (r *Runtime) ModuleWasm(sum [32]byte) ([]byte, error) {
+	if r.dir == nil {
+		return nil, &Error{Code: CodeUnsupported, Msg: "a runtime without a data directory keeps no wasm"}
+	}
+	return r.dir.LoadWasm(sum)
+}
+
+// LogDir is the runtime's log directory ("" in memory): a replica reads
+// its committed records there.
+func (r *Runtime) LogDir() string {
+	if r.dir == nil {
+		return ""
+	}
+	return r.dir.LogPath()
+}
