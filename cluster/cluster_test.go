@@ -15,14 +15,13 @@ import (
 	"github.com/interstice/interstice/row"
 )
 
-
 type testCluster struct {
-	t     *testing.T
+	t *testing.T
 	// raft's snapshot settings for every node (0: raft's defaults)
 	snapshotThreshold, trailingLogs uint64
-	peers []Peer
-	dirs  []string
-	nodes []*Node // nil: stopped
+	peers                           []Peer
+	dirs                            []string
+	nodes                           []*Node // nil: stopped
 }
 
 func (c *testCluster) config(i int) Config {
@@ -53,7 +52,9 @@ func (c *testCluster) stop(i int) {
 	c.nodes[i] = nil
 }
 
-func newCluster(t *testing.T, n int) *testCluster { return startCluster(&testCluster{t: t, nodes: make([]*Node, n)}) }
+func newCluster(t *testing.T, n int) *testCluster {
+	return startCluster(&testCluster{t: t, nodes: make([]*Node, n)})
+}
 
 func startCluster(c *testCluster) *testCluster {
 	t, n := c.t, len(c.nodes)

@@ -87,4 +87,3 @@ func (f *fsm) Apply(l *raft.Log) any {
 	}
 	return nil
 }
-
