@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/hashicorp/raft"
+
 	"github.com/interstice/interstice/core"
 )
 
@@ -157,6 +159,9 @@ func (n *Node) Linearize(ctx context.Context) error {
 		return n.notLeader()
 	}
 	if err := n.raft.Barrier(n.applyWait).Error(); err != nil {
+		if errors.Is(err, raft.ErrNotLeader) || errors.Is(err, raft.ErrLeadershipLost) {
+			return n.notLeader()
+		}
 		return fmt.Errorf("cluster: linearizable read: %w", err)
 	}
 	if !n.ready.Load() {
@@ -249,7 +254,7 @@ func (n *Node) httpDescribe(w http.ResponseWriter, r *http.Request) {
 func (n *Node) httpStatus(w http.ResponseWriter, r *http.Request) {
 	st := n.Status()
 	n.replyJSON(w, map[string]any{"id": st.ID, "state": st.State, "leader": st.Leader, "leader_id": st.LeaderID,
-		"term": st.Term, "applied_lsn": st.AppliedLSN, "leading": n.IsLeader(), "installed_snapshots": st.InstalledSnapshots})
+		"term": st.Term, "applied_lsn": st.AppliedLSN, "leading": n.IsLeader(), "installed_snapshots": st.InstalledSnapshots, "snapshot_index": st.SnapshotIndex})
 }
 
 func (n *Node) httpHash(w http.ResponseWriter, r *http.Request) {

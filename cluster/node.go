@@ -307,13 +307,18 @@ type Status struct {
 	// InstalledSnapshots counts the raft snapshots this node installed by
 	// rebuilding its state (it was too far behind the leader's log).
 	InstalledSnapshots uint64
+	// SnapshotIndex is the raft index of the node's newest snapshot (0:
+	// none); its raft log keeps TrailingLogs entries before it.
+	SnapshotIndex uint64
 }
 
 // Status returns the node's status.
 func (n *Node) Status() Status {
 	st := Status{ID: n.cfg.ID, State: n.raft.State().String(), AppliedLSN: n.fsm.applied(), InstalledSnapshots: n.fsm.installed.Load()}
 	st.Leader, st.LeaderID = n.Leader()
-	fmt.Sscan(n.raft.Stats()["term"], &st.Term)
+	stats := n.raft.Stats()
+	fmt.Sscan(stats["term"], &st.Term)
+	fmt.Sscan(stats["last_snapshot_index"], &st.SnapshotIndex)
 	return st
 }
 

@@ -19,7 +19,7 @@ import (
 )
 
 func init() {
-	register(command{"serve", "DIR --node-id ID --raft-addr HOST:PORT --http-addr HOST:PORT [--bootstrap ID=HOST:PORT,...] [--join HTTP_ADDR]",
+	register(command{"serve", "DIR --node-id ID --raft-addr HOST:PORT --http-addr HOST:PORT [--bootstrap ID=HOST:PORT,...] [--join HTTP_ADDR] [--snapshot-threshold N] [--trailing-logs N]",
 		"run a cluster node (cluster/, docs/CLUSTER.md): raft on --raft-addr, the HTTP/JSON API on --http-addr", cmdServe})
 }
 
@@ -31,6 +31,8 @@ func cmdServe(e env, args []string) error {
 	httpAddr := fs.String("http-addr", "", "the address the HTTP API listens on")
 	bootstrap := fs.String("bootstrap", "", "a new cluster's first voters, ID=RAFT_ADDR,... (on one node, once)")
 	join := fs.String("join", "", "the HTTP address of the leader to join (a node with no raft state)")
+	snapEvery := fs.Uint64("snapshot-threshold", 0, "take a raft snapshot every N applied entries (0: 8192)")
+	trailing := fs.Uint64("trailing-logs", 0, "raft log entries kept behind a snapshot (0: 10240)")
 	pos, err := parse(fs, args, []string{"DIR"})
 	if err != nil {
 		return err
@@ -38,7 +40,7 @@ func cmdServe(e env, args []string) error {
 	if *id == "" || *raftAddr == "" || *httpAddr == "" {
 		return usagef("serve: --node-id, --raft-addr and --http-addr are required")
 	}
-	cfg := cluster.Config{ID: *id, Dir: pos[0], RaftAddr: *raftAddr}
+	cfg := cluster.Config{ID: *id, Dir: pos[0], RaftAddr: *raftAddr, SnapshotThreshold: *snapEvery, TrailingLogs: *trailing}
 	if *bootstrap != "" {
 		for _, p := range strings.Split(*bootstrap, ",") {
 			pid, addr, ok := strings.Cut(p, "=")

@@ -28,6 +28,7 @@ type serveNode struct {
 	id, dir, raft, http string
 	args                []string
 	cmd                 *exec.Cmd
+	stopped             bool // SIGSTOPped
 }
 
 
@@ -98,6 +99,106 @@ func post(n *serveNode, path string, body []byte) (int, []byte) {
 	return resp.StatusCode, b
 }
 
+// serveCluster is three `interstice serve` processes on loopback.
+type serveCluster struct {
+	t     *testing.T
+	nodes []*serveNode
+	mu    sync.Mutex // guards the processes' restarts against leader()
+}
+
+// startServe starts three nodes (extra: more serve flags for each) and
+// stops them when the test ends.
+func startServe(t *testing.T, extra ...string) *serveCluster {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("runs three server processes")
+	}
+	sc := &serveCluster{t: t}
+	base := t.TempDir()
+	var boot []string
+	for i := 1; i <= 3; i++ {
+		n := &serveNode{id: fmt.Sprintf("n%d", i), dir: filepath.Join(base, fmt.Sprintf("n%d", i)), raft: testnet.FreeAddr(t), http: testnet.FreeAddr(t)}
+		sc.nodes = append(sc.nodes, n)
+		boot = append(boot, n.id+"="+n.raft)
+	}
+	for i, n := range sc.nodes {
+		n.args = append([]string{"serve", n.dir, "--node-id", n.id, "--raft-addr", n.raft, "--http-addr", n.http}, extra...)
+		if i == 0 {
+			n.args = append(n.args, "--bootstrap", strings.Join(boot, ","))
+		}
+		n.start(t)
+	}
+	t.Cleanup(func() {
+		for _, n := range sc.nodes {
+			if n.cmd != nil {
+				n.cmd.Process.Signal(syscall.SIGCONT)
+			}
+			n.kill()
+		}
+	})
+	return sc
+}
+
+// leader returns the node that takes writes, waiting at most within.
+func (sc *serveCluster) leader(within time.Duration) *serveNode {
+	deadline := time.Now().Add(within)
+	for time.Now().Before(deadline) {
+		sc.mu.Lock()
+		for _, n := range sc.nodes {
+			var st struct{ Leading bool }
+			if n.cmd != nil && !n.stopped && getJSON(n, "/v1/status", &st) == http.StatusOK && st.Leading {
+				sc.mu.Unlock()
+				return n
+			}
+		}
+		sc.mu.Unlock()
+		time.Sleep(50 * time.Millisecond)
+	}
+	return nil
+}
+
+// bank loads examples/bank through l and opens the accounts.
+func (sc *serveCluster) bank(l *serveNode, accounts ...string) {
+	t := sc.t
+	t.Helper()
+	if st, b := post(l, "/v1/load", testwasm.Go(t, "examples/bank")); st != http.StatusOK {
+		t.Fatalf("load: %d %s", st, b)
+	}
+	for _, a := range accounts {
+		if st, b := post(l, "/v1/call/bank/open", []byte(fmt.Sprintf(`[%q, 1099511627776]`, a))); st != http.StatusOK {
+			t.Fatalf("open %s: %d %s", a, st, b)
+		}
+	}
+}
+
+// converge waits (at most 30 s) until the three nodes report the same
+// state hash at the same LSN, and returns it.
+func (sc *serveCluster) converge() hashReply {
+	t := sc.t
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var hs []hashReply
+		for _, n := range sc.nodes {
+			var h hashReply
+			getJSON(n, "/v1/hash", &h)
+			hs = append(hs, h)
+		}
+		if hs[0].LSN > 0 && hs[0] == hs[1] && hs[1] == hs[2] {
+			return hs[0]
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the nodes do not converge: %+v", hs)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+type hashReply struct {
+	LSN    uint64
+	SHA256 string
+}
+
 // TestServeClusterSurvivesLeaderKills runs three `interstice serve`
 // processes on loopback. Clients make transfers (examples/bank: each a
 // cascade of three transactions) against whichever node leads, while the
@@ -108,64 +209,19 @@ func post(n *serveNode, path string, body []byte) (int, []byte) {
 // 400 acknowledged transfers; INTERSTICE_CLUSTER_LONG=1 (make
 // test-cluster) kills it 10 times and needs 5,000.
 func TestServeClusterSurvivesLeaderKills(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs three server processes")
-	}
 	kills, want, limit := 4, 400, 90*time.Second
 	if os.Getenv("INTERSTICE_CLUSTER_LONG") != "" {
 		kills, want, limit = 10, 5000, 10*time.Minute
 	}
-	wasm := testwasm.Go(t, "examples/bank")
-	base := t.TempDir()
-	var nodes []*serveNode
-	var boot []string
-	for i := 1; i <= 3; i++ {
-		n := &serveNode{id: fmt.Sprintf("n%d", i), dir: filepath.Join(base, fmt.Sprintf("n%d", i)), raft: testnet.FreeAddr(t), http: testnet.FreeAddr(t)}
-		nodes = append(nodes, n)
-		boot = append(boot, n.id+"="+n.raft)
-	}
-	for i, n := range nodes {
-		n.args = []string{"serve", n.dir, "--node-id", n.id, "--raft-addr", n.raft, "--http-addr", n.http}
-		if i == 0 {
-			n.args = append(n.args, "--bootstrap", strings.Join(boot, ","))
-		}
-		n.start(t)
-	}
-	defer func() {
-		for _, n := range nodes {
-			n.kill()
-		}
-	}()
-	var mu sync.Mutex // guards the processes' restarts against leader()
-	leader := func(within time.Duration) *serveNode {
-		deadline := time.Now().Add(within)
-		for time.Now().Before(deadline) {
-			mu.Lock()
-			for _, n := range nodes {
-				var st struct{ Leading bool }
-				if n.cmd != nil && getJSON(n, "/v1/status", &st) == http.StatusOK && st.Leading {
-					mu.Unlock()
-					return n
-				}
-			}
-			mu.Unlock()
-			time.Sleep(50 * time.Millisecond)
-		}
-		return nil
-	}
+	sc := startServe(t)
+	nodes, leader := sc.nodes, sc.leader
 	l := leader(20 * time.Second)
 	if l == nil {
 		t.Fatal("no leader within 20 s")
 	}
-	if st, b := post(l, "/v1/load", wasm); st != http.StatusOK {
-		t.Fatalf("load: %d %s", st, b)
-	}
 	accounts := []string{"a", "b", "c", "d"}
-	for _, a := range accounts {
-		if st, b := post(l, "/v1/call/bank/open", []byte(fmt.Sprintf(`[%q, 1099511627776]`, a))); st != http.StatusOK {
-			t.Fatalf("open %s: %d %s", a, st, b)
-		}
-	}
+	sc.bank(l, accounts...)
+	mu := &sc.mu
 
 	start := time.Now()
 	var amu sync.Mutex
@@ -237,28 +293,7 @@ func TestServeClusterSurvivesLeaderKills(t *testing.T) {
 	if st, b := post(l, "/v1/call/bank/transfer", []byte(`[1, "a", "b", 1]`)); st != http.StatusOK {
 		t.Fatalf("last transfer: %d %s", st, b)
 	}
-	type hashReply struct {
-		LSN    uint64
-		SHA256 string
-	}
-	var want0 hashReply
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		var hs []hashReply
-		for _, n := range nodes {
-			var h hashReply
-			getJSON(n, "/v1/hash", &h)
-			hs = append(hs, h)
-		}
-		if hs[0].LSN > 0 && hs[0] == hs[1] && hs[1] == hs[2] {
-			want0 = hs[0]
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the nodes do not converge: %+v", hs)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	want0 := sc.converge()
 	for _, n := range nodes {
 		var transfers []struct{ ID uint64 }
 		var lines []struct{ Key string }
@@ -283,4 +318,112 @@ func TestServeClusterSurvivesLeaderKills(t *testing.T) {
 	}
 	t.Logf("%d acknowledged transfers through %d leader kills in %v; all on every node at lsn %d (sha256 %s)",
 		len(acked), kills, time.Since(start).Round(time.Second), want0.LSN, want0.SHA256[:16])
+}
+
+func (n *serveNode) signal(sig syscall.Signal) {
+	n.cmd.Process.Signal(sig)
+	n.stopped = sig == syscall.SIGSTOP
+}
+
+// transfers makes count transfers through the leader, each acknowledged
+// (it retries a failed one under a new id, on the current leader), and
+// returns their ids.
+func (sc *serveCluster) transfers(first uint64, count int) []uint64 {
+	t := sc.t
+	t.Helper()
+	var ids []uint64
+	deadline := time.Now().Add(60 * time.Second)
+	for id := first; len(ids) < count; id++ {
+		if time.Now().After(deadline) {
+			t.Fatalf("only %d of %d transfers acknowledged in 60 s", len(ids), count)
+		}
+		l := sc.leader(20 * time.Second)
+		if l == nil {
+			t.Fatal("no leader within 20 s")
+		}
+		if st, _ := post(l, "/v1/call/bank/transfer", []byte(fmt.Sprintf(`[%d, "a", "b", 1]`, id))); st == http.StatusOK {
+			ids = append(ids, id)
+		}
+	}
+	return ids
+}
+
+// TestServeMinorityPartition partitions one node away with SIGSTOP. A
+// stopped follower: the majority goes on taking writes, and the follower,
+// resumed after the leader compacted its log past it, catches up by
+// installing a snapshot. A stopped leader: the other two elect a leader
+// and go on; the old one, resumed, refuses writes and linearizable reads
+// (it can no longer commit), then follows and catches up. Every
+// acknowledged transfer ends up on every node, and the state hashes agree.
+func TestServeMinorityPartition(t *testing.T) {
+	sc := startServe(t, "--snapshot-threshold", "50", "--trailing-logs", "20")
+	l := sc.leader(20 * time.Second)
+	if l == nil {
+		t.Fatal("no leader within 20 s")
+	}
+	sc.bank(l, "a", "b")
+	acked := sc.transfers(1, 20)
+
+	// A follower stops; 200 transfers later it resumes.
+	var f *serveNode
+	for _, n := range sc.nodes {
+		if n != l {
+			f = n
+			break
+		}
+	}
+	f.signal(syscall.SIGSTOP)
+	acked = append(acked, sc.transfers(1000, 200)...)
+	// Resume it once the leader's log no longer holds what it missed (a
+	// snapshot past entry 100, 20 entries kept behind it).
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		var ls struct {
+			SnapshotIndex uint64 `json:"snapshot_index"`
+		}
+		if getJSON(l, "/v1/status", &ls); ls.SnapshotIndex >= 100 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the leader took no snapshot past entry 100 within 20 s")
+		}
+	}
+	f.signal(syscall.SIGCONT)
+	sc.converge()
+	var st struct {
+		InstalledSnapshots uint64 `json:"installed_snapshots"`
+	}
+	if getJSON(f, "/v1/status", &st); st.InstalledSnapshots == 0 {
+		t.Fatalf("the resumed follower caught up without installing a snapshot")
+	}
+
+	// The leader stops; the other two go on without it.
+	l = sc.leader(20 * time.Second)
+	l.signal(syscall.SIGSTOP)
+	acked = append(acked, sc.transfers(2000, 50)...)
+	l.signal(syscall.SIGCONT)
+	// Resumed, it cannot commit: it must refuse, never acknowledge.
+	if code, b := post(l, "/v1/call/bank/transfer", []byte(`[3000, "a", "b", 1]`)); code == http.StatusOK {
+		t.Fatalf("the old leader acknowledged a write after the partition: %s", b)
+	}
+	if code := getJSON(l, "/v1/count/bank/transfers?read=linearizable", &struct{}{}); code == http.StatusOK {
+		t.Fatalf("the old leader served a linearizable read after the partition")
+	}
+	acked = append(acked, sc.transfers(4000, 10)...)
+	h := sc.converge()
+	for _, n := range sc.nodes {
+		var transfers []struct{ ID uint64 }
+		if code := getJSON(n, "/v1/scan/bank/transfers", &transfers); code != http.StatusOK {
+			t.Fatalf("scan on %s: %d", n.id, code)
+		}
+		have := map[uint64]bool{}
+		for _, tr := range transfers {
+			have[tr.ID] = true
+		}
+		for _, id := range acked {
+			if !have[id] {
+				t.Fatalf("node %s lacks acknowledged transfer %d", n.id, id)
+			}
+		}
+	}
+	t.Logf("%d acknowledged transfers across two partitions; all on every node at lsn %d", len(acked), h.LSN)
 }
