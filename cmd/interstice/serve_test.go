@@ -31,7 +31,6 @@ type serveNode struct {
 	stopped             bool // SIGSTOPped
 }
 
-
 // start runs the node's process and waits (at most 20 s) until it serves.
 func (n *serveNode) start(t *testing.T) {
 	t.Helper()
