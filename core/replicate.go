@@ -309,7 +309,7 @@ func (r *Runtime) applyReplicated(c *replCommitter, u Unit) error {
 	}
 	r.stateMu.Lock()
 	defer r.stateMu.Unlock()
-	rp := replayer{r: r, apply: recovery.NewApplier()}
+	rp := replayer{r: r, apply: recovery.NewSmallApplier()}
 	var err error
 	for i, b := range u.Records {
 		if err = rp.record(persistence.Record{LSN: u.FirstLSN + uint64(i), Payload: b}); err != nil {
