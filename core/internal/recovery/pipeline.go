@@ -55,13 +55,13 @@ type replayBatch struct {
 type replayPipe struct {
 	batchOps, batchBytes int // a batch's size (replayBatchOps, or small)
 	cur                  *replayBatch
-	work    chan *replayBatch
-	free    chan *replayBatch
-	pending sync.WaitGroup // batches sent and not yet staged
-	done    chan struct{}  // closed when the stager exits
-	failed  atomic.Bool    // the stager stopped at err
-	err     *Fault         // the stager's error (read after drain)
-	key     []byte         // the stager's key scratch
+	work                 chan *replayBatch
+	free                 chan *replayBatch
+	pending              sync.WaitGroup // batches sent and not yet staged
+	done                 chan struct{}  // closed when the stager exits
+	failed               atomic.Bool    // the stager stopped at err
+	err                  *Fault         // the stager's error (read after drain)
+	key                  []byte         // the stager's key scratch
 }
 
 // Applier stages and applies the mutations of a replay (see stage.go and
