@@ -14,6 +14,6 @@
 // (docs/CLUSTER.md). This is the first part of issue 14: the replication,
 // membership at bootstrap and by Join/Remove, leader transfer, local and
 // linearizable reads, state hashes, raft snapshots (a node's committed
-// history as units) with catch-up by snapshot install. Forwarding of
-// writes and compaction of each node's own log are still to come.
+// history as units) with catch-up by snapshot install, forwarding of
+// writes by followers. Compaction of each node's own log is still to come.
 package cluster

@@ -19,6 +19,16 @@ type fsm struct {
 	rt *core.Runtime
 
 	installed atomic.Uint64 // snapshots installed by rebuilding the runtime
+
+	members sync.Map // node ID -> HTTP address (member entries)
+}
+
+// httpOf returns the HTTP address of node id, "" if unknown.
+func (f *fsm) httpOf(id string) string {
+	if v, ok := f.members.Load(id); ok {
+		return v.(string)
+	}
+	return ""
 }
 
 func (f *fsm) open() error {
@@ -57,6 +67,10 @@ func (f *fsm) close() error {
 // only what was applied, and takes it then. The returned value is the
 // proposer's outcome (Node.Propose).
 func (f *fsm) Apply(l *raft.Log) any {
+	if m, ok := decodeMember(l.Data); ok {
+		f.members.Store(m.id, m.http)
+		return nil
+	}
 	u, err := decodeUnit(l.Data, l.Index)
 	if err != nil {
 		return err

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httputil"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -33,10 +35,11 @@ import (
 // (on the leader, after a raft barrier: everything acknowledged before the
 // read began, and nothing that could be lost). Every reply is JSON and
 // carries the node's applied LSN (header X-Interstice-LSN); an error is
-// {"error": text, "code": name} with a status that says whose fault it was,
-// and a write or linearizable read on a follower is 421 with "leader_id"
-// and "leader" (the leader's raft address) so that the client can go
-// there.
+// {"error": text, "code": name} with a status that says whose fault it was.
+// A follower forwards a write, a join or remove, or a linearizable read to
+// the leader when it knows the leader's HTTP address (Config.HTTPAddr: the
+// leader records its own in the raft log), once; otherwise it answers 421
+// with "leader_id" and "leader" (the leader's raft address).
 func (n *Node) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/call/{module}/{reducer}", n.httpCall)
@@ -103,7 +106,35 @@ func (n *Node) fail(w http.ResponseWriter, err error) {
 	n.reply(w, status, b)
 }
 
+// forwarded marks a request a follower forwarded, so that it is never
+// forwarded twice.
+const forwarded = "X-Interstice-Forwarded"
+
+// forward sends a request meant for the leader on to it (its HTTP address
+// from the raft log's member entries) and reports whether it did: not
+// when this node leads, when the leader's HTTP address is unknown, or
+// when the request was forwarded already.
+func (n *Node) forward(w http.ResponseWriter, r *http.Request) bool {
+	if n.ready.Load() || r.Header.Get(forwarded) != "" {
+		return false
+	}
+	_, id := n.Leader()
+	target := n.fsm.httpOf(id)
+	if id == "" || target == "" {
+		return false
+	}
+	p := &httputil.ReverseProxy{Rewrite: func(pr *httputil.ProxyRequest) {
+		pr.SetURL(&url.URL{Scheme: "http", Host: target})
+		pr.Out.Header.Set(forwarded, n.cfg.ID)
+	}}
+	p.ServeHTTP(w, r)
+	return true
+}
+
 func (n *Node) httpCall(w http.ResponseWriter, r *http.Request) {
+	if n.forward(w, r) {
+		return
+	}
 	args, err := io.ReadAll(io.LimitReader(r.Body, maxBody))
 	if err != nil {
 		n.fail(w, &core.Error{Code: core.CodeBadArgument, Msg: "read the request body", Err: err})
@@ -121,6 +152,9 @@ func (n *Node) httpCall(w http.ResponseWriter, r *http.Request) {
 }
 
 func (n *Node) httpLoad(w http.ResponseWriter, r *http.Request) {
+	if n.forward(w, r) {
+		return
+	}
 	wasm, err := io.ReadAll(io.LimitReader(r.Body, maxBody))
 	if err != nil {
 		n.fail(w, &core.Error{Code: core.CodeBadArgument, Msg: "read the request body", Err: err})
@@ -171,6 +205,9 @@ func (n *Node) Linearize(ctx context.Context) error {
 }
 
 func (n *Node) httpGet(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Query().Get("read") == "linearizable" && n.forward(w, r) {
+		return
+	}
 	rt, err := n.reader(r)
 	if err != nil {
 		n.fail(w, err)
@@ -188,6 +225,9 @@ func (n *Node) httpGet(w http.ResponseWriter, r *http.Request) {
 }
 
 func (n *Node) httpScan(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Query().Get("read") == "linearizable" && n.forward(w, r) {
+		return
+	}
 	rt, err := n.reader(r)
 	if err != nil {
 		n.fail(w, err)
@@ -229,6 +269,9 @@ func (n *Node) httpScan(w http.ResponseWriter, r *http.Request) {
 }
 
 func (n *Node) httpCount(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Query().Get("read") == "linearizable" && n.forward(w, r) {
+		return
+	}
 	rt, err := n.reader(r)
 	if err != nil {
 		n.fail(w, err)
@@ -267,6 +310,9 @@ func (n *Node) httpHash(w http.ResponseWriter, r *http.Request) {
 }
 
 func (n *Node) httpJoin(w http.ResponseWriter, r *http.Request) {
+	if n.forward(w, r) {
+		return
+	}
 	id, addr := r.URL.Query().Get("id"), r.URL.Query().Get("addr")
 	if id == "" || addr == "" {
 		n.fail(w, &core.Error{Code: core.CodeBadArgument, Msg: "join needs id and addr"})
@@ -280,6 +326,9 @@ func (n *Node) httpJoin(w http.ResponseWriter, r *http.Request) {
 }
 
 func (n *Node) httpRemove(w http.ResponseWriter, r *http.Request) {
+	if n.forward(w, r) {
+		return
+	}
 	id := r.URL.Query().Get("id")
 	if id == "" {
 		n.fail(w, &core.Error{Code: core.CodeBadArgument, Msg: "remove needs id"})

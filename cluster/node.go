@@ -34,6 +34,10 @@ type Config struct {
 	// RaftAddr is the TCP address raft listens on ("127.0.0.1:7001"; port
 	// 0 picks one, see Node.Addr).
 	RaftAddr string
+	// HTTPAddr is where the node serves its Handler, if it does: the
+	// leader records its own in the raft log when it takes the lead, so
+	// that followers can forward writes to it ("" for none).
+	HTTPAddr string
 	// Runtime is the runtime configuration the node starts from
 	// (core.NewConfig() when nil); the node sets its data directory and
 	// its Replicator.
@@ -205,6 +209,9 @@ func (n *Node) watchLeadership() {
 		case leader := <-n.raft.LeaderCh():
 			n.ready.Store(false)
 			if leader && n.raft.Barrier(n.applyWait).Error() == nil && n.raft.State() == raft.Leader {
+				if h := n.cfg.HTTPAddr; h != "" && n.fsm.httpOf(n.cfg.ID) != h {
+					n.raft.Apply(encodeMember(member{id: n.cfg.ID, http: h}), n.applyWait).Error()
+				}
 				n.ready.Store(true)
 			}
 		}

@@ -73,6 +73,20 @@ func (s *snapshot) write(w io.Writer) error {
 	if err := frame(core.Unit{FirstLSN: s.lsn, Prev: last}); err != nil {
 		return err
 	}
+	// The members (HTTP addresses), as member entries after the header.
+	var merr error
+	s.f.members.Range(func(id, http any) bool {
+		b := encodeMember(member{id: id.(string), http: http.(string)})
+		var n [4]byte
+		binary.LittleEndian.PutUint32(n[:], uint32(len(b)))
+		if _, merr = bw.Write(n[:]); merr == nil {
+			_, merr = bw.Write(b)
+		}
+		return merr == nil
+	})
+	if merr != nil {
+		return merr
+	}
 	if s.lsn > 0 {
 		r, err := persistence.NewReader(dir, 1, opts)
 		if err != nil {
@@ -176,6 +190,10 @@ func (f *fsm) Restore(rc io.ReadCloser) error {
 		if _, err := io.ReadFull(br, b); err != nil {
 			return core.Unit{}, false, fmt.Errorf("cluster: snapshot: %w", err)
 		}
+		if m, ok := decodeMember(b); ok {
+			f.members.Store(m.id, m.http)
+			return core.Unit{}, true, nil // applied here; no records
+		}
 		u, err := parseUnit(b, 0)
 		return u, true, err
 	}
@@ -187,8 +205,11 @@ func (f *fsm) Restore(rc io.ReadCloser) error {
 	opts := record.LogOptions(persistence.Options{Recovery: persistence.RecoverReadOnly})
 	if rt.LastLSN() >= head.FirstLSN {
 		if h, err := recordHash(rt.LogDir(), head.FirstLSN, opts); err == nil && h == head.Prev {
-			io.Copy(io.Discard, br)
-			return nil
+			for { // read on for the members; the units are in the log
+				if _, ok, err := read(); err != nil || !ok {
+					return err
+				}
+			}
 		}
 	}
 	// Rebuild in data.new, then swap it in.
@@ -201,7 +222,7 @@ func (f *fsm) Restore(rc io.ReadCloser) error {
 	}
 	for {
 		u, ok, err := read()
-		if err == nil && ok {
+		if err == nil && ok && len(u.Records) > 0 {
 			err = nrt.ApplyCommitted(u)
 		}
 		if err != nil {

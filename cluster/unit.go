@@ -44,6 +44,41 @@ func encodeUnit(u core.Unit) []byte {
 	return b.FinishedBytes()
 }
 
+// member is a node's HTTP address, as a member entry carries it.
+type member struct{ id, http string }
+
+// encodeMember encodes a member entry: a ClusterUnit with a member and no
+// records.
+func encodeMember(m member) []byte {
+	b := flatbuffers.NewBuilder(64)
+	id, h := b.CreateString(m.id), b.CreateString(m.http)
+	fb.MemberStart(b)
+	fb.MemberAddId(b, id)
+	fb.MemberAddHttp(b, h)
+	mo := fb.MemberEnd(b)
+	fb.ClusterUnitStart(b)
+	fb.ClusterUnitAddMember(b, mo)
+	b.Finish(fb.ClusterUnitEnd(b))
+	return b.FinishedBytes()
+}
+
+// decodeMember returns the member of an entry, if it is a member entry.
+func decodeMember(data []byte) (m member, ok bool) {
+	defer func() {
+		if recover() != nil {
+			ok = false
+		}
+	}()
+	if len(data) < 8 {
+		return m, false
+	}
+	mb := fb.GetRootAsClusterUnit(data, 0).Member(nil)
+	if mb == nil {
+		return m, false
+	}
+	return member{id: string(mb.Id()), http: string(mb.Http())}, true
+}
+
 // decodeUnit decodes a raft entry's data: a unit with records. The
 // records are checked by core.Runtime.ApplyCommitted (the log's record
 // check); a malformed flatbuffer is an error here, never a panic.

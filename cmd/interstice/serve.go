@@ -54,6 +54,7 @@ func cmdServe(e env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("serve: http: %w", err)
 	}
+	cfg.HTTPAddr = ln.Addr().String()
 	node, err := cluster.Open(cfg)
 	if err != nil {
 		ln.Close()

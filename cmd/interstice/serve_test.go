@@ -362,6 +362,24 @@ func TestServeMinorityPartition(t *testing.T) {
 	}
 	sc.bank(l, "a", "b")
 	acked := sc.transfers(1, 20)
+	// A follower forwards writes and linearizable reads to the leader.
+	for _, n := range sc.nodes {
+		if n == l {
+			continue
+		}
+		if code, b := post(n, "/v1/call/bank/transfer", []byte(`[500, "a", "b", 1]`)); code == http.StatusOK {
+			acked = append(acked, 500)
+			break
+		} else {
+			t.Fatalf("a write sent to follower %s: %d %s, want it forwarded to the leader", n.id, code, b)
+		}
+	}
+	var cnt struct{ Count int }
+	for _, n := range sc.nodes {
+		if code := getJSON(n, "/v1/count/bank/transfers?read=linearizable", &cnt); code != http.StatusOK || cnt.Count != 21 {
+			t.Fatalf("a linearizable count on %s: %d, %d transfers; want 21 from the leader", n.id, code, cnt.Count)
+		}
+	}
 
 	// A follower stops; 200 transfers later it resumes.
 	var f *serveNode

@@ -117,8 +117,27 @@ func (rcv *ClusterUnit) MutatePrev(n uint64) bool {
 	return rcv._tab.MutateUint64Slot(10, n)
 }
 
+// / Set instead of records on an entry that says where a node serves its
+// / HTTP API (the leader proposes its own when it takes the lead), so
+// / that followers can forward writes to it.
+func (rcv *ClusterUnit) Member(obj *Member) *Member {
+	o := flatbuffers.UOffsetT(rcv._tab.Offset(12))
+	if o != 0 {
+		x := rcv._tab.Indirect(o + rcv._tab.Pos)
+		if obj == nil {
+			obj = new(Member)
+		}
+		obj.Init(rcv._tab.Bytes, x)
+		return obj
+	}
+	return nil
+}
+
+// / Set instead of records on an entry that says where a node serves its
+// / HTTP API (the leader proposes its own when it takes the lead), so
+// / that followers can forward writes to it.
 func ClusterUnitStart(builder *flatbuffers.Builder) {
-	builder.StartObject(4)
+	builder.StartObject(5)
 }
 func ClusterUnitAddFirstLsn(builder *flatbuffers.Builder, firstLsn uint64) {
 	builder.PrependUint64Slot(0, firstLsn, 0)
@@ -137,6 +156,9 @@ func ClusterUnitStartWasmVector(builder *flatbuffers.Builder, numElems int) flat
 }
 func ClusterUnitAddPrev(builder *flatbuffers.Builder, prev uint64) {
 	builder.PrependUint64Slot(3, prev, 0)
+}
+func ClusterUnitAddMember(builder *flatbuffers.Builder, member flatbuffers.UOffsetT) {
+	builder.PrependUOffsetTSlot(4, flatbuffers.UOffsetT(member), 0)
 }
 func ClusterUnitEnd(builder *flatbuffers.Builder) flatbuffers.UOffsetT {
 	return builder.EndObject()
