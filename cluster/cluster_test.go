@@ -4,14 +4,19 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
+	"strings"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/interstice/interstice/core"
 	"github.com/interstice/interstice/internal/testnet"
 	"github.com/interstice/interstice/internal/testwasm"
+	"github.com/interstice/interstice/persistence"
 	"github.com/interstice/interstice/row"
 )
 
@@ -19,6 +24,7 @@ type testCluster struct {
 	t *testing.T
 	// raft's snapshot settings for every node (0: raft's defaults)
 	snapshotThreshold, trailingLogs uint64
+	logFS                           map[int]persistence.FS // a node's log's file system (fault injection)
 	peers                           []Peer
 	dirs                            []string
 	nodes                           []*Node // nil: stopped
@@ -26,6 +32,9 @@ type testCluster struct {
 
 func (c *testCluster) config(i int) Config {
 	rc := core.NewConfig().WithCompilationCacheDir(testwasm.CacheDir(c.t))
+	if fs := c.logFS[i]; fs != nil {
+		rc = rc.WithLogFS(fs)
+	}
 	cfg := Config{ID: c.peers[i].ID, Dir: c.dirs[i], RaftAddr: c.peers[i].Addr, Runtime: &rc,
 		HeartbeatTimeout: time.Second, ElectionTimeout: time.Second,
 		SnapshotThreshold: c.snapshotThreshold, TrailingLogs: c.trailingLogs}
@@ -418,4 +427,78 @@ func TestCatchUpBySnapshot(t *testing.T) {
 	if st := c.nodes[i].Status(); st.InstalledSnapshots != before {
 		t.Fatalf("the restarted node rebuilt its state from a snapshot its log held: %+v", st)
 	}
+}
+
+// fullDisk is a persistence.FS whose files' writes fail with ENOSPC once
+// armed, as on a disk that filled up.
+type fullDisk struct {
+	persistence.OSFS
+	armed atomic.Bool
+}
+
+type fullDiskFile struct {
+	persistence.File
+	d *fullDisk
+}
+
+func (d *fullDisk) OpenFile(name string, flag int, perm os.FileMode) (persistence.File, error) {
+	f, err := d.OSFS.OpenFile(name, flag, perm)
+	if err != nil {
+		return nil, err
+	}
+	return &fullDiskFile{f, d}, nil
+}
+
+func (f *fullDiskFile) WriteAt(p []byte, off int64) (int, error) {
+	if f.d.armed.Load() {
+		return 0, syscall.ENOSPC
+	}
+	return f.File.WriteAt(p, off)
+}
+
+// TestFollowerDiskFull: a follower whose disk fills up (its log's writes
+// fail with ENOSPC, through the fault seam) cannot apply what the cluster
+// commits; it stops (Err names the failure, Down is closed, raft shuts
+// down) instead of serving a state that is not the cluster's, and the
+// other two go on taking writes.
+func TestFollowerDiskFull(t *testing.T) {
+	disk := &fullDisk{}
+	c, l := bankClusterOf(&testCluster{t: t, nodes: make([]*Node, 3), logFS: map[int]persistence.FS{}}, 1<<30, "alice", "bob")
+	// Give the fault to a follower: restart it over the failing disk.
+	f := 0
+	if c.nodes[f] == l {
+		f = 1
+	}
+	c.stop(f)
+	c.logFS[f] = disk
+	c.start(f)
+	var last core.CallResult
+	for i := uint64(1); i <= 10; i++ {
+		last = transfer(t, l, i, "alice", "bob")
+	}
+	c.converge(last.Cascade[1].LSN)
+	disk.armed.Store(true)
+	for i := uint64(11); i <= 30; i++ {
+		last = transfer(t, l, i, "alice", "bob")
+	}
+	select {
+	case <-c.nodes[f].Down():
+	case <-time.After(10 * time.Second):
+		t.Fatal("the follower with a full disk did not stop")
+	}
+	if err := c.nodes[f].Err(); err == nil || !strings.Contains(err.Error(), "no space left on device") {
+		t.Fatalf("the stopped node's error: %v, want it to name the full disk", err)
+	}
+	if st := c.nodes[f].Status(); st.State != "Shutdown" {
+		t.Fatalf("the stopped node's raft is %s, want Shutdown", st.State)
+	}
+	// The other two go on.
+	for i := uint64(31); i <= 40; i++ {
+		last = transfer(t, l, i, "alice", "bob")
+	}
+	if _, err := c.nodes[f].Call(context.Background(), "bank", "transfer", row.MustEncode(uint64(99), "alice", "bob", int64(1))); err == nil {
+		t.Fatal("the stopped node took a write")
+	}
+	c.stop(f)
+	c.converge(last.Cascade[1].LSN)
 }

@@ -67,6 +67,9 @@ func (f *fsm) close() error {
 // only what was applied, and takes it then. The returned value is the
 // proposer's outcome (Node.Propose).
 func (f *fsm) Apply(l *raft.Log) any {
+	if err := f.node.Err(); err != nil {
+		return err // stopped: apply nothing more
+	}
 	if m, ok := decodeMember(l.Data); ok {
 		f.members.Store(m.id, m.http)
 		return nil
@@ -84,20 +87,22 @@ func (f *fsm) Apply(l *raft.Log) any {
 		// Reopen: replay what the data directory holds, then apply.
 		f.mu.Lock()
 		f.rt.Close()
-		rt, err = core.Open(f.cfg)
-		f.rt = rt
-		f.mu.Unlock()
-		if err != nil {
-			panic(fmt.Sprintf("cluster: node %s cannot reopen its runtime after it diverged: %v", f.node.cfg.ID, err))
+		nrt, oerr := core.Open(f.cfg)
+		if oerr != nil {
+			f.mu.Unlock()
+			return f.node.stopOn(fmt.Errorf("cluster: node %s cannot reopen its runtime: %w", f.node.cfg.ID, oerr))
 		}
+		f.rt, rt = nrt, nrt
+		f.mu.Unlock()
 		if err = rt.ApplyCommitted(u); err == core.ErrStale {
 			return err
 		}
 	}
 	if err != nil {
-		// A committed unit that does not apply means this node's state is
-		// not the cluster's: stop loudly rather than serve it.
-		panic(fmt.Sprintf("cluster: node %s cannot apply raft entry %d (lsn %d): %v", f.node.cfg.ID, l.Index, u.FirstLSN, err))
+		// A committed unit that does not apply (a full disk, a failing
+		// write, a replay fault) means this node can no longer hold the
+		// cluster's state: it stops, and the others go on.
+		return f.node.stopOn(fmt.Errorf("cluster: node %s cannot apply raft entry %d (lsn %d): %w", f.node.cfg.ID, l.Index, u.FirstLSN, err))
 	}
 	return nil
 }

@@ -88,7 +88,38 @@ type Node struct {
 	stop      chan struct{}
 	watched   sync.WaitGroup
 	applyWait time.Duration
+
+	failOnce sync.Once
+	failed   atomic.Pointer[error] // why the node stopped applying
+	down     chan struct{}         // closed when it did
 }
+
+// stopOn stops the node after a failure to apply a committed entry: it takes
+// no more writes, applies nothing more, and shuts raft down (the other
+// nodes go on without it). It returns err.
+func (n *Node) stopOn(err error) error {
+	n.failOnce.Do(func() {
+		n.failed.Store(&err)
+		n.ready.Store(false)
+		close(n.down)
+		go n.raft.Shutdown() // not from raft's own FSM goroutine
+	})
+	return err
+}
+
+// Err returns why the node stopped applying entries (nil while it runs).
+// It reads no more of the cluster's state; its runtime is still there,
+// for reads of what it applied before.
+func (n *Node) Err() error {
+	if e := n.failed.Load(); e != nil {
+		return *e
+	}
+	return nil
+}
+
+// Down is closed when the node stopped applying entries (Err says why):
+// a process serving the node should then exit.
+func (n *Node) Down() <-chan struct{} { return n.down }
 
 // Open starts a node: it opens (or creates) its directories, replays its
 // runtime's own log, and joins raft, bootstrapping a new cluster if
@@ -106,7 +137,7 @@ func Open(cfg Config) (*Node, error) {
 			return nil, fmt.Errorf("cluster: %w", err)
 		}
 	}
-	n := &Node{cfg: cfg, stop: make(chan struct{}), applyWait: 30 * time.Second}
+	n := &Node{cfg: cfg, stop: make(chan struct{}), down: make(chan struct{}), applyWait: 30 * time.Second}
 	rc := core.NewConfig()
 	if cfg.Runtime != nil {
 		rc = *cfg.Runtime
@@ -235,6 +266,9 @@ func (n *Node) Leader() (addr, id string) {
 }
 
 func (n *Node) notLeader() error {
+	if err := n.Err(); err != nil {
+		return err // stopped
+	}
 	a, i := n.Leader()
 	return &NotLeaderError{Node: n.cfg.ID, Leader: a, LeaderID: i}
 }

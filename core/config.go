@@ -100,6 +100,12 @@ const DefaultKeepSnapshots = 2
 // nothing.
 func (c Config) WithDataDir(dir string) Config { c.dataDir = dir; return c }
 
+// WithLogFS makes the runtime's log use fs instead of the operating
+// system's files (nil restores them): the fault seam through which tests
+// inject I/O failures (a full disk, a failing fdatasync) into a runtime
+// they do not build themselves, such as a cluster node's.
+func (c Config) WithLogFS(fs persistence.FS) Config { c.logFS = fs; return c }
+
 // WithSync returns a copy with the log's sync policy (default
 // persistence.SyncAlways: a call returns only after its record is
 // fdatasynced; concurrent callers share fdatasyncs).

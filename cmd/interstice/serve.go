@@ -76,6 +76,8 @@ func cmdServe(e env, args []string) error {
 	select {
 	case <-stop:
 	case err = <-served:
+	case <-node.Down():
+		err = node.Err() // it stopped: a full disk, a failed write; the others go on
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
