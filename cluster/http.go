@@ -131,13 +131,23 @@ func (n *Node) forward(w http.ResponseWriter, r *http.Request) bool {
 	return true
 }
 
-func (n *Node) httpCall(w http.ResponseWriter, r *http.Request) {
+// leaderBody forwards a write to the leader, or reads its body here; ok
+// is false when the request is answered already.
+func (n *Node) leaderBody(w http.ResponseWriter, r *http.Request) (body []byte, ok bool) {
 	if n.forward(w, r) {
-		return
+		return nil, false
 	}
-	args, err := io.ReadAll(io.LimitReader(r.Body, maxBody))
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody))
 	if err != nil {
 		n.fail(w, &core.Error{Code: core.CodeBadArgument, Msg: "read the request body", Err: err})
+		return nil, false
+	}
+	return body, true
+}
+
+func (n *Node) httpCall(w http.ResponseWriter, r *http.Request) {
+	args, ok := n.leaderBody(w, r)
+	if !ok {
 		return
 	}
 	if len(strings.TrimSpace(string(args))) == 0 {
@@ -152,12 +162,8 @@ func (n *Node) httpCall(w http.ResponseWriter, r *http.Request) {
 }
 
 func (n *Node) httpLoad(w http.ResponseWriter, r *http.Request) {
-	if n.forward(w, r) {
-		return
-	}
-	wasm, err := io.ReadAll(io.LimitReader(r.Body, maxBody))
-	if err != nil {
-		n.fail(w, &core.Error{Code: core.CodeBadArgument, Msg: "read the request body", Err: err})
+	wasm, ok := n.leaderBody(w, r)
+	if !ok {
 		return
 	}
 	info, err := n.LoadModule(wasm)
@@ -166,6 +172,21 @@ func (n *Node) httpLoad(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	n.replyJSON(w, map[string]any{"module": info.Name, "version": info.Version, "wasm_sha256": fmt.Sprintf("%x", info.WasmSHA256)})
+}
+
+// readerFor returns the runtime a read request reads (reader), or
+// forwards a linearizable read to the leader; ok is false when the
+// request is answered already.
+func (n *Node) readerFor(w http.ResponseWriter, r *http.Request) (*core.Runtime, bool) {
+	if r.URL.Query().Get("read") == "linearizable" && n.forward(w, r) {
+		return nil, false
+	}
+	rt, err := n.reader(r)
+	if err != nil {
+		n.fail(w, err)
+		return nil, false
+	}
+	return rt, true
 }
 
 // reader returns the runtime to read, after the barrier a linearizable
@@ -205,12 +226,8 @@ func (n *Node) Linearize(ctx context.Context) error {
 }
 
 func (n *Node) httpGet(w http.ResponseWriter, r *http.Request) {
-	if r.URL.Query().Get("read") == "linearizable" && n.forward(w, r) {
-		return
-	}
-	rt, err := n.reader(r)
-	if err != nil {
-		n.fail(w, err)
+	rt, ok := n.readerFor(w, r)
+	if !ok {
 		return
 	}
 	js, found, err := rt.GetJSON(r.PathValue("module"), r.PathValue("table"), []byte(r.URL.Query().Get("key")))
@@ -225,16 +242,13 @@ func (n *Node) httpGet(w http.ResponseWriter, r *http.Request) {
 }
 
 func (n *Node) httpScan(w http.ResponseWriter, r *http.Request) {
-	if r.URL.Query().Get("read") == "linearizable" && n.forward(w, r) {
-		return
-	}
-	rt, err := n.reader(r)
-	if err != nil {
-		n.fail(w, err)
+	rt, ok := n.readerFor(w, r)
+	if !ok {
 		return
 	}
 	limit := -1
 	if s := r.URL.Query().Get("limit"); s != "" {
+		var err error
 		if limit, err = strconv.Atoi(s); err != nil || limit < 0 {
 			n.fail(w, &core.Error{Code: core.CodeBadArgument, Msg: "limit must be a non-negative integer"})
 			return
@@ -269,12 +283,8 @@ func (n *Node) httpScan(w http.ResponseWriter, r *http.Request) {
 }
 
 func (n *Node) httpCount(w http.ResponseWriter, r *http.Request) {
-	if r.URL.Query().Get("read") == "linearizable" && n.forward(w, r) {
-		return
-	}
-	rt, err := n.reader(r)
-	if err != nil {
-		n.fail(w, err)
+	rt, ok := n.readerFor(w, r)
+	if !ok {
 		return
 	}
 	c, err := rt.Count(r.PathValue("module"), r.PathValue("table"))
