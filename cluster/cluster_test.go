@@ -84,10 +84,10 @@ func startCluster(c *testCluster) *testCluster {
 	return c
 }
 
-// leader waits (at most 10 s) for a running node to take writes.
+// leader waits (at most 30 s) for a running node to take writes.
 func (c *testCluster) leader() *Node {
 	c.t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
 		for _, n := range c.nodes {
 			if n != nil && n.IsLeader() {
@@ -96,15 +96,15 @@ func (c *testCluster) leader() *Node {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	c.t.Fatal("no leader within 10 s")
+	c.t.Fatal("no leader within 30 s")
 	return nil
 }
 
-// converge waits (at most 10 s) until every running node applied lsn, and
+// converge waits (at most 30 s) until every running node applied lsn, and
 // checks that they all hold the same state hash there.
 func (c *testCluster) converge(lsn uint64) [32]byte {
 	c.t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for {
 		var sums [][32]byte
 		done := true
@@ -134,7 +134,7 @@ func (c *testCluster) converge(lsn uint64) [32]byte {
 			return sums[0]
 		}
 		if time.Now().After(deadline) {
-			c.t.Fatalf("the nodes did not all apply lsn %d within 10 s", lsn)
+			c.t.Fatalf("the nodes did not all apply lsn %d within 30 s", lsn)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -402,9 +402,9 @@ func TestCatchUpBySnapshot(t *testing.T) {
 	if err := l.TransferLeadership("n4"); err != nil {
 		t.Fatal(err)
 	}
-	for deadline := time.Now().Add(10 * time.Second); !c.nodes[3].IsLeader(); time.Sleep(20 * time.Millisecond) {
+	for deadline := time.Now().Add(30 * time.Second); !c.nodes[3].IsLeader(); time.Sleep(20 * time.Millisecond) {
 		if time.Now().After(deadline) {
-			t.Fatalf("n4 does not lead 10 s after the transfer: %+v", c.nodes[3].Status())
+			t.Fatalf("n4 does not lead 30 s after the transfer: %+v", c.nodes[3].Status())
 		}
 	}
 	last = transfer(t, c.nodes[3], 161, "bob", "alice")
@@ -483,8 +483,8 @@ func TestFollowerDiskFull(t *testing.T) {
 	}
 	select {
 	case <-c.nodes[f].Down():
-	case <-time.After(10 * time.Second):
-		t.Fatal("the follower with a full disk did not stop")
+	case <-time.After(30 * time.Second):
+		t.Fatal("the follower with a full disk did not stop within 30 s")
 	}
 	if err := c.nodes[f].Err(); err == nil || !strings.Contains(err.Error(), "no space left on device") {
 		t.Fatalf("the stopped node's error: %v, want it to name the full disk", err)

@@ -376,8 +376,10 @@ func TestServeMinorityPartition(t *testing.T) {
 	}
 	var cnt struct{ Count int }
 	for _, n := range sc.nodes {
-		if code := getJSON(n, "/v1/count/bank/transfers?read=linearizable", &cnt); code != http.StatusOK || cnt.Count != 21 {
-			t.Fatalf("a linearizable count on %s: %d, %d transfers; want 21 from the leader", n.id, code, cnt.Count)
+		// At least the 21 acknowledged (a call that failed may still
+		// have committed).
+		if code := getJSON(n, "/v1/count/bank/transfers?read=linearizable", &cnt); code != http.StatusOK || cnt.Count < 21 {
+			t.Fatalf("a linearizable count on %s: %d, %d transfers; want at least 21, from the leader", n.id, code, cnt.Count)
 		}
 	}
 
