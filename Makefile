@@ -69,11 +69,13 @@ test: check-generated vet test-go test-fuzz test-c test-install test-bindings
 test-go: tools
 	$(GO) test -p 2 -timeout 15m -count=1 ./...
 
-# The long version of the cluster's process test (make test runs a short
-# one): three `interstice serve` processes, the leader SIGKILLed 10 times,
-# 5,000 acknowledged calls (docs/CLUSTER.md).
+# The long cluster tests (make test runs a short version of the first):
+# three `interstice serve` processes, the leader SIGKILLed 10 times, 5,000
+# acknowledged calls; and a node joining a cluster of 100k transactions
+# (docs/CLUSTER.md).
 test-cluster: tools
 	INTERSTICE_CLUSTER_LONG=1 $(GO) test -count=1 -timeout 15m -run 'TestServeCluster' -v ./cmd/interstice/
+	INTERSTICE_CLUSTER_LONG=1 $(GO) test -count=1 -timeout 15m -run 'TestJoinLargeCluster' -v ./cluster/
 
 # Short fuzz smoke runs of the two decoders the issues name, and of the
 # row check's one-pass fast path against the general one (the committed

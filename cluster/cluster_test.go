@@ -502,3 +502,58 @@ func TestFollowerDiskFull(t *testing.T) {
 	c.stop(f)
 	c.converge(last.Cascade[1].LSN)
 }
+
+// TestJoinLargeCluster (INTERSTICE_CLUSTER_LONG=1, make test-cluster): a
+// node joins a cluster that holds over 100,000 transactions (33,400
+// transfers, each a cascade of three) and catches up through a snapshot
+// and the raft log after it, to the same state hash.
+func TestJoinLargeCluster(t *testing.T) {
+	if os.Getenv("INTERSTICE_CLUSTER_LONG") == "" {
+		t.Skip("the long cluster test: make test-cluster")
+	}
+	c, l := bankClusterOf(&testCluster{t: t, nodes: make([]*Node, 3), snapshotThreshold: 8192, trailingLogs: 2048}, 1<<40, "a", "b", "c", "d")
+	const transfers = 33_400
+	accounts := []string{"a", "b", "c", "d"}
+	var wg sync.WaitGroup
+	start := time.Now()
+	for g := 0; g < 16; g++ {
+		wg.Add(1)
+		go func(g int) {
+			defer wg.Done()
+			for i := g; i < transfers; i += 16 {
+				id := uint64(i + 1)
+				from, to := accounts[i%4], accounts[(i+1)%4]
+				if _, err := l.Call(context.Background(), "bank", "transfer", row.MustEncode(id, from, to, int64(1))); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}(g)
+	}
+	wg.Wait()
+	if t.Failed() {
+		return
+	}
+	built := time.Since(start)
+	lsn := l.Status().AppliedLSN
+	if lsn < 100_000 {
+		t.Fatalf("the cluster holds %d transactions, want over 100,000", lsn)
+	}
+	if err := l.raft.Snapshot().Error(); err != nil {
+		t.Fatal(err)
+	}
+	c.peers = append(c.peers, Peer{ID: "n4", Addr: testnet.FreeAddr(t)})
+	c.dirs = append(c.dirs, filepath.Join(t.TempDir(), "n4"))
+	c.nodes = append(c.nodes, nil)
+	c.start(3)
+	joined := time.Now()
+	if err := l.Join("n4", c.peers[3].Addr); err != nil {
+		t.Fatal(err)
+	}
+	c.converge(lsn)
+	st := c.nodes[3].Status()
+	if st.InstalledSnapshots == 0 {
+		t.Fatalf("the new node caught up without a snapshot: %+v", st)
+	}
+	t.Logf("%d transactions written in %v; the new node caught up in %v (snapshot + log)", lsn, built.Round(time.Second), time.Since(joined).Round(time.Millisecond))
+}
