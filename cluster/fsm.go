@@ -15,8 +15,9 @@ type fsm struct {
 	node *Node
 	cfg  core.Config
 
-	mu sync.RWMutex // guards rt
-	rt *core.Runtime
+	mu  sync.RWMutex // guards rt
+	rt  *core.Runtime
+	lsn atomic.Uint64 // the last LSN applied: what the runtime's log holds
 
 	installed atomic.Uint64 // snapshots installed by rebuilding the runtime
 
@@ -37,9 +38,15 @@ func (f *fsm) open() error {
 		return fmt.Errorf("cluster: open runtime: %w", err)
 	}
 	f.mu.Lock()
-	f.rt = rt
+	f.setLocked(rt)
 	f.mu.Unlock()
 	return nil
+}
+
+// setLocked makes rt the runtime (f.mu held), applied to its log's end.
+func (f *fsm) setLocked(rt *core.Runtime) {
+	f.rt = rt
+	f.lsn.Store(rt.LastLSN())
 }
 
 func (f *fsm) runtime() *core.Runtime {
@@ -48,7 +55,9 @@ func (f *fsm) runtime() *core.Runtime {
 	return f.rt
 }
 
-func (f *fsm) applied() uint64 { return f.runtime().LastLSN() }
+// applied is the last LSN the node applied, read without the runtime's
+// transaction lock (every HTTP reply carries it).
+func (f *fsm) applied() uint64 { return f.lsn.Load() }
 
 func (f *fsm) close() error {
 	f.mu.Lock()
@@ -92,7 +101,8 @@ func (f *fsm) Apply(l *raft.Log) any {
 			f.mu.Unlock()
 			return f.node.stopOn(fmt.Errorf("cluster: node %s cannot reopen its runtime: %w", f.node.cfg.ID, oerr))
 		}
-		f.rt, rt = nrt, nrt
+		f.setLocked(nrt)
+		rt = nrt
 		f.mu.Unlock()
 		if err = rt.ApplyCommitted(u); err == core.ErrStale {
 			return err
@@ -104,5 +114,6 @@ func (f *fsm) Apply(l *raft.Log) any {
 		// cluster's state: it stops, and the others go on.
 		return f.node.stopOn(fmt.Errorf("cluster: node %s cannot apply raft entry %d (lsn %d): %w", f.node.cfg.ID, l.Index, u.FirstLSN, err))
 	}
+	f.lsn.Store(max(f.lsn.Load(), u.LastLSN())) // a unit the log held already is below it
 	return nil
 }

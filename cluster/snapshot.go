@@ -55,13 +55,12 @@ func (s *snapshot) write(w io.Writer) error {
 	rt := s.f.runtime()
 	dir := rt.LogDir()
 	opts := record.LogOptions(persistence.Options{Recovery: persistence.RecoverReadOnly})
-	last, err := recordHash(dir, s.lsn, opts)
+	last, err := rt.RecordHash(s.lsn)
 	if err != nil {
-		return err
+		return fmt.Errorf("cluster: snapshot: %w", err)
 	}
 	bw := bufio.NewWriterSize(w, 1<<20)
-	frame := func(u core.Unit) error {
-		b := encodeUnit(u)
+	write := func(b []byte) error { // one frame: length, then the entry
 		var n [4]byte
 		binary.LittleEndian.PutUint32(n[:], uint32(len(b)))
 		if _, err := bw.Write(n[:]); err != nil {
@@ -70,18 +69,14 @@ func (s *snapshot) write(w io.Writer) error {
 		_, err := bw.Write(b)
 		return err
 	}
+	frame := func(u core.Unit) error { return write(encodeUnit(u)) }
 	if err := frame(core.Unit{FirstLSN: s.lsn, Prev: last}); err != nil {
 		return err
 	}
 	// The members (HTTP addresses), as member entries after the header.
 	var merr error
 	s.f.members.Range(func(id, http any) bool {
-		b := encodeMember(member{id: id.(string), http: http.(string)})
-		var n [4]byte
-		binary.LittleEndian.PutUint32(n[:], uint32(len(b)))
-		if _, merr = bw.Write(n[:]); merr == nil {
-			_, merr = bw.Write(b)
-		}
+		merr = write(encodeMember(member{id: id.(string), http: http.(string)}))
 		return merr == nil
 	})
 	if merr != nil {
@@ -155,22 +150,6 @@ func moduleWasm(rt *core.Runtime, payload []byte) ([]byte, error) {
 	return rt.ModuleWasm(sum)
 }
 
-// recordHash is the UnitHash of record lsn of the log in dir (0 for 0).
-func recordHash(dir string, lsn uint64, opts persistence.Options) (uint64, error) {
-	if lsn == 0 {
-		return 0, nil
-	}
-	r, err := persistence.NewReader(dir, lsn, opts)
-	if err != nil {
-		return 0, fmt.Errorf("cluster: read lsn %d: %w", lsn, err)
-	}
-	defer r.Close()
-	if !r.Next() || r.Record().LSN != lsn {
-		return 0, fmt.Errorf("cluster: lsn %d is not in the log (%v)", lsn, r.Err())
-	}
-	return core.UnitHash(r.Record().Payload), nil
-}
-
 // Restore installs a snapshot: at startup (raft's newest) or from the
 // leader (a node too far behind). If the node's own log already holds the
 // snapshot's last record, its state includes the snapshot and stays;
@@ -202,9 +181,8 @@ func (f *fsm) Restore(rc io.ReadCloser) error {
 		return fmt.Errorf("cluster: snapshot without a header: %v", err)
 	}
 	rt := f.runtime()
-	opts := record.LogOptions(persistence.Options{Recovery: persistence.RecoverReadOnly})
 	if rt.LastLSN() >= head.FirstLSN {
-		if h, err := recordHash(rt.LogDir(), head.FirstLSN, opts); err == nil && h == head.Prev {
+		if h, err := rt.RecordHash(head.FirstLSN); err == nil && h == head.Prev {
 			for { // read on for the members; the units are in the log
 				if _, ok, err := read(); err != nil || !ok {
 					return err
@@ -253,8 +231,9 @@ func (f *fsm) Restore(rc io.ReadCloser) error {
 	}
 	os.RemoveAll(old)
 	f.installed.Add(1)
-	if f.rt, err = core.Open(f.cfg); err != nil {
+	if rt, err = core.Open(f.cfg); err != nil {
 		panic(fmt.Sprintf("cluster: node %s cannot open its runtime after installing a snapshot: %v", f.node.cfg.ID, err))
 	}
+	f.setLocked(rt)
 	return nil
 }

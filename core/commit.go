@@ -122,10 +122,9 @@ func (c *logCommitter) commit(rec *txn) error {
 		// refused now if the log would refuse it, so that a subscriber's
 		// record that is too large rolls back that subscriber alone.
 		start := len(c.buf)
-		c.buf = rec.AppendPayload(c.buf, rec.LSN)
-		if n := len(c.buf) - start; n > persistence.MaxRecordSize {
-			c.buf = c.buf[:start]
-			return fmt.Errorf("record lsn %d: %w: %d bytes, the maximum is %d", rec.LSN, persistence.ErrRecordTooLarge, n, persistence.MaxRecordSize)
+		var err error
+		if c.buf, err = holdRecord(c.buf, rec); err != nil {
+			return err
 		}
 		c.held = append(c.held, persistence.Bytes(c.buf[start:]))
 	} else if err := c.enqueue(rec); err != nil {
@@ -138,6 +137,18 @@ func (c *logCommitter) commit(rec *txn) error {
 		c.observe(rec)
 	}
 	return nil
+}
+
+// holdRecord appends rec, encoded, to buf, or refuses it as the log would
+// refuse it (too large) and leaves buf as it was: a committer that holds
+// records before it hands them on keeps the log's rule.
+func holdRecord(buf []byte, rec *txn) ([]byte, error) {
+	start := len(buf)
+	buf = rec.AppendPayload(buf, rec.LSN)
+	if n := len(buf) - start; n > persistence.MaxRecordSize {
+		return buf[:start], fmt.Errorf("record lsn %d: %w: %d bytes, the maximum is %d", rec.LSN, persistence.ErrRecordTooLarge, n, persistence.MaxRecordSize)
+	}
+	return buf, nil
 }
 
 // enqueue queues one record at once (outside a cascade).

@@ -95,11 +95,9 @@ func (c *replCommitter) last() (uint64, uint64) { return c.lastLSN, c.lastTS }
 func (c *replCommitter) begin() { c.open, c.buf, c.ends = true, c.buf[:0], c.ends[:0] }
 
 func (c *replCommitter) commit(rec *txn) error {
-	start := len(c.buf)
-	c.buf = rec.AppendPayload(c.buf, rec.LSN)
-	if n := len(c.buf) - start; n > persistence.MaxRecordSize {
-		c.buf = c.buf[:start]
-		return fmt.Errorf("record lsn %d: %w: %d bytes, the maximum is %d", rec.LSN, persistence.ErrRecordTooLarge, n, persistence.MaxRecordSize)
+	var err error
+	if c.buf, err = holdRecord(c.buf, rec); err != nil {
+		return err
 	}
 	c.ends = append(c.ends, len(c.buf))
 	c.lastLSN, c.lastTS = rec.LSN, rec.Timestamp
@@ -275,21 +273,30 @@ func (r *Runtime) ApplyCommitted(u Unit) error {
 	return nil
 }
 
-// hashAt is the UnitHash of the log's record lsn (0 for lsn 0, or when
-// the log cannot read it).
+// hashAt is RecordHash, 0 when the log cannot read the record.
 func (r *Runtime) hashAt(lsn uint64) uint64 {
+	h, _ := r.RecordHash(lsn)
+	return h
+}
+
+// RecordHash returns the UnitHash of the runtime's log record lsn (0 for
+// lsn 0): what a unit built after it carries as Prev.
+func (r *Runtime) RecordHash(lsn uint64) (uint64, error) {
 	if lsn == 0 {
-		return 0
+		return 0, nil
+	}
+	if r.dir == nil {
+		return 0, &Error{Code: CodeUnsupported, Msg: "a runtime without a data directory has no log to read"}
 	}
 	rd, err := persistence.NewReader(r.dir.LogPath(), lsn, r.logOptions())
 	if err != nil {
-		return 0
+		return 0, logErr(fmt.Sprintf("read lsn %d", lsn), err)
 	}
 	defer rd.Close()
 	if !rd.Next() || rd.Record().LSN != lsn {
-		return 0
+		return 0, &Error{Code: CodeNotFound, Msg: fmt.Sprintf("lsn %d is not in the log", lsn), Err: rd.Err()}
 	}
-	return UnitHash(rd.Record().Payload)
+	return UnitHash(rd.Record().Payload), nil
 }
 
 func (c *replCommitter) hasPending() bool {
